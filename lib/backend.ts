@@ -1,0 +1,34 @@
+/** What the native backend is and how many threads it uses. */
+import { loadNative } from './binding.js';
+import { checkInteger } from './validate.js';
+
+/** Returned by {@link backendInfo}. */
+export interface BackendInfo {
+  /** The GEMM behind every matrix product: OpenBLAS when the build found it, else the built-in one. */
+  blas: 'openblas' | 'builtin';
+  /** The SIMD variant of the pointwise math and built-in GEMM, chosen at load from the CPU. */
+  isa: 'avx512' | 'avx2' | 'neon' | 'scalar';
+  /** Threads the kernel uses (its own pool and OpenBLAS's). */
+  threads: number;
+}
+
+/**
+ * Reports the GEMM backend, the SIMD path chosen for this CPU, and the thread count.
+ * @example backendInfo() // { blas: 'openblas', isa: 'avx2', threads: 2 }
+ */
+export function backendInfo(): BackendInfo {
+  const info = loadNative().backendInfo();
+  return { blas: info.blas, isa: info.isa, threads: info.threads };
+}
+
+/**
+ * Sets how many threads the kernel uses, for its own pool and OpenBLAS's together (so the two never
+ * oversubscribe the cores). Default: the number of cores, or LSTM_NATIVE_NUM_THREADS. Async calls
+ * run on libuv's pool (UV_THREADPOOL_SIZE) and each uses these threads in turn: two concurrent
+ * calls do not use twice as many.
+ * @throws RangeError unless n is an integer in [1, 1024].
+ */
+export function setNumThreads(n: number): void {
+  checkInteger('setNumThreads', 'n', n, 1, 1024);
+  loadNative().setNumThreads(n);
+}

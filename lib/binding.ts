@@ -1,0 +1,104 @@
+/**
+ * Loads the native addon (prebuilds first, then a local build, through node-gyp-build) and declares
+ * the one typed interface of everything it exports. A load failure becomes one actionable error.
+ * @internal
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Float arrays the kernel accepts: float32 for users, float64 for gradient checks. */
+export type FloatArray = Float32Array | Float64Array;
+
+/** Arguments of one layer-direction call (see native/kernel/lstm.h for the layout). */
+export interface NativeLstmCall<A extends FloatArray = FloatArray> {
+  T: number; B: number; I: number; H: number; P: number; reverse: boolean;
+  wIh: A; wHh: A; bIh: A; bHh: A; wHr?: A | null;
+  x: A;
+  lengths?: Int32Array | null;
+  /** Workspace of `lstmWorkspaceSize` elements, kept between forward and backward. */
+  workspace: A;
+}
+
+export interface NativeLstmForward<A extends FloatArray = FloatArray> extends NativeLstmCall<A> {
+  h0?: A | null; c0?: A | null;
+  /** Output rows of `ldy` elements; this direction writes Hout values at `yOffset` in each row. */
+  y: A; yOffset: number; ldy: number;
+  hn?: A | null; cn?: A | null;
+}
+
+export interface NativeLstmBackward<A extends FloatArray = FloatArray> extends NativeLstmCall<A> {
+  dy?: A | null; dyOffset: number; ldy: number;
+  dhn?: A | null; dcn?: A | null;
+  /** Accumulated (+=). */
+  dx?: A | null; dh0?: A | null; dc0?: A | null;
+  dWIh: A; dWHh: A; dBIh: A; dBHh: A; dWHr?: A | null;
+}
+
+export interface NativeBackendInfo {
+  blas: 'openblas' | 'builtin';
+  isa: 'avx512' | 'avx2' | 'neon' | 'scalar';
+  threads: number;
+  /** ISAs compiled in and runnable on this CPU, best first. */
+  supportedIsas: string[];
+}
+
+export interface NativeBinding {
+  backendInfo(): NativeBackendInfo;
+  setNumThreads(n: number): void;
+  lstmWorkspaceSize(T: number, B: number, I: number, H: number, P: number): number;
+  lstmForward(call: NativeLstmForward): void;
+  lstmForwardAsync(call: NativeLstmForward): Promise<void>;
+  lstmBackward(call: NativeLstmBackward): void;
+  lstmBackwardAsync(call: NativeLstmBackward): Promise<void>;
+
+  // ---- test hooks (underscore: not public API) ----
+  /** Runs one gates variant over `rows` rows of width H. Float64Array only with 'scalar'. */
+  _gatesForward(isa: string, rows: number, H: number, a: FloatArray, cPrev: FloatArray,
+                c: FloatArray, tc: FloatArray, h: FloatArray): void;
+  _gatesBackward(isa: string, rows: number, H: number, da: FloatArray, dcPrev: FloatArray,
+                 gates: FloatArray, cPrev: FloatArray, tc: FloatArray, dh: FloatArray,
+                 dc: FloatArray): void;
+  /** out[i] = f(x[i]) with one ISA's vector code, f in 'exp' | 'sigmoid' | 'tanh'. */
+  _activation(isa: string, kind: string, x: Float32Array, out: Float32Array): void;
+  /** C = alpha op(A) op(B) + beta C, row-major, with one GEMM implementation. */
+  _gemm(which: 'builtin' | 'openblas' | 'default', transA: boolean, transB: boolean,
+        M: number, N: number, K: number, alpha: number, A: FloatArray, lda: number,
+        B: FloatArray, ldb: number, beta: number, C: FloatArray, ldc: number): void;
+}
+
+/** The package root: two levels up from dist/index.js, or one from lib/binding.ts. */
+function packageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return here.endsWith('lib') || here.endsWith('dist') ? dirname(here) : join(here, '..');
+}
+
+let cached: NativeBinding | undefined;
+
+/** The addon, loaded once. Throws one error that says what to do when it cannot be loaded. */
+export function loadNative(): NativeBinding {
+  if (cached) return cached;
+  const root = packageRoot();
+  const require = createRequire(import.meta.url);
+  try {
+    const load = require('node-gyp-build') as (dir: string) => unknown;
+    cached = load(root) as NativeBinding;
+    return cached;
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    const err = new Error(
+      `lstm-native: could not load the native addon for ${process.platform}-${process.arch} ` +
+        `(Node ${process.version}) from ${root}.\n` +
+        `Reason: ${reason}\n` +
+        'Possible solutions:\n' +
+        '- Build it from source: `npm rebuild lstm-native` (needs cmake and a C++17 compiler; ' +
+        'Debian: apt-get install cmake g++, and libopenblas-dev for the faster GEMM).\n' +
+        '- If a prebuild failed to load because libopenblas.so.0 is missing, install OpenBLAS ' +
+        '(Debian: apt-get install libopenblas0) or rebuild from source.\n' +
+        '- With PREBUILDS_ONLY=1 set, unset it to allow a local build.',
+      { cause },
+    );
+    (err as Error & { code: string }).code = 'ERR_LSTM_NATIVE_LOAD';
+    throw err;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The engine under the public LSTM: layers stacked, both directions, over time-major flat arrays
+ * of one float type (float32 for users, float64 for gradient checks). It owns the flat parameter
+ * and gradient buffers, the per layer-direction workspaces, and what backward needs from forward;
+ * every layer-direction is one native call (native/kernel/lstm.h). Argument checking is the
+ * caller's job (lstm.ts); the native binding re-checks every length anyway.
+ * @internal
+ */
+import { loadNative, type FloatArray, type NativeLstmBackward, type NativeLstmForward } from '../binding.js';
+import { LstmError } from '../errors.js';
+import { lstmLayout, type LayerDirSlots, type LstmLayout, type LstmShapeConfig } from './lstm-layout.js';
+
+export type FloatArrayConstructor<A extends FloatArray> = { new (n: number): A };
+
+/** Time-major results of a forward: y (T, B, D*Hout), hn (L*D, B, Hout), cn (L*D, B, H). */
+export interface StackForwardResult<A extends FloatArray> { y: A; hn: A; cn: A }
+/** Gradients of the inputs: dx (T, B, I), dh0 (L*D, B, Hout), dc0 (L*D, B, H). */
+export interface StackBackwardResult<A extends FloatArray> { dx: A; dh0: A; dc0: A }
+
+interface Saved<A extends FloatArray> {
+  T: number;
+  B: number;
+  lengths: Int32Array | null;
+  /** Input of each layer: the caller's x (copied) for layer 0, the previous layer's y after. */
+  inputs: A[];
+}
+
+export class LstmStack<A extends FloatArray> {
+  readonly layout: LstmLayout;
+  readonly params: A;
+  readonly grads: A;
+  readonly D: number;
+  readonly Hout: number;
+  private readonly workspaces: (A | null)[];
+  private saved: Saved<A> | null = null;
+  private busyWith: string | null = null;
+
+  constructor(readonly cfg: LstmShapeConfig, private readonly Ctor: FloatArrayConstructor<A>, prefix = '') {
+    this.layout = lstmLayout(cfg, prefix);
+    this.params = new Ctor(this.layout.size);
+    this.grads = new Ctor(this.layout.size);
+    this.D = cfg.bidirectional ? 2 : 1;
+    this.Hout = cfg.projSize > 0 ? cfg.projSize : cfg.hiddenSize;
+    this.workspaces = this.layout.layerDirs.map(() => null);
+  }
+
+  /** Throws ERR_LSTM_BUSY while an async call is in flight: its buffers must not change. */
+  assertIdle(where: string): void {
+    if (this.busyWith !== null) {
+      throw new LstmError(`${where}: this LSTM is busy with ${this.busyWith}; await it before calling again`,
+        'ERR_LSTM_BUSY');
+    }
+  }
+
+  private view(slot: { offset: number; size: number }, buf: A): A {
+    return buf.subarray(slot.offset, slot.offset + slot.size) as A;
+  }
+
+  private workspace(i: number, ld: LayerDirSlots, T: number, B: number): A {
+    const need = loadNative().lstmWorkspaceSize(T, B, ld.inputSize, this.cfg.hiddenSize, this.cfg.projSize);
+    const ws = this.workspaces[i];
+    if (ws && ws.length >= need) return ws;
+    const grown = new this.Ctor(need);
+    this.workspaces[i] = grown;
+    return grown;
+  }
+
+  /** Prepares every native call of a forward; the outputs are allocated here. */
+  private planForward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null):
+    { calls: NativeLstmForward[]; result: StackForwardResult<A>; saved: Saved<A> } {
+    const { hiddenSize: H, projSize: P, numLayers: L } = this.cfg;
+    const { D, Hout } = this;
+    const hn = new this.Ctor(L * D * B * Hout);
+    const cn = new this.Ctor(L * D * B * H);
+    const inputs: A[] = [x.slice() as A];
+    const calls: NativeLstmForward[] = [];
+    let y = inputs[0]!;
+    for (let layer = 0; layer < L; layer++) {
+      y = new this.Ctor(T * B * D * Hout);
+      if (layer + 1 < L) inputs.push(y);
+      for (let dir = 0; dir < D; dir++) {
+        const i = layer * D + dir;
+        const ld = this.layout.layerDirs[i]!;
+        calls.push({
+          T, B, I: ld.inputSize, H, P, reverse: ld.reverse,
+          wIh: this.view(ld.wIh, this.params), wHh: this.view(ld.wHh, this.params),
+          bIh: this.view(ld.bIh, this.params), bHh: this.view(ld.bHh, this.params),
+          wHr: ld.wHr ? this.view(ld.wHr, this.params) : null,
+          x: inputs[layer]!, lengths,
+          h0: h0 ? h0.subarray(i * B * Hout, (i + 1) * B * Hout) : null,
+          c0: c0 ? c0.subarray(i * B * H, (i + 1) * B * H) : null,
+          y, yOffset: dir * Hout, ldy: D * Hout,
+          hn: hn.subarray(i * B * Hout, (i + 1) * B * Hout), cn: cn.subarray(i * B * H, (i + 1) * B * H),
+          workspace: this.workspace(i, ld, T, B),
+        });
+      }
+    }
+    return { calls, result: { y, hn, cn }, saved: { T, B, lengths: lengths ? lengths.slice() : null, inputs } };
+  }
+
+  /** Prepares every native call of a backward, top layer first; gradient outputs allocated here. */
+  private planBackward(dy: A | null, dhn: A | null, dcn: A | null, where: string):
+    { calls: NativeLstmBackward[]; result: StackBackwardResult<A> } {
+    const saved = this.saved;
+    if (!saved) {
+      throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
+    }
+    const { T, B, lengths, inputs } = saved;
+    const { hiddenSize: H, projSize: P, numLayers: L } = this.cfg;
+    const { D, Hout } = this;
+    const dh0 = new this.Ctor(L * D * B * Hout);
+    const dc0 = new this.Ctor(L * D * B * H);
+    const calls: NativeLstmBackward[] = [];
+    let dOut: A | null = dy;
+    let dx: A | undefined;
+    for (let layer = L - 1; layer >= 0; layer--) {
+      // Both directions of this layer add into the gradient of its input.
+      const dIn = layer === 0 ? new this.Ctor(T * B * this.cfg.inputSize) : new this.Ctor(T * B * D * Hout);
+      if (layer === 0) dx = dIn;
+      for (let dir = 0; dir < D; dir++) {
+        const i = layer * D + dir;
+        const ld = this.layout.layerDirs[i]!;
+        calls.push({
+          T, B, I: ld.inputSize, H, P, reverse: ld.reverse,
+          wIh: this.view(ld.wIh, this.params), wHh: this.view(ld.wHh, this.params),
+          bIh: this.view(ld.bIh, this.params), bHh: this.view(ld.bHh, this.params),
+          wHr: ld.wHr ? this.view(ld.wHr, this.params) : null,
+          x: inputs[layer]!, lengths,
+          dy: dOut, dyOffset: dir * Hout, ldy: D * Hout,
+          dhn: dhn ? dhn.subarray(i * B * Hout, (i + 1) * B * Hout) : null,
+          dcn: dcn ? dcn.subarray(i * B * H, (i + 1) * B * H) : null,
+          dx: dIn,
+          dh0: dh0.subarray(i * B * Hout, (i + 1) * B * Hout), dc0: dc0.subarray(i * B * H, (i + 1) * B * H),
+          dWIh: this.view(ld.wIh, this.grads), dWHh: this.view(ld.wHh, this.grads),
+          dBIh: this.view(ld.bIh, this.grads), dBHh: this.view(ld.bHh, this.grads),
+          dWHr: ld.wHr ? this.view(ld.wHr, this.grads) : null,
+          workspace: this.workspaces[i]!,
+        });
+      }
+      dOut = dIn;
+    }
+    return { calls, result: { dx: dx!, dh0, dc0 } };
+  }
+
+  /** Forward over time-major x (T, B, I); h0/c0 (L*D, B, ·) and lengths (B) optional. */
+  forward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null,
+    where = 'lstm.forward'): StackForwardResult<A> {
+    this.assertIdle(where);
+    const plan = this.planForward(x, T, B, h0, c0, lengths);
+    const native = loadNative();
+    this.saved = null;
+    for (const call of plan.calls) native.lstmForward(call);
+    this.saved = plan.saved;
+    return plan.result;
+  }
+
+  /** As forward, off the main thread. */
+  async forwardAsync(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null,
+    where = 'lstm.forwardAsync'): Promise<StackForwardResult<A>> {
+    this.assertIdle(where);
+    const plan = this.planForward(x, T, B, h0, c0, lengths);
+    const native = loadNative();
+    this.saved = null;
+    this.busyWith = where;
+    try {
+      for (const call of plan.calls) await native.lstmForwardAsync(call);
+    } finally {
+      this.busyWith = null;
+    }
+    this.saved = plan.saved;
+    return plan.result;
+  }
+
+  /** BPTT for the last forward; parameter gradients accumulate into `grads`. */
+  backward(dy: A | null, dhn: A | null, dcn: A | null, where = 'lstm.backward'): StackBackwardResult<A> {
+    this.assertIdle(where);
+    const plan = this.planBackward(dy, dhn, dcn, where);
+    const native = loadNative();
+    for (const call of plan.calls) native.lstmBackward(call);
+    return plan.result;
+  }
+
+  /** As backward, off the main thread. */
+  async backwardAsync(dy: A | null, dhn: A | null, dcn: A | null, where = 'lstm.backwardAsync'):
+    Promise<StackBackwardResult<A>> {
+    this.assertIdle(where);
+    const plan = this.planBackward(dy, dhn, dcn, where);
+    const native = loadNative();
+    this.busyWith = where;
+    try {
+      for (const call of plan.calls) await native.lstmBackwardAsync(call);
+    } finally {
+      this.busyWith = null;
+    }
+    return plan.result;
+  }
+
+  /** The (T, B) of the last forward, or null before any. */
+  get lastShape(): { T: number; B: number } | null {
+    return this.saved ? { T: this.saved.T, B: this.saved.B } : null;
+  }
+}

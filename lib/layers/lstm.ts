@@ -1,0 +1,332 @@
+/**
+ * The public LSTM module: PyTorch's nn.LSTM (same options in camelCase, same state-dict names and
+ * numbers), with an explicit forward/backward pair instead of autograd. Shapes are PyTorch's:
+ *   x (T, B, I), or (B, T, I) with batchFirst      output (T, B, D*Hout), or (B, T, D*Hout)
+ *   h0, h (D*L, B, Hout)                            c0, c (D*L, B, H)
+ * with D = 2 when bidirectional, L = numLayers, Hout = projSize || hiddenSize.
+ */
+import { describe, formatShape, LstmError, rangeError, typeError } from '../errors.js';
+import { Random, freshSeed } from '../random.js';
+import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
+import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
+import { LstmStack, type StackForwardResult } from './lstm-stack.js';
+
+/** Options of {@link LSTM}; the names are PyTorch's nn.LSTM arguments in camelCase. */
+export interface LSTMOptions {
+  /** Features per time step of the input (PyTorch `input_size`). */
+  inputSize: number;
+  /** Features of the cell state and, without projection, of h (PyTorch `hidden_size`). */
+  hiddenSize: number;
+  /** Stacked layers; the output of one is the input of the next. Default 1. */
+  numLayers?: number;
+  /** Run a second LSTM from the end of each sequence and concatenate both outputs. Default false. */
+  bidirectional?: boolean;
+  /** Tensors are (B, T, features) instead of (T, B, features). Default false. */
+  batchFirst?: boolean;
+  /** Project h to this size with a learned matrix (PyTorch `proj_size`); 0 = none. Default 0. */
+  projSize?: number;
+  /** Seed for the initial weights (uniform in ±1/sqrt(hiddenSize), as PyTorch). Default: a fresh one. */
+  seed?: number;
+}
+
+/** Optional inputs of {@link LSTM.forward}. */
+export interface LSTMForwardOptions {
+  /** Initial hidden state (D*L, B, Hout); zeros when omitted. */
+  h0?: Tensor;
+  /** Initial cell state (D*L, B, H); zeros when omitted. */
+  c0?: Tensor;
+  /**
+   * Valid steps of each sequence (B), in any order, each in [0, T]: PyTorch's packed-sequence
+   * semantics (output zero past a length, h and c taken at the last valid step, the reverse
+   * direction starting there). Padding values in x must be finite.
+   */
+  lengths?: ArrayLike<number> | Int32Array | BigInt64Array | Tensor<Int32Array> | Tensor<BigInt64Array>;
+}
+
+/** What {@link LSTM.forward} returns. */
+export interface LSTMOutput {
+  /** Every step's h from the last layer (T, B, D*Hout), or (B, T, D*Hout) with batchFirst. */
+  output: Tensor;
+  /** Final hidden state of every layer and direction (D*L, B, Hout). */
+  h: Tensor;
+  /** Final cell state of every layer and direction (D*L, B, H). */
+  c: Tensor;
+}
+
+/** Upstream gradients for {@link LSTM.backward}, shaped like the forward's outputs; any may be omitted (zero). */
+export interface LSTMGradients {
+  output?: Tensor;
+  h?: Tensor;
+  c?: Tensor;
+}
+
+/** Gradients of the forward's inputs, returned by {@link LSTM.backward}. */
+export interface LSTMInputGradients {
+  /** Shaped like x. */
+  x: Tensor;
+  /** (D*L, B, Hout). */
+  h0: Tensor;
+  /** (D*L, B, H). */
+  c0: Tensor;
+}
+
+const OPTION_NAMES = ['inputSize', 'hiddenSize', 'numLayers', 'bidirectional', 'batchFirst', 'projSize', 'seed'] as const;
+
+/** Swaps the two leading axes of a (d0, d1, inner) array: batch-first <-> time-major. */
+function swapLeadingAxes(src: Float32Array, d0: number, d1: number, inner: number): Float32Array {
+  const dst = new Float32Array(src.length);
+  for (let i = 0; i < d0; i++) {
+    for (let j = 0; j < d1; j++) {
+      dst.set(src.subarray((i * d1 + j) * inner, (i * d1 + j + 1) * inner), (j * d0 + i) * inner);
+    }
+  }
+  return dst;
+}
+
+/** Converts and checks `lengths`: B integers in [0, T]. */
+function toLengths(where: string, value: unknown, B: number, T: number): Int32Array {
+  let values: ArrayLike<number | bigint>;
+  if (value !== null && typeof value === 'object' && 'data' in value && 'shape' in value) {
+    const t = value as Tensor<TensorData>;
+    if (!(t.data instanceof Int32Array || t.data instanceof BigInt64Array)) {
+      throw typeError(`${where}: lengths.data must be an Int32Array or BigInt64Array, got ${describe(t.data)}`);
+    }
+    if (t.shape.length !== 1 || t.shape[0] !== B || t.data.length !== B) {
+      throw rangeError(`${where}: lengths must have shape [${B}] (B), got ${formatShape(t.shape)}`, 'ERR_LSTM_SHAPE');
+    }
+    values = t.data;
+  } else if (Array.isArray(value) || value instanceof Int32Array || value instanceof BigInt64Array ||
+    value instanceof Float64Array || value instanceof Float32Array || value instanceof Uint32Array) {
+    values = value as ArrayLike<number | bigint>;
+  } else {
+    throw typeError(`${where}: lengths must be an array of B integers, an Int32Array or a BigInt64Array, got ${describe(value)}`);
+  }
+  if (values.length !== B) {
+    throw rangeError(`${where}: lengths must have ${B} entries (B), got ${values.length}`, 'ERR_LSTM_SHAPE');
+  }
+  const out = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    const v = values[b];
+    const n = typeof v === 'bigint' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > T) {
+      throw rangeError(`${where}: lengths[${b}] must be an integer in [0, ${T}] (T), got ${String(v)}`);
+    }
+    out[b] = n;
+  }
+  return out;
+}
+
+/**
+ * A multi-layer, optionally bidirectional LSTM with PyTorch's numbers and state-dict names.
+ *
+ * @example
+ * const lstm = new LSTM({ inputSize: 8, hiddenSize: 16 });
+ * const { output, h, c } = lstm.forward(tensor(new Float32Array(5 * 2 * 8), [5, 2, 8]));
+ * const grads = lstm.backward({ output: tensor(new Float32Array(5 * 2 * 16).fill(1), [5, 2, 16]) });
+ */
+export class LSTM {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bidirectional: boolean;
+  readonly batchFirst: boolean;
+  readonly projSize: number;
+  /** @internal */
+  readonly stack: LstmStack<Float32Array>;
+  private lastBatchFirst: { T: number; B: number } | null = null;
+
+  /**
+   * @throws TypeError or RangeError for a missing, misspelled or invalid option
+   * (sizes must be positive integers, projSize in [0, hiddenSize)).
+   */
+  constructor(options: LSTMOptions) {
+    const where = 'new LSTM';
+    const o = checkOptions(where, options, OPTION_NAMES);
+    if (options === undefined) throw typeError(`${where}: options must be an object with inputSize and hiddenSize, got undefined`);
+    this.inputSize = checkInteger(where, 'inputSize', o.inputSize);
+    this.hiddenSize = checkInteger(where, 'hiddenSize', o.hiddenSize);
+    this.numLayers = checkInteger(where, 'numLayers', o.numLayers ?? 1);
+    this.bidirectional = checkBoolean(where, 'bidirectional', o.bidirectional ?? false);
+    this.batchFirst = checkBoolean(where, 'batchFirst', o.batchFirst ?? false);
+    this.projSize = checkInteger(where, 'projSize', o.projSize ?? 0, 0);
+    if (this.projSize >= this.hiddenSize) {
+      throw rangeError(`${where}: projSize must be smaller than hiddenSize (${this.hiddenSize}), got ${this.projSize}`);
+    }
+    const seed = o.seed === undefined ? freshSeed() : checkInteger(where, 'seed', o.seed, 0, 0xffffffff);
+    this.stack = new LstmStack({
+      inputSize: this.inputSize, hiddenSize: this.hiddenSize, numLayers: this.numLayers,
+      bidirectional: this.bidirectional, projSize: this.projSize,
+    }, Float32Array);
+    // PyTorch's default: every parameter uniform in [-1/sqrt(H), 1/sqrt(H)].
+    const k = 1 / Math.sqrt(this.hiddenSize);
+    new Random(seed).uniform(this.stack.params, -k, k);
+  }
+
+  /** Size of h and of each direction's output: projSize when set, else hiddenSize. */
+  get outputSize(): number {
+    return this.stack.Hout;
+  }
+
+  private get numStates(): number {
+    return this.stack.D * this.numLayers;
+  }
+
+  /** Checks the inputs and turns them into time-major arrays. */
+  private prepare(where: string, x: Tensor, options: LSTMForwardOptions | undefined) {
+    const o = checkOptions(where, options, ['h0', 'c0', 'lengths']);
+    const xs = checkTensor(where, 'x', x, this.batchFirst ? ['B', 'T', this.inputSize] : ['T', 'B', this.inputSize],
+      Float32Array, `inputSize ${this.inputSize}${this.batchFirst ? ', batchFirst' : ''}`);
+    const [d0, d1] = xs.shape as [number, number, number];
+    const T = this.batchFirst ? d1 : d0;
+    const B = this.batchFirst ? d0 : d1;
+    if (T < 1 || B < 1) throw rangeError(`${where}: x must have at least one step and one sequence, got ${formatShape(xs.shape)}`, 'ERR_LSTM_SHAPE');
+    const S = this.numStates;
+    const h0 = o.h0 === undefined ? null
+      : checkTensor(where, 'h0', o.h0, [S, B, this.outputSize], Float32Array, `D*numLayers, B, ${this.projSize ? 'projSize' : 'hiddenSize'}`).data;
+    const c0 = o.c0 === undefined ? null
+      : checkTensor(where, 'c0', o.c0, [S, B, this.hiddenSize], Float32Array, 'D*numLayers, B, hiddenSize').data;
+    const lengths = o.lengths === undefined ? null : toLengths(where, o.lengths, B, T);
+    const data = this.batchFirst ? swapLeadingAxes(xs.data, B, T, this.inputSize) : xs.data;
+    return { data, T, B, h0, c0, lengths };
+  }
+
+  private finishForward(r: StackForwardResult<Float32Array>, T: number, B: number): LSTMOutput {
+    const F = this.stack.D * this.outputSize;
+    const S = this.numStates;
+    this.lastBatchFirst = { T, B };
+    return {
+      output: this.batchFirst ? { data: swapLeadingAxes(r.y, T, B, F), shape: [B, T, F] } : { data: r.y, shape: [T, B, F] },
+      h: { data: r.hn, shape: [S, B, this.outputSize] },
+      c: { data: r.cn, shape: [S, B, this.hiddenSize] },
+    };
+  }
+
+  /**
+   * Runs the LSTM over a batch of sequences and keeps what {@link LSTM.backward} needs.
+   * Blocks the calling thread; {@link LSTM.forwardAsync} runs off it.
+   * @param x (T, B, inputSize), or (B, T, inputSize) with batchFirst.
+   * @throws TypeError / RangeError naming the argument for a wrong type, shape or length.
+   */
+  forward(x: Tensor, options?: LSTMForwardOptions): LSTMOutput {
+    const where = 'lstm.forward';
+    this.stack.assertIdle(where);
+    const p = this.prepare(where, x, options);
+    return this.finishForward(this.stack.forward(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where), p.T, p.B);
+  }
+
+  /** {@link LSTM.forward} on libuv's thread pool; the module is busy until the promise settles. */
+  async forwardAsync(x: Tensor, options?: LSTMForwardOptions): Promise<LSTMOutput> {
+    const where = 'lstm.forwardAsync';
+    this.stack.assertIdle(where);
+    const p = this.prepare(where, x, options);
+    return this.finishForward(await this.stack.forwardAsync(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where), p.T, p.B);
+  }
+
+  private prepareBackward(where: string, grads: LSTMGradients | undefined) {
+    const o = checkOptions(where, grads ?? {}, ['output', 'h', 'c']);
+    const shape = this.lastBatchFirst;
+    if (!shape) throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
+    const { T, B } = shape;
+    const F = this.stack.D * this.outputSize;
+    const S = this.numStates;
+    const gy = o.output === undefined ? null
+      : checkTensor(where, 'output', o.output, this.batchFirst ? [B, T, F] : [T, B, F], Float32Array,
+        'shaped like the forward output').data;
+    const gh = o.h === undefined ? null : checkTensor(where, 'h', o.h, [S, B, this.outputSize], Float32Array, 'shaped like h').data;
+    const gc = o.c === undefined ? null : checkTensor(where, 'c', o.c, [S, B, this.hiddenSize], Float32Array, 'shaped like c').data;
+    return { T, B, dy: gy && this.batchFirst ? swapLeadingAxes(gy, B, T, F) : gy, gh, gc };
+  }
+
+  private finishBackward(r: { dx: Float32Array; dh0: Float32Array; dc0: Float32Array }, T: number, B: number): LSTMInputGradients {
+    const S = this.numStates;
+    const I = this.inputSize;
+    return {
+      x: this.batchFirst ? { data: swapLeadingAxes(r.dx, T, B, I), shape: [B, T, I] } : { data: r.dx, shape: [T, B, I] },
+      h0: { data: r.dh0, shape: [S, B, this.outputSize] },
+      c0: { data: r.dc0, shape: [S, B, this.hiddenSize] },
+    };
+  }
+
+  /**
+   * Backpropagation through time for the last forward: returns the gradients of x, h0 and c0 and
+   * adds the parameter gradients into {@link LSTM.namedGradients} (they accumulate: call
+   * {@link LSTM.zeroGrad} between steps).
+   * @param grads gradients of the loss w.r.t. the forward's output, h and c; omitted ones are zero.
+   * @throws LstmError ERR_LSTM_STATE before any forward; TypeError / RangeError for a bad shape.
+   */
+  backward(grads?: LSTMGradients): LSTMInputGradients {
+    const where = 'lstm.backward';
+    this.stack.assertIdle(where);
+    const p = this.prepareBackward(where, grads);
+    return this.finishBackward(this.stack.backward(p.dy, p.gh, p.gc, where), p.T, p.B);
+  }
+
+  /** {@link LSTM.backward} on libuv's thread pool; the module is busy until the promise settles. */
+  async backwardAsync(grads?: LSTMGradients): Promise<LSTMInputGradients> {
+    const where = 'lstm.backwardAsync';
+    this.stack.assertIdle(where);
+    const p = this.prepareBackward(where, grads);
+    return this.finishBackward(await this.stack.backwardAsync(p.dy, p.gh, p.gc, where), p.T, p.B);
+  }
+
+  /** Live views of every parameter by PyTorch name (`weight_ih_l0`, ...): writing into them changes the model. */
+  namedParameters(): Record<string, Tensor> {
+    return this.views(this.stack.params);
+  }
+
+  /** Live views of every parameter's gradient, with the names of {@link LSTM.namedParameters}. */
+  namedGradients(): Record<string, Tensor> {
+    return this.views(this.stack.grads);
+  }
+
+  private views(buf: Float32Array): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const s of this.stack.layout.slots) {
+      out[s.name] = { data: buf.subarray(s.offset, s.offset + s.size), shape: [...s.shape] };
+    }
+    return out;
+  }
+
+  /** Sets every gradient to zero. */
+  zeroGrad(): void {
+    this.stack.assertIdle('lstm.zeroGrad');
+    this.stack.grads.fill(0);
+  }
+
+  /** A copy of every parameter by PyTorch name, as PyTorch's `state_dict()`. */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(this.namedParameters())) out[name] = { data: t.data.slice(), shape: t.shape };
+    return out;
+  }
+
+  /**
+   * Copies parameters in from a state dict with PyTorch's names (as read by readSafetensors).
+   * Strict: a missing key, an extra key or a wrong shape throws RangeError and changes nothing.
+   * Float64Array data is accepted and rounded to float32.
+   */
+  loadStateDict(tensors: Record<string, Tensor<TensorData>>): void {
+    const where = 'lstm.loadStateDict';
+    this.stack.assertIdle(where);
+    if (tensors === null || typeof tensors !== 'object') {
+      throw typeError(`${where}: tensors must be an object of name -> tensor, got ${describe(tensors)}`);
+    }
+    const slots = this.stack.layout.slots;
+    const expected = new Set(slots.map((s) => s.name));
+    const missing = slots.filter((s) => !(s.name in tensors)).map((s) => s.name);
+    const extra = Object.keys(tensors).filter((k) => !expected.has(k));
+    if (missing.length || extra.length) {
+      const parts = [];
+      if (missing.length) parts.push(`missing ${missing.join(', ')}`);
+      if (extra.length) parts.push(`unexpected ${extra.join(', ')}`);
+      throw rangeError(`${where}: state dict does not match this LSTM: ${parts.join('; ')}`, 'ERR_LSTM_STATE_DICT');
+    }
+    const checked = slots.map((s) => {
+      const t = tensors[s.name]!;
+      const data = t && typeof t === 'object' && t.data instanceof Float64Array ? t.data : null;
+      const v = data ? { data: Float32Array.from(data), shape: t.shape } : t;
+      return checkTensor(where, s.name, v, s.shape, Float32Array).data;
+    });
+    slots.forEach((s, i) => this.stack.params.set(checked[i]!, s.offset));
+  }
+}

@@ -1,0 +1,19 @@
+// Module init: registers each binding file's functions. Nothing else lives here.
+#include <napi.h>
+
+namespace lstm_binding {
+void RegisterInfo(Napi::Env env, Napi::Object exports);          // binding_info.cc
+void RegisterLstm(Napi::Env env, Napi::Object exports);          // binding_lstm.cc
+void RegisterGatesTesting(Napi::Env env, Napi::Object exports);  // binding_testing_gates.cc
+void RegisterGemmTesting(Napi::Env env, Napi::Object exports);   // binding_testing_gemm.cc
+}  // namespace lstm_binding
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  lstm_binding::RegisterInfo(env, exports);
+  lstm_binding::RegisterLstm(env, exports);
+  lstm_binding::RegisterGatesTesting(env, exports);
+  lstm_binding::RegisterGemmTesting(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(lstm_native, Init)

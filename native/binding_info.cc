@@ -1,0 +1,43 @@
+// backendInfo() and setNumThreads(): what the addon was built with and dispatches to, and the one
+// thread knob (our pool and OpenBLAS's together).
+#include <napi.h>
+
+#include "binding_util.h"
+#include "cpu_features.h"
+#include "gemm.h"
+#include "thread_pool.h"
+
+namespace lstm_binding {
+namespace {
+
+Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("blas", Napi::String::New(env, lstm::gemm_backend_name()));
+  out.Set("isa", Napi::String::New(env, lstm::isa_name(lstm::active_isa())));
+  out.Set("threads", Napi::Number::New(env, lstm::num_threads()));
+  lstm::Isa isas[8];
+  int n = lstm::cpu_supported_isas(isas, 8);
+  Napi::Array list = Napi::Array::New(env, n);
+  for (int i = 0; i < n; ++i) list.Set(static_cast<uint32_t>(i), Napi::String::New(env, lstm::isa_name(isas[i])));
+  out.Set("supportedIsas", list);
+  return out;
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  CallContext ctx(info.Env(), "setNumThreads");
+  int n = ctx.int_arg(info[0], "n", 1, 1024);
+  if (!ctx.ok()) return info.Env().Undefined();
+  lstm::set_num_threads(n);
+  lstm::gemm_set_blas_threads(n);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void RegisterInfo(Napi::Env env, Napi::Object exports) {
+  exports.Set("backendInfo", Napi::Function::New(env, BackendInfo, "backendInfo"));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+}
+
+}  // namespace lstm_binding

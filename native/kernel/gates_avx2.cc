@@ -1,0 +1,191 @@
+// The AVX2+FMA LSTM gates (float32, 8 lanes): the same formulas as gates_scalar.cc, with a vector
+// exp, sigmoid and tanh accurate to a few ulp over the whole float range (measured in
+// test/native/gates.test.ts).
+//
+// Compiled with -mavx2 -mfma (CMakeLists.txt) and called only after cpu_supports(Isa::Avx2), so:
+// everything here has internal linkage, and the file includes no C++ library header. An inline
+// function from a shared header (std::exp, std::min...) instantiated here would be emitted with AVX
+// encodings as a weak symbol, and the linker may keep that copy for the whole program, which would
+// then crash on a CPU without AVX. <immintrin.h> is safe: its intrinsics are always-inline.
+//
+// Dims: H hidden size; a row of pre-activations / gates is 4H wide, in the order i, f, g, o.
+// The tail (H not a multiple of 8) uses maskload/maskstore: nothing past H is read or written, and a
+// column's result does not depend on its position.
+// Math: exp after Cephes / SLEEF (x = n ln2 + r, ln2 split hi/lo, degree-7 polynomial, 2^n from
+// exponent bits); tanh after Cephes tanhf.
+#if defined(LSTM_NATIVE_X86)
+
+#include <immintrin.h>
+
+#include "gates.h"
+
+namespace lstm {
+namespace {
+
+inline __m256 splat(float v) { return _mm256_set1_ps(v); }
+
+inline __m256 sign_bits(__m256 x) { return _mm256_and_ps(x, splat(-0.0f)); }
+inline __m256 abs_ps(__m256 x) { return _mm256_andnot_ps(splat(-0.0f), x); }
+
+// exp(x) for every float: +inf above ~88.72, gradual underflow to denormals, 0 below ~-103.97,
+// NaN for NaN.
+inline __m256 exp_ps(__m256 x) {
+  // Clamp to [-104, 89]: the result is already 0 / +inf at both ends, and n below stays in
+  // [-150, 128], the range the two-factor scale handles. MINPS/MAXPS return their SECOND operand
+  // when either is NaN, so x goes second to let NaN through.
+  x = _mm256_min_ps(splat(89.0f), x);
+  x = _mm256_max_ps(splat(-104.0f), x);
+  // x = n ln2 + r, |r| <= ln2/2. ln2_hi has 16 significant bits, so n * ln2_hi is exact and the
+  // first reduction step loses nothing; ln2_lo carries the rest of ln2.
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, splat(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, splat(0.693145751953125f), x);
+  r = _mm256_fnmadd_ps(n, splat(1.428606765330187045e-6f), r);
+  // exp(r) = 1 + r + r^2/2 + ..., minimax coefficients (SLEEF expf) evaluated by Horner down to
+  // the constant term, so the last step is one fused 1 + r*p with a single rounding.
+  __m256 p = splat(1.98527617612853646278381e-4f);
+  p = _mm256_fmadd_ps(p, r, splat(1.39304355252534151077271e-3f));
+  p = _mm256_fmadd_ps(p, r, splat(8.33336077630519866943359e-3f));
+  p = _mm256_fmadd_ps(p, r, splat(4.16664853692054748535156e-2f));
+  p = _mm256_fmadd_ps(p, r, splat(1.66666671633720397949219e-1f));
+  p = _mm256_fmadd_ps(p, r, splat(0.5f));
+  p = _mm256_fmadd_ps(p, r, splat(1.0f));
+  p = _mm256_fmadd_ps(p, r, splat(1.0f));
+  // 2^n as two factors 2^(n>>1) * 2^(n - (n>>1)), both normal for n in [-150, 128]: p * first is
+  // exact, and the second multiply rounds once, which gives correctly rounded overflow to +inf and
+  // gradual underflow instead of a garbage exponent. (For NaN, n is garbage but p is NaN.)
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i na = _mm256_srai_epi32(ni, 1);
+  const __m256i nb = _mm256_sub_epi32(ni, na);
+  const __m256i bias = _mm256_set1_epi32(127);
+  const __m256 sa = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(na, bias), 23));
+  const __m256 sb = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(nb, bias), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, sa), sb);
+}
+
+// sigmoid(x) = 1/(1+e) for x >= 0 and e/(1+e) for x < 0, with e = exp(-|x|) in (0, 1]: exp never
+// overflows, both signs keep full relative precision, and the division is a true one (an rcp
+// estimate would cost ~11 bits). NaN fails x >= 0 and e is NaN.
+inline __m256 sigmoid_ps(__m256 x) {
+  const __m256 e = exp_ps(_mm256_or_ps(abs_ps(x), splat(-0.0f)));
+  const __m256 num = _mm256_blendv_ps(e, splat(1.0f), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
+  return _mm256_div_ps(num, _mm256_add_ps(splat(1.0f), e));
+}
+
+// tanh after Cephes tanhf, on |x| with the sign restored at the end (tanh is odd; this also keeps
+// tanh(-0) = -0). For |x| < 0.625 an odd polynomial keeps the relative error small near 0, where
+// 1 - 2/(exp(2|x|)+1) would cancel. Above, exp(2|x|) reaches +inf for |x| > ~44 and the
+// expression saturates to exactly 1 (it is already 1 in float beyond |x| ~ 9). NaN: the compare is
+// false, the exp branch gives NaN.
+inline __m256 tanh_ps(__m256 x) {
+  const __m256 ax = abs_ps(x);
+  const __m256 z = _mm256_mul_ps(ax, ax);
+  __m256 p = splat(-5.70498872745e-3f);
+  p = _mm256_fmadd_ps(p, z, splat(2.06390887954e-2f));
+  p = _mm256_fmadd_ps(p, z, splat(-5.37397155531e-2f));
+  p = _mm256_fmadd_ps(p, z, splat(1.33314422036e-1f));
+  p = _mm256_fmadd_ps(p, z, splat(-3.33332819422e-1f));
+  const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), ax, ax);
+  const __m256 e = exp_ps(_mm256_add_ps(ax, ax));
+  const __m256 large = _mm256_sub_ps(splat(1.0f), _mm256_div_ps(splat(2.0f), _mm256_add_ps(e, splat(1.0f))));
+  const __m256 t = _mm256_blendv_ps(large, small, _mm256_cmp_ps(ax, splat(0.625f), _CMP_LT_OQ));
+  return _mm256_or_ps(t, sign_bits(x));
+}
+
+// Loads and stores of one block of 8 columns; kTail masks them to the first `rem` lanes.
+template <bool kTail>
+inline __m256 load(const float* p, __m256i mask) {
+  if constexpr (kTail) return _mm256_maskload_ps(p, mask);
+  else return _mm256_loadu_ps(p);
+}
+template <bool kTail>
+inline void store(float* p, __m256i mask, __m256 v) {
+  if constexpr (kTail) _mm256_maskstore_ps(p, mask, v);
+  else _mm256_storeu_ps(p, v);
+}
+inline __m256i tail_mask(int rem) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// Columns j..j+7 (or the masked tail). All loads happen before the first store, so the aliasing
+// the scalar reference allows (c = c_prev) works here too.
+template <bool kTail>
+inline void forward_block(float* a, const float* c_prev, float* c, float* tc, float* h, int H, int j,
+                          __m256i m) {
+  const __m256 i = sigmoid_ps(load<kTail>(a + j, m));
+  const __m256 f = sigmoid_ps(load<kTail>(a + H + j, m));
+  const __m256 g = tanh_ps(load<kTail>(a + 2 * H + j, m));
+  const __m256 o = sigmoid_ps(load<kTail>(a + 3 * H + j, m));
+  const __m256 cp = load<kTail>(c_prev + j, m);
+  const __m256 cj = _mm256_fmadd_ps(f, cp, _mm256_mul_ps(i, g));
+  const __m256 tcj = tanh_ps(cj);
+  store<kTail>(a + j, m, i);
+  store<kTail>(a + H + j, m, f);
+  store<kTail>(a + 2 * H + j, m, g);
+  store<kTail>(a + 3 * H + j, m, o);
+  store<kTail>(c + j, m, cj);
+  store<kTail>(tc + j, m, tcj);
+  store<kTail>(h + j, m, _mm256_mul_ps(o, tcj));
+}
+
+template <bool kTail>
+inline void backward_block(float* da, float* dc_prev, const float* gates, const float* c_prev,
+                           const float* tc, const float* dh, const float* dc, int H, int j, __m256i m) {
+  const __m256 one = splat(1.0f);
+  const __m256 i = load<kTail>(gates + j, m);
+  const __m256 f = load<kTail>(gates + H + j, m);
+  const __m256 g = load<kTail>(gates + 2 * H + j, m);
+  const __m256 o = load<kTail>(gates + 3 * H + j, m);
+  const __m256 t = load<kTail>(tc + j, m);
+  const __m256 dhj = load<kTail>(dh + j, m);
+  const __m256 cp = load<kTail>(c_prev + j, m);
+  const __m256 dcj = load<kTail>(dc + j, m);  // before the dc_prev store: they alias in BPTT
+  const __m256 dho = _mm256_mul_ps(dhj, o);
+  const __m256 dc_tot = _mm256_fmadd_ps(dho, _mm256_fnmadd_ps(t, t, one), dcj);
+  const __m256 di = _mm256_mul_ps(_mm256_mul_ps(dc_tot, g), _mm256_mul_ps(i, _mm256_sub_ps(one, i)));
+  const __m256 df = _mm256_mul_ps(_mm256_mul_ps(dc_tot, cp), _mm256_mul_ps(f, _mm256_sub_ps(one, f)));
+  const __m256 dg = _mm256_mul_ps(_mm256_mul_ps(dc_tot, i), _mm256_fnmadd_ps(g, g, one));
+  const __m256 d_o = _mm256_mul_ps(_mm256_mul_ps(dho, t), _mm256_sub_ps(one, o));
+  store<kTail>(da + j, m, di);
+  store<kTail>(da + H + j, m, df);
+  store<kTail>(da + 2 * H + j, m, dg);
+  store<kTail>(da + 3 * H + j, m, d_o);
+  store<kTail>(dc_prev + j, m, _mm256_mul_ps(dc_tot, f));
+}
+
+void forward_avx2(float* a, const float* c_prev, float* c, float* tc, float* h, int H) {
+  const __m256i none = _mm256_setzero_si256();
+  int j = 0;
+  for (; j + 8 <= H; j += 8) forward_block<false>(a, c_prev, c, tc, h, H, j, none);
+  if (j < H) forward_block<true>(a, c_prev, c, tc, h, H, j, tail_mask(H - j));
+}
+
+void backward_avx2(float* da, float* dc_prev, const float* gates, const float* c_prev,
+                   const float* tc, const float* dh, const float* dc, int H) {
+  const __m256i none = _mm256_setzero_si256();
+  int j = 0;
+  for (; j + 8 <= H; j += 8) backward_block<false>(da, dc_prev, gates, c_prev, tc, dh, dc, H, j, none);
+  if (j < H) backward_block<true>(da, dc_prev, gates, c_prev, tc, dh, dc, H, j, tail_mask(H - j));
+}
+
+template <__m256 (*Fn)(__m256)>
+void apply(float* out, const float* x, int n) {
+  int k = 0;
+  for (; k + 8 <= n; k += 8) _mm256_storeu_ps(out + k, Fn(_mm256_loadu_ps(x + k)));
+  if (k < n) {
+    const __m256i m = tail_mask(n - k);
+    _mm256_maskstore_ps(out + k, m, Fn(_mm256_maskload_ps(x + k, m)));
+  }
+}
+
+}  // namespace
+
+const GatesKernels gates_kernels_avx2 = {
+    &forward_avx2,
+    &backward_avx2,
+    {&apply<exp_ps>, &apply<sigmoid_ps>, &apply<tanh_ps>},
+};
+
+}  // namespace lstm
+
+#endif  // LSTM_NATIVE_X86

@@ -1,0 +1,63 @@
+// The workspace formula: the one place that says how big the LSTM workspace is and where each
+// region sits (the layout is documented in lstm.h). Exported to TS through lstmWorkspaceSize.
+#include "lstm_workspace.h"
+
+#include <cstdint>
+
+namespace lstm {
+namespace {
+
+// a * b, false on overflow.
+bool mul(size_t a, size_t b, size_t* out) { return !__builtin_mul_overflow(a, b, out); }
+bool add(size_t a, size_t b, size_t* out) { return !__builtin_add_overflow(a, b, out); }
+
+}  // namespace
+
+bool lstm_workspace_layout(const LstmDims& d, LstmWorkspaceLayout* L) {
+  if (d.T < 1 || d.B < 1 || d.I < 1 || d.H < 1 || d.P < 0) return false;
+  const size_t T = d.T, B = d.B, H = d.H, P = d.P, Ho = d.hout();
+  size_t tb, tb4h, tbh, t1bho, t1bh, tbp, n;
+  if (!mul(T, B, &tb) || !mul(tb, 4 * H, &tb4h) || !mul(tb, H, &tbh) || !mul(tb, P, &tbp)) return false;
+  if (!mul(T + 1, B * Ho, &t1bho) || !mul(T + 1, B * H, &t1bh)) return false;
+  size_t at = 0;
+  // Each region is placed at `at`, then `at` moves past it; every step is overflow-checked.
+  auto place = [&](size_t* off, size_t size) {
+    *off = at;
+    return add(at, size, &at);
+  };
+  bool ok = place(&L->G, tb4h) && place(&L->HS, t1bho) && place(&L->CS, t1bh) && place(&L->TC, tbh) &&
+            place(&L->HR, P > 0 ? tbh : 0);
+  L->forward_size = at;
+  ok = ok && place(&L->dG, tb4h) && place(&L->dHP, tbp) && place(&L->dh, B * Ho) && place(&L->dc, B * H) &&
+       place(&L->dhr, B * H) && place(&L->dht, B * Ho) && place(&L->db, 4 * H);
+  L->total_size = at;
+  // GEMM dimensions and leading dimensions are int: every matrix the kernel hands to a GEMM must
+  // have fewer than 2^31 elements (x (T*B, I) too), which also keeps byte sizes far from overflow.
+  const size_t limit = static_cast<size_t>(INT32_MAX);
+  size_t tbi;
+  return ok && mul(tb, static_cast<size_t>(d.I), &tbi) && tbi <= limit && tb4h <= limit &&
+         t1bho <= limit && t1bh <= limit && mul(at, sizeof(double), &n);
+}
+
+size_t lstm_workspace_size(const LstmDims& d) {
+  LstmWorkspaceLayout L;
+  return lstm_workspace_layout(d, &L) ? L.total_size : 0;
+}
+
+size_t lstm_workspace_forward_size(const LstmDims& d) {
+  LstmWorkspaceLayout L;
+  return lstm_workspace_layout(d, &L) ? L.forward_size : 0;
+}
+
+Status lstm_check(const LstmDims& d, const int32_t* lengths) {
+  LstmWorkspaceLayout L;
+  if (!lstm_workspace_layout(d, &L)) return Status::InvalidDims;
+  if (lengths) {
+    for (int b = 0; b < d.B; ++b) {
+      if (lengths[b] < 0 || lengths[b] > d.T) return Status::InvalidLength;
+    }
+  }
+  return Status::Ok;
+}
+
+}  // namespace lstm

@@ -1,0 +1,206 @@
+/**
+ * The LSTM module's contract beyond parity: bad input gives a TypeError/RangeError naming the
+ * argument, the expected and the received value; async variants match sync ones and guard the
+ * module while in flight; state dicts are strict; batchFirst matches time-major.
+ */
+import { describe, expect, it } from 'vitest';
+import { LSTM, LstmError, tensor, type Tensor } from '../../lib/index.js';
+import { loadNative } from '../../lib/binding.js';
+import { randomArray, rng } from '../helpers/compare.js';
+
+const next = rng(42);
+const rand = (shape: number[]): Tensor => tensor(randomArray(Float32Array, shape.reduce((a, b) => a * b, 1), next), shape);
+
+function expectError(fn: () => unknown, Kind: ErrorConstructor, message: RegExp, code?: string) {
+  let caught: unknown;
+  try { fn(); } catch (e) { caught = e; }
+  expect(caught, `expected ${Kind.name} ${message}`).toBeInstanceOf(Kind);
+  expect((caught as Error).message).toMatch(message);
+  if (code) expect((caught as { code?: string }).code).toBe(code);
+}
+
+describe('LSTM options', () => {
+  it('rejects a misspelled option with a suggestion', () => {
+    expectError(() => new LSTM({ inputSize: 3, hiddensize: 4 } as never), RangeError,
+      /^new LSTM: unknown option "hiddensize" \(did you mean "hiddenSize"\?\)/, 'ERR_LSTM_ARG_RANGE');
+  });
+  it('rejects invalid sizes, never clamps', () => {
+    expectError(() => new LSTM({ inputSize: 0, hiddenSize: 4 }), RangeError,
+      /^new LSTM: inputSize must be an integer >= 1, got the number 0$/);
+    expectError(() => new LSTM({ inputSize: 3, hiddenSize: 4.5 }), RangeError,
+      /^new LSTM: hiddenSize must be an integer >= 1, got the number 4.5$/);
+    expectError(() => new LSTM({ inputSize: 3, hiddenSize: '4' as never }), TypeError,
+      /^new LSTM: hiddenSize must be an integer >= 1, got the string "4"$/);
+    expectError(() => new LSTM({ inputSize: 3, hiddenSize: 4, projSize: 4 }), RangeError,
+      /^new LSTM: projSize must be smaller than hiddenSize \(4\), got 4$/);
+    expectError(() => new LSTM({ inputSize: 3, hiddenSize: 4, bidirectional: 1 as never }), TypeError,
+      /^new LSTM: bidirectional must be a boolean, got the number 1$/);
+  });
+  it('initialises like PyTorch: uniform within ±1/sqrt(H), reproducible with a seed', () => {
+    const a = new LSTM({ inputSize: 3, hiddenSize: 16, seed: 5 });
+    const b = new LSTM({ inputSize: 3, hiddenSize: 16, seed: 5 });
+    const c = new LSTM({ inputSize: 3, hiddenSize: 16, seed: 6 });
+    const pa = a.namedParameters().weight_hh_l0!.data;
+    expect(Math.max(...pa.map(Math.abs))).toBeLessThanOrEqual(0.25);
+    expect(Math.max(...pa.map(Math.abs))).toBeGreaterThan(0.2);
+    expect(pa).toEqual(b.namedParameters().weight_hh_l0!.data);
+    expect(pa).not.toEqual(c.namedParameters().weight_hh_l0!.data);
+  });
+});
+
+describe('LSTM.forward bad input', () => {
+  const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true });
+  it('names a wrong input shape', () => {
+    expectError(() => lstm.forward(rand([5, 2, 4])), RangeError,
+      /^lstm.forward: x must have shape \[T, B, 3\] \(inputSize 3\), got \[5, 2, 4\]$/, 'ERR_LSTM_SHAPE');
+    expectError(() => lstm.forward(rand([5, 3])), RangeError, /x must have shape \[T, B, 3\] \(inputSize 3\), got \[5, 3\]/);
+  });
+  it('names a wrong array type', () => {
+    expectError(() => lstm.forward({ data: new Float64Array(30), shape: [5, 2, 3] } as never), TypeError,
+      /^lstm.forward: x.data must be a Float32Array, got a Float64Array of 30 elements$/);
+    expectError(() => lstm.forward(new Float32Array(30) as never), TypeError,
+      /^lstm.forward: x must be a tensor \{data: Float32Array, shape: number\[\]\}, got a Float32Array of 30 elements \(wrap it with tensor\(data, shape\)\)$/);
+  });
+  it('names a size mismatch between data and shape', () => {
+    expectError(() => lstm.forward({ data: new Float32Array(29), shape: [5, 2, 3] }), RangeError,
+      /^lstm.forward: x has shape \[5, 2, 3\] \(30 elements\), but its data has 29 elements$/);
+  });
+  it('names wrong initial-state shapes', () => {
+    expectError(() => lstm.forward(rand([5, 2, 3]), { h0: rand([4, 3, 4]) }), RangeError,
+      /^lstm.forward: h0 must have shape \[4, 2, 4\] \(D\*numLayers, B, hiddenSize\), got \[4, 3, 4\]$/);
+    expectError(() => lstm.forward(rand([5, 2, 3]), { c0: rand([2, 2, 4]) }), RangeError,
+      /^lstm.forward: c0 must have shape \[4, 2, 4\] \(D\*numLayers, B, hiddenSize\), got \[2, 2, 4\]$/);
+  });
+  it('rejects lengths out of range, of the wrong count or type; accepts any order', () => {
+    expectError(() => lstm.forward(rand([5, 2, 3]), { lengths: [6, 1] }), RangeError,
+      /^lstm.forward: lengths\[0\] must be an integer in \[0, 5\] \(T\), got 6$/);
+    expectError(() => lstm.forward(rand([5, 2, 3]), { lengths: [-1, 1] }), RangeError,
+      /^lstm.forward: lengths\[0\] must be an integer in \[0, 5\] \(T\), got -1$/);
+    expectError(() => lstm.forward(rand([5, 2, 3]), { lengths: [2.5, 1] }), RangeError, /lengths\[0\] must be an integer/);
+    expectError(() => lstm.forward(rand([5, 2, 3]), { lengths: [1, 2, 3] }), RangeError,
+      /^lstm.forward: lengths must have 2 entries \(B\), got 3$/);
+    expectError(() => lstm.forward(rand([5, 2, 3]), { lengths: 'abc' as never }), TypeError, /lengths must be an array of B integers/);
+    expect(() => lstm.forward(rand([5, 2, 3]), { lengths: [2, 5] })).not.toThrow();
+    expect(() => lstm.forward(rand([5, 2, 3]), { lengths: BigInt64Array.from([5n, 2n]) })).not.toThrow();
+  });
+  it('rejects unknown forward options', () => {
+    expectError(() => lstm.forward(rand([5, 2, 3]), { hx: rand([4, 2, 4]) } as never), RangeError,
+      /^lstm.forward: unknown option "hx"/);
+  });
+});
+
+describe('LSTM.backward', () => {
+  it('throws before any forward', () => {
+    const lstm = new LSTM({ inputSize: 3, hiddenSize: 4 });
+    expectError(() => lstm.backward({}), LstmError as never, /^lstm.backward: call forward\(\) before backward\(\)$/, 'ERR_LSTM_STATE');
+  });
+  it('names a gradient of the wrong shape', () => {
+    const lstm = new LSTM({ inputSize: 3, hiddenSize: 4 });
+    lstm.forward(rand([5, 2, 3]));
+    expectError(() => lstm.backward({ output: rand([5, 2, 3]) }), RangeError,
+      /^lstm.backward: output must have shape \[5, 2, 4\] \(shaped like the forward output\), got \[5, 2, 3\]$/);
+  });
+  it('accumulates parameter gradients until zeroGrad', () => {
+    const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, seed: 1 });
+    const x = rand([5, 2, 3]);
+    lstm.forward(x);
+    const gy = rand([5, 2, 4]);
+    lstm.backward({ output: gy });
+    const once = lstm.namedGradients().weight_ih_l0!.data.slice();
+    lstm.backward({ output: gy });
+    const twice = lstm.namedGradients().weight_ih_l0!.data;
+    for (let i = 0; i < once.length; i++) expect(twice[i]).toBeCloseTo(2 * once[i]!, 5);
+    lstm.zeroGrad();
+    expect(lstm.namedGradients().weight_ih_l0!.data.every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('batchFirst', () => {
+  it('gives the transposed results of the time-major module', () => {
+    const opts = { inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, seed: 9 };
+    const tm = new LSTM(opts);
+    const bf = new LSTM({ ...opts, batchFirst: true });
+    const [T, B] = [4, 3];
+    const x = rand([T, B, 3]);
+    const xb = new Float32Array(x.data.length);
+    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) xb.set(x.data.subarray((t * B + b) * 3, (t * B + b + 1) * 3), (b * T + t) * 3);
+    const a = tm.forward(x, { lengths: [4, 2, 3] });
+    const r = bf.forward(tensor(xb, [B, T, 3]), { lengths: [4, 2, 3] });
+    expect(r.output.shape).toEqual([B, T, 8]);
+    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) {
+      expect(Array.from(r.output.data.subarray((b * T + t) * 8, (b * T + t + 1) * 8)))
+        .toEqual(Array.from(a.output.data.subarray((t * B + b) * 8, (t * B + b + 1) * 8)));
+    }
+    expect(r.h.data).toEqual(a.h.data);
+  });
+});
+
+describe('async variants', () => {
+  it('return what the sync calls return', async () => {
+    const lstm = new LSTM({ inputSize: 3, hiddenSize: 5, bidirectional: true, projSize: 2, seed: 3 });
+    const x = rand([6, 4, 3]);
+    const sync = lstm.forward(x, { lengths: [6, 3, 1, 5] });
+    const gs = lstm.backward({ output: sync.output });
+    const gradSync = lstm.namedGradients().weight_hr_l0!.data.slice();
+    lstm.zeroGrad();
+    const asyncOut = await lstm.forwardAsync(x, { lengths: [6, 3, 1, 5] });
+    const ga = await lstm.backwardAsync({ output: sync.output });
+    expect(asyncOut.output.data).toEqual(sync.output.data);
+    expect(ga.x.data).toEqual(gs.x.data);
+    expect(lstm.namedGradients().weight_hr_l0!.data).toEqual(gradSync);
+  });
+  it('marks the module busy while in flight', async () => {
+    const lstm = new LSTM({ inputSize: 8, hiddenSize: 32 });
+    const pending = lstm.forwardAsync(rand([50, 8, 8]));
+    expectError(() => lstm.forward(rand([5, 8, 8])), LstmError as never, /busy with lstm.forwardAsync/, 'ERR_LSTM_BUSY');
+    expectError(() => lstm.zeroGrad(), LstmError as never, /busy/, 'ERR_LSTM_BUSY');
+    await pending;
+    expect(() => lstm.forward(rand([5, 8, 8]))).not.toThrow();
+  });
+  it('rejects (not throws synchronously) nothing valid, and rejects bad input before queueing', async () => {
+    const lstm = new LSTM({ inputSize: 3, hiddenSize: 4 });
+    await expect(lstm.forwardAsync(rand([5, 2, 4]))).rejects.toThrow(/x must have shape \[T, B, 3\]/);
+  });
+});
+
+describe('state dict', () => {
+  const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, projSize: 2 });
+  it('uses PyTorch names in PyTorch order', () => {
+    expect(Object.keys(lstm.stateDict())).toEqual(['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0', 'weight_hr_l0']);
+    expect(lstm.stateDict().weight_hh_l0!.shape).toEqual([16, 2]);
+  });
+  it('round-trips and rejects missing, extra and misshaped keys without changing anything', () => {
+    const sd = lstm.stateDict();
+    const other = new LSTM({ inputSize: 3, hiddenSize: 4, projSize: 2 });
+    other.loadStateDict(sd);
+    expect(other.stateDict()).toEqual(sd);
+    const before = other.stateDict();
+    const { weight_hr_l0: _drop, ...missing } = sd;
+    expectError(() => other.loadStateDict(missing), RangeError,
+      /^lstm.loadStateDict: state dict does not match this LSTM: missing weight_hr_l0$/, 'ERR_LSTM_STATE_DICT');
+    expectError(() => other.loadStateDict({ ...sd, weight_ih_l1: sd.weight_ih_l0! }), RangeError,
+      /unexpected weight_ih_l1$/);
+    expectError(() => other.loadStateDict({ ...sd, bias_ih_l0: rand([15]) }), RangeError,
+      /^lstm.loadStateDict: bias_ih_l0 must have shape \[16\], got \[15\]$/);
+    expect(other.stateDict()).toEqual(before);
+  });
+});
+
+describe('native binding re-checks what TS checks', () => {
+  const native = loadNative();
+  it('throws RangeError for a short buffer instead of reading past it', () => {
+    const base = { T: 2, B: 1, I: 3, H: 2, P: 0, reverse: false, wIh: new Float32Array(24), wHh: new Float32Array(16),
+      bIh: new Float32Array(8), bHh: new Float32Array(8), x: new Float32Array(6), y: new Float32Array(4), yOffset: 0, ldy: 2,
+      workspace: new Float32Array(native.lstmWorkspaceSize(2, 1, 3, 2, 0)) };
+    expect(() => native.lstmForward(base)).not.toThrow();
+    expectError(() => native.lstmForward({ ...base, x: new Float32Array(5) }), RangeError,
+      /^lstmForward: x must have 6 elements \(T\*B\*I\), got 5$/, 'ERR_LSTM_ARG_RANGE');
+    expectError(() => native.lstmForward({ ...base, workspace: new Float32Array(3) }), RangeError, /workspace must have at least/);
+    expectError(() => native.lstmForward({ ...base, wHh: new Float64Array(16) }), TypeError,
+      /^lstmForward: wHh must be a Float32Array, got a Float64Array of 16 elements$/);
+    expectError(() => native.lstmForward({ ...base, lengths: Int32Array.from([3]) }), RangeError,
+      /^lstmForward: lengths\[0\] must be in \[0, 2\] \(T\), got 3$/);
+    expectError(() => native.lstmForward({ ...base, yOffset: 1 }), RangeError, /yOffset \+ Hout must be <= ldy/);
+    expectError(() => native.lstmForward({ ...base, T: 0 }), RangeError, /T must be an integer in \[1, /);
+  });
+});
