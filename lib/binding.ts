@@ -53,6 +53,8 @@ export interface NativeBinding {
   lstmBackwardAsync(call: NativeLstmBackward): Promise<void>;
 
   // ---- test hooks (underscore: not public API) ----
+  /** ISAs compiled in and runnable on this CPU, best first. */
+  _supportedIsas(): string[];
   /** Runs one gates variant over `rows` rows of width H. Float64Array only with 'scalar'. */
   _gatesForward(isa: string, rows: number, H: number, a: FloatArray, cPrev: FloatArray,
                 c: FloatArray, tc: FloatArray, h: FloatArray): void;

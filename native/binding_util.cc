@@ -52,7 +52,10 @@ std::string describe(const Napi::Value& v) {
   if (v.IsNull()) return "null";
   if (v.IsTypedArray()) {
     auto ta = v.As<Napi::TypedArray>();
-    s << "a " << kind_name(ta.TypedArrayType()) << " of " << ta.ElementLength() << " elements";
+    const char* kind = kind_name(ta.TypedArrayType());
+    // "an Int32Array" but "a Uint8Array", as lib/errors.ts describe() writes them.
+    const bool vowel = kind[0] == 'I' || kind[0] == 'A' || kind[0] == 'E' || kind[0] == 'O';
+    s << (vowel ? "an " : "a ") << kind << " of " << ta.ElementLength() << " elements";
     return s.str();
   }
   if (v.IsNumber()) {

@@ -27,21 +27,32 @@ interface Saved<A extends FloatArray> {
 
 export class LstmStack<A extends FloatArray> {
   readonly layout: LstmLayout;
-  readonly params: A;
-  readonly grads: A;
+  /** Every parameter in the layout's order (may be a view of a larger model block). */
+  params: A;
+  /** The gradients, same layout; backward adds into them. */
+  grads: A;
   readonly D: number;
   readonly Hout: number;
   private readonly workspaces: (A | null)[];
   private saved: Saved<A> | null = null;
   private busyWith: string | null = null;
 
-  constructor(readonly cfg: LstmShapeConfig, private readonly Ctor: FloatArrayConstructor<A>, prefix = '') {
-    this.layout = lstmLayout(cfg, prefix);
-    this.params = new Ctor(this.layout.size);
-    this.grads = new Ctor(this.layout.size);
+  /** `buffers`, when given, are used as params and grads (each of layout.size elements). */
+  constructor(readonly cfg: LstmShapeConfig, private readonly Ctor: FloatArrayConstructor<A>,
+    buffers?: { params: A; grads: A }) {
+    this.layout = lstmLayout(cfg);
+    this.params = buffers?.params ?? new Ctor(this.layout.size);
+    this.grads = buffers?.grads ?? new Ctor(this.layout.size);
     this.D = cfg.bidirectional ? 2 : 1;
     this.Hout = cfg.projSize > 0 ? cfg.projSize : cfg.hiddenSize;
     this.workspaces = this.layout.layerDirs.map(() => null);
+  }
+
+  /** Points the stack at other parameter and gradient arrays of the same layout. */
+  bind(params: A, grads: A): void {
+    this.assertIdle('lstm');
+    this.params = params;
+    this.grads = grads;
   }
 
   /** Throws ERR_LSTM_BUSY while an async call is in flight: its buffers must not change. */

@@ -6,6 +6,9 @@
  * with D = 2 when bidirectional, L = numLayers, Hout = projSize || hiddenSize.
  */
 import { describe, formatShape, LstmError, rangeError, typeError } from '../errors.js';
+import type { ParamSlot } from './lstm-layout.js';
+import { lstmLayout } from './lstm-layout.js';
+import { Module } from './module.js';
 import { Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
 import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
@@ -124,7 +127,7 @@ function toLengths(where: string, value: unknown, B: number, T: number): Int32Ar
  * const { output, h, c } = lstm.forward(tensor(new Float32Array(5 * 2 * 8), [5, 2, 8]));
  * const grads = lstm.backward({ output: tensor(new Float32Array(5 * 2 * 16).fill(1), [5, 2, 16]) });
  */
-export class LSTM {
+export class LSTM extends Module {
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
@@ -143,23 +146,45 @@ export class LSTM {
     const where = 'new LSTM';
     const o = checkOptions(where, options, OPTION_NAMES);
     if (options === undefined) throw typeError(`${where}: options must be an object with inputSize and hiddenSize, got undefined`);
-    this.inputSize = checkInteger(where, 'inputSize', o.inputSize);
-    this.hiddenSize = checkInteger(where, 'hiddenSize', o.hiddenSize);
-    this.numLayers = checkInteger(where, 'numLayers', o.numLayers ?? 1);
-    this.bidirectional = checkBoolean(where, 'bidirectional', o.bidirectional ?? false);
+    const cfg = LSTM.checkConfig(where, o);
+    super(lstmLayout(cfg).size);
+    this.inputSize = cfg.inputSize;
+    this.hiddenSize = cfg.hiddenSize;
+    this.numLayers = cfg.numLayers;
+    this.bidirectional = cfg.bidirectional;
+    this.projSize = cfg.projSize;
     this.batchFirst = checkBoolean(where, 'batchFirst', o.batchFirst ?? false);
-    this.projSize = checkInteger(where, 'projSize', o.projSize ?? 0, 0);
-    if (this.projSize >= this.hiddenSize) {
-      throw rangeError(`${where}: projSize must be smaller than hiddenSize (${this.hiddenSize}), got ${this.projSize}`);
-    }
     const seed = o.seed === undefined ? freshSeed() : checkInteger(where, 'seed', o.seed, 0, 0xffffffff);
-    this.stack = new LstmStack({
-      inputSize: this.inputSize, hiddenSize: this.hiddenSize, numLayers: this.numLayers,
-      bidirectional: this.bidirectional, projSize: this.projSize,
-    }, Float32Array);
+    this.stack = new LstmStack(cfg, Float32Array, { params: this.values, grads: this.grads });
     // PyTorch's default: every parameter uniform in [-1/sqrt(H), 1/sqrt(H)].
     const k = 1 / Math.sqrt(this.hiddenSize);
-    new Random(seed).uniform(this.stack.params, -k, k);
+    new Random(seed).uniform(this.values, -k, k);
+  }
+
+  /** Checks the size options (the rest are checked in the constructor). */
+  private static checkConfig(where: string, o: Record<string, unknown>) {
+    const inputSize = checkInteger(where, 'inputSize', o.inputSize);
+    const hiddenSize = checkInteger(where, 'hiddenSize', o.hiddenSize);
+    const numLayers = checkInteger(where, 'numLayers', o.numLayers ?? 1);
+    const bidirectional = checkBoolean(where, 'bidirectional', o.bidirectional ?? false);
+    const projSize = checkInteger(where, 'projSize', o.projSize ?? 0, 0);
+    if (projSize >= hiddenSize) {
+      throw rangeError(`${where}: projSize must be smaller than hiddenSize (${hiddenSize}), got ${projSize}`);
+    }
+    return { inputSize, hiddenSize, numLayers, bidirectional, projSize };
+  }
+
+  /** Parameter slots with PyTorch's names, in PyTorch's order. */
+  get slots(): readonly ParamSlot[] {
+    return this.stack.layout.slots;
+  }
+
+  protected override onBind(): void {
+    this.stack.bind(this.values, this.grads);
+  }
+
+  protected override assertIdle(where: string): void {
+    this.stack.assertIdle(where);
   }
 
   /** Size of h and of each direction's output: projSize when set, else hiddenSize. */
@@ -267,66 +292,5 @@ export class LSTM {
     this.stack.assertIdle(where);
     const p = this.prepareBackward(where, grads);
     return this.finishBackward(await this.stack.backwardAsync(p.dy, p.gh, p.gc, where), p.T, p.B);
-  }
-
-  /** Live views of every parameter by PyTorch name (`weight_ih_l0`, ...): writing into them changes the model. */
-  namedParameters(): Record<string, Tensor> {
-    return this.views(this.stack.params);
-  }
-
-  /** Live views of every parameter's gradient, with the names of {@link LSTM.namedParameters}. */
-  namedGradients(): Record<string, Tensor> {
-    return this.views(this.stack.grads);
-  }
-
-  private views(buf: Float32Array): Record<string, Tensor> {
-    const out: Record<string, Tensor> = {};
-    for (const s of this.stack.layout.slots) {
-      out[s.name] = { data: buf.subarray(s.offset, s.offset + s.size), shape: [...s.shape] };
-    }
-    return out;
-  }
-
-  /** Sets every gradient to zero. */
-  zeroGrad(): void {
-    this.stack.assertIdle('lstm.zeroGrad');
-    this.stack.grads.fill(0);
-  }
-
-  /** A copy of every parameter by PyTorch name, as PyTorch's `state_dict()`. */
-  stateDict(): Record<string, Tensor> {
-    const out: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(this.namedParameters())) out[name] = { data: t.data.slice(), shape: t.shape };
-    return out;
-  }
-
-  /**
-   * Copies parameters in from a state dict with PyTorch's names (as read by readSafetensors).
-   * Strict: a missing key, an extra key or a wrong shape throws RangeError and changes nothing.
-   * Float64Array data is accepted and rounded to float32.
-   */
-  loadStateDict(tensors: Record<string, Tensor<TensorData>>): void {
-    const where = 'lstm.loadStateDict';
-    this.stack.assertIdle(where);
-    if (tensors === null || typeof tensors !== 'object') {
-      throw typeError(`${where}: tensors must be an object of name -> tensor, got ${describe(tensors)}`);
-    }
-    const slots = this.stack.layout.slots;
-    const expected = new Set(slots.map((s) => s.name));
-    const missing = slots.filter((s) => !(s.name in tensors)).map((s) => s.name);
-    const extra = Object.keys(tensors).filter((k) => !expected.has(k));
-    if (missing.length || extra.length) {
-      const parts = [];
-      if (missing.length) parts.push(`missing ${missing.join(', ')}`);
-      if (extra.length) parts.push(`unexpected ${extra.join(', ')}`);
-      throw rangeError(`${where}: state dict does not match this LSTM: ${parts.join('; ')}`, 'ERR_LSTM_STATE_DICT');
-    }
-    const checked = slots.map((s) => {
-      const t = tensors[s.name]!;
-      const data = t && typeof t === 'object' && t.data instanceof Float64Array ? t.data : null;
-      const v = data ? { data: Float32Array.from(data), shape: t.shape } : t;
-      return checkTensor(where, s.name, v, s.shape, Float32Array).data;
-    });
-    slots.forEach((s, i) => this.stack.params.set(checked[i]!, s.offset));
   }
 }

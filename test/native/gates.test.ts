@@ -18,9 +18,9 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadNative, type NativeBinding } from '../../lib/binding.js';
+import { loadNative } from '../../lib/binding.js';
 
-const native = loadNative() as NativeBinding & { _supportedIsas(): string[] };
+const native = loadNative();
 const supported = native._supportedIsas();
 const SIMD_ISAS = ['avx512', 'avx2', 'neon'] as const;
 const HS = [1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100];

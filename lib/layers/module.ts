@@ -1,0 +1,145 @@
+/**
+ * The base of every layer: its parameters live in one Float32Array block (gradients in a second,
+ * same layout) cut into named slots with PyTorch's names. A layer alone owns its block; a
+ * Sequential allocates one block for all its layers and rebinds each to its part, so a whole
+ * model is still two flat arrays. Every layer has an explicit forward and backward (no autograd).
+ */
+import { describe, LstmError, rangeError, typeError } from '../errors.js';
+import { Parameters, viewsOf } from '../parameters.js';
+import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
+import { checkOptions } from '../validate.js';
+import type { ParamSlot } from './lstm-layout.js';
+
+/** Options of {@link Module.loadStateDict}. */
+export interface LoadStateDictOptions {
+  /** Throw on missing or unexpected keys (default true). Shapes are always checked. */
+  strict?: boolean;
+}
+
+/** What a non-strict {@link Module.loadStateDict} did not match. */
+export interface LoadStateDictResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+export abstract class Module {
+  /** This module's parameters (a view into its model's block once inside a Sequential). */
+  protected values: Float32Array;
+  /** Their gradients, same layout. */
+  protected grads: Float32Array;
+  /** True in training mode (the default), false after {@link Module.eval}. */
+  protected training = true;
+
+  protected constructor(size: number) {
+    this.values = new Float32Array(size);
+    this.grads = new Float32Array(size);
+  }
+
+  /** Parameter slots with local names (`weight`, `weight_ih_l0`, ...) and offsets in this block. */
+  abstract get slots(): readonly ParamSlot[];
+
+  /** Name used in error messages: `lstm`, `linear`, ... */
+  protected get where(): string {
+    return this.constructor.name.toLowerCase();
+  }
+
+  /**
+   * Moves this module's parameters into `values`/`grads` (views of a larger block), copying the
+   * current ones. Called by containers; rebinding keeps every value.
+   * @internal
+   */
+  bindBuffers(values: Float32Array, grads: Float32Array): void {
+    if (values.length !== this.values.length || grads.length !== this.grads.length) {
+      throw new LstmError(`${this.where}: cannot bind ${values.length} parameters to a module of ${this.values.length}`, 'ERR_LSTM_STATE');
+    }
+    values.set(this.values);
+    grads.set(this.grads);
+    this.values = values;
+    this.grads = grads;
+    this.onBind();
+  }
+
+  /** Called after the buffers moved; layers that cache views refresh them here. */
+  protected onBind(): void {}
+
+  /** Throws while an async call is in flight (layers with async work override). */
+  protected assertIdle(_where: string): void {}
+
+  /** True in training mode. */
+  get isTraining(): boolean {
+    return this.training;
+  }
+
+  /** Training mode (dropout active); returns this. */
+  train(mode = true): this {
+    this.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode (dropout off); returns this. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The flat parameter and gradient arrays with their named slots, for optimizers and clipping. */
+  parameters(): Parameters {
+    return new Parameters(this.values, this.grads, this.slots);
+  }
+
+  /** Live views of every parameter by name: writing into them changes the model. */
+  namedParameters(): Record<string, Tensor> {
+    return viewsOf(this.values, this.slots);
+  }
+
+  /** Live views of every gradient, with the names of {@link Module.namedParameters}. */
+  namedGradients(): Record<string, Tensor> {
+    return viewsOf(this.grads, this.slots);
+  }
+
+  /** Sets every gradient to zero. */
+  zeroGrad(): void {
+    this.assertIdle(`${this.where}.zeroGrad`);
+    this.grads.fill(0);
+  }
+
+  /** A copy of every parameter by name, as PyTorch's `state_dict()`. */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const s of this.slots) out[s.name] = { data: this.values.slice(s.offset, s.offset + s.size), shape: [...s.shape] };
+    return out;
+  }
+
+  /**
+   * Copies parameters in by name (PyTorch names, as readSafetensors returns them). Float64Array
+   * data is accepted and rounded to float32. Strict by default: a missing or unexpected key throws
+   * RangeError; a wrong shape always does. Nothing changes unless every tensor is valid.
+   */
+  loadStateDict(tensors: Record<string, Tensor<TensorData>>, options?: LoadStateDictOptions): LoadStateDictResult {
+    const where = `${this.where}.loadStateDict`;
+    this.assertIdle(where);
+    const strict = checkOptions(where, options, ['strict']).strict ?? true;
+    if (typeof strict !== 'boolean') throw typeError(`${where}: strict must be a boolean, got ${describe(strict)}`);
+    if (tensors === null || typeof tensors !== 'object') {
+      throw typeError(`${where}: tensors must be an object of name -> tensor, got ${describe(tensors)}`);
+    }
+    const known = new Set(this.slots.map((s) => s.name));
+    const missingKeys = this.slots.filter((s) => !Object.hasOwn(tensors, s.name)).map((s) => s.name);
+    const unexpectedKeys = Object.keys(tensors).filter((k) => !known.has(k));
+    if (strict && (missingKeys.length || unexpectedKeys.length)) {
+      const parts = [];
+      if (missingKeys.length) parts.push(`missing ${missingKeys.join(', ')}`);
+      if (unexpectedKeys.length) parts.push(`unexpected ${unexpectedKeys.join(', ')}`);
+      throw rangeError(`${where}: state dict does not match this ${this.constructor.name}: ${parts.join('; ')}`,
+        'ERR_LSTM_STATE_DICT');
+    }
+    const updates: [ParamSlot, Float32Array][] = [];
+    for (const s of this.slots) {
+      if (!Object.hasOwn(tensors, s.name)) continue;
+      const t = tensors[s.name];
+      const v = t && typeof t === 'object' && t.data instanceof Float64Array ? { data: Float32Array.from(t.data), shape: t.shape } : t;
+      updates.push([s, checkTensor(where, s.name, v, s.shape, Float32Array).data]);
+    }
+    for (const [s, data] of updates) this.values.set(data, s.offset);
+    return { missingKeys, unexpectedKeys };
+  }
+}
