@@ -52,6 +52,13 @@ export interface NativeBinding {
   lstmBackward(call: NativeLstmBackward): void;
   lstmBackwardAsync(call: NativeLstmBackward): Promise<void>;
 
+  /** y (N, out) = x (N, in) W^T (out, in) + b (out). */
+  linearForward(call: { N: number; in: number; out: number; y: FloatArray; x: FloatArray; weight: FloatArray;
+    bias?: FloatArray | null }): void;
+  /** dW += dy^T x, db += colsum(dy), dx = dy W (dx, dBias optional). */
+  linearBackward(call: { N: number; in: number; out: number; dx?: FloatArray | null; dWeight: FloatArray;
+    dBias?: FloatArray | null; dy: FloatArray; x: FloatArray; weight: FloatArray }): void;
+
   // ---- test hooks (underscore: not public API) ----
   /** ISAs compiled in and runnable on this CPU, best first. */
   _supportedIsas(): string[];

@@ -3,6 +3,20 @@
  * The public surface, nothing else.
  */
 export { LSTM } from './layers/lstm.js';
+export { Linear } from './layers/linear.js';
+export type { LinearOptions } from './layers/linear.js';
+export { Embedding } from './layers/embedding.js';
+export type { EmbeddingOptions } from './layers/embedding.js';
+export { Dropout } from './layers/dropout.js';
+export type { DropoutOptions } from './layers/dropout.js';
+export { Sequential } from './layers/sequential.js';
+export type { SequentialOptions, SequentialForwardOptions } from './layers/sequential.js';
+export { Module } from './layers/module.js';
+export type { LoadStateDictOptions, LoadStateDictResult } from './layers/module.js';
+export { Parameters } from './parameters.js';
+export type { ParamSlot } from './parameters.js';
+export * as init from './init.js';
+export { manualSeed, Random } from './random.js';
 export type { LSTMOptions, LSTMForwardOptions, LSTMOutput, LSTMGradients, LSTMInputGradients } from './layers/lstm.js';
 export { tensor, zeros, numel, isTensor } from './tensor.js';
 export type { Tensor, TensorData } from './tensor.js';

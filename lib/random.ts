@@ -43,6 +43,18 @@ export class Random {
     return this.nextUint32() / 4294967296;
   }
 
+  /** A standard normal value (Box-Muller on two uniforms; the second value is discarded for simplicity). */
+  normal(): number {
+    const u1 = 1 - this.next(); // (0, 1]: log(u1) is finite
+    const u2 = this.next();
+    return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+  }
+
+  /** Fills `out` with normal values of the given mean and standard deviation. */
+  fillNormal(out: Float32Array | Float64Array, mean = 0, std = 1): void {
+    for (let i = 0; i < out.length; i++) out[i] = mean + std * this.normal();
+  }
+
   /** Fills `out` with uniform values in [low, high). */
   uniform(out: Float32Array | Float64Array, low: number, high: number): void {
     const span = high - low;
@@ -54,10 +66,24 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
-let seedCounter = (Date.now() ^ (process.pid << 16)) >>> 0;
+/** The process-wide generator: seeded by {@link manualSeed}, from the clock until then. */
+let global = new Random((Date.now() ^ (process.pid << 16)) >>> 0);
 
-/** A seed for a generator when the caller gives none: differs between calls and processes. */
+/**
+ * Seeds the process-wide generator, as PyTorch's `torch.manual_seed`. Every module built without
+ * its own `seed` draws its seed from it, so the same calls after `manualSeed(n)` give bit-identical
+ * weights and dropout masks.
+ * @throws RangeError unless seed is an integer in [0, 2^32).
+ */
+export function manualSeed(seed: number): void {
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw Object.assign(new RangeError(`manualSeed: seed must be an integer in [0, 4294967295], got ${String(seed)}`),
+      { code: 'ERR_LSTM_ARG_RANGE' });
+  }
+  global = new Random(seed);
+}
+
+/** A seed for a module built without one: the next draw of the process-wide generator. */
 export function freshSeed(): number {
-  seedCounter = (Math.imul(seedCounter, 1664525) + 1013904223) >>> 0;
-  return seedCounter;
+  return global.nextUint32();
 }

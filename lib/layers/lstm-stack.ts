@@ -8,6 +8,8 @@
  */
 import { loadNative, type FloatArray, type NativeLstmBackward, type NativeLstmForward } from '../binding.js';
 import { LstmError } from '../errors.js';
+import type { Random } from '../random.js';
+import { dropoutMask } from './dropout.js';
 import { lstmLayout, type LayerDirSlots, type LstmLayout, type LstmShapeConfig } from './lstm-layout.js';
 
 export type FloatArrayConstructor<A extends FloatArray> = { new (n: number): A };
@@ -21,9 +23,14 @@ interface Saved<A extends FloatArray> {
   T: number;
   B: number;
   lengths: Int32Array | null;
-  /** Input of each layer: the caller's x (copied) for layer 0, the previous layer's y after. */
+  /** Input of each layer: the caller's x (copied) for layer 0, the previous layer's y (after dropout) after. */
   inputs: A[];
+  /** Dropout mask applied to layer l's output before layer l+1 (null when no dropout ran). */
+  masks: (A | null)[];
 }
+
+/** A step of a plan: one native layer-direction call, or JS work between layers (dropout). */
+type Step<C> = C | (() => void);
 
 export class LstmStack<A extends FloatArray> {
   readonly layout: LstmLayout;
@@ -36,6 +43,10 @@ export class LstmStack<A extends FloatArray> {
   private readonly workspaces: (A | null)[];
   private saved: Saved<A> | null = null;
   private busyWith: string | null = null;
+  /** Dropout probability between layers, applied when `training` and `rng` are set. */
+  dropout = 0;
+  training = true;
+  rng: Random | null = null;
 
   /** `buffers`, when given, are used as params and grads (each of layout.size elements). */
   constructor(readonly cfg: LstmShapeConfig, private readonly Ctor: FloatArrayConstructor<A>,
@@ -78,17 +89,31 @@ export class LstmStack<A extends FloatArray> {
 
   /** Prepares every native call of a forward; the outputs are allocated here. */
   private planForward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null):
-    { calls: NativeLstmForward[]; result: StackForwardResult<A>; saved: Saved<A> } {
+    { calls: Step<NativeLstmForward>[]; result: StackForwardResult<A>; saved: Saved<A> } {
     const { hiddenSize: H, projSize: P, numLayers: L } = this.cfg;
     const { D, Hout } = this;
     const hn = new this.Ctor(L * D * B * Hout);
     const cn = new this.Ctor(L * D * B * H);
     const inputs: A[] = [x.slice() as A];
-    const calls: NativeLstmForward[] = [];
+    const masks: (A | null)[] = [];
+    const calls: Step<NativeLstmForward>[] = [];
+    const drop = this.training && this.dropout > 0 && this.rng !== null;
     let y = inputs[0]!;
     for (let layer = 0; layer < L; layer++) {
+      if (layer > 0 && drop) {
+        // The previous layer's output, dropped, is this layer's input (PyTorch's dropout between layers).
+        const out = y;
+        const dropped = new this.Ctor(out.length);
+        const mask = new this.Ctor(out.length);
+        dropoutMask(mask as Float32Array, this.dropout, this.rng!);
+        masks.push(mask);
+        inputs.push(dropped);
+        calls.push(() => { for (let i = 0; i < out.length; i++) dropped[i] = out[i]! * mask[i]!; });
+      } else if (layer > 0) {
+        masks.push(null);
+        inputs.push(y);
+      }
       y = new this.Ctor(T * B * D * Hout);
-      if (layer + 1 < L) inputs.push(y);
       for (let dir = 0; dir < D; dir++) {
         const i = layer * D + dir;
         const ld = this.layout.layerDirs[i]!;
@@ -106,22 +131,22 @@ export class LstmStack<A extends FloatArray> {
         });
       }
     }
-    return { calls, result: { y, hn, cn }, saved: { T, B, lengths: lengths ? lengths.slice() : null, inputs } };
+    return { calls, result: { y, hn, cn }, saved: { T, B, lengths: lengths ? lengths.slice() : null, inputs, masks } };
   }
 
   /** Prepares every native call of a backward, top layer first; gradient outputs allocated here. */
   private planBackward(dy: A | null, dhn: A | null, dcn: A | null, where: string):
-    { calls: NativeLstmBackward[]; result: StackBackwardResult<A> } {
+    { calls: Step<NativeLstmBackward>[]; result: StackBackwardResult<A> } {
     const saved = this.saved;
     if (!saved) {
       throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
     }
-    const { T, B, lengths, inputs } = saved;
+    const { T, B, lengths, inputs, masks } = saved;
     const { hiddenSize: H, projSize: P, numLayers: L } = this.cfg;
     const { D, Hout } = this;
     const dh0 = new this.Ctor(L * D * B * Hout);
     const dc0 = new this.Ctor(L * D * B * H);
-    const calls: NativeLstmBackward[] = [];
+    const calls: Step<NativeLstmBackward>[] = [];
     let dOut: A | null = dy;
     let dx: A | undefined;
     for (let layer = L - 1; layer >= 0; layer--) {
@@ -148,6 +173,8 @@ export class LstmStack<A extends FloatArray> {
           workspace: this.workspaces[i]!,
         });
       }
+      const mask = layer > 0 ? masks[layer - 1] : null;
+      if (mask) calls.push(() => { for (let i = 0; i < dIn.length; i++) dIn[i] = dIn[i]! * mask[i]!; });
       dOut = dIn;
     }
     return { calls, result: { dx: dx!, dh0, dc0 } };
@@ -160,7 +187,7 @@ export class LstmStack<A extends FloatArray> {
     const plan = this.planForward(x, T, B, h0, c0, lengths);
     const native = loadNative();
     this.saved = null;
-    for (const call of plan.calls) native.lstmForward(call);
+    for (const call of plan.calls) if (typeof call === 'function') call(); else native.lstmForward(call);
     this.saved = plan.saved;
     return plan.result;
   }
@@ -174,7 +201,7 @@ export class LstmStack<A extends FloatArray> {
     this.saved = null;
     this.busyWith = where;
     try {
-      for (const call of plan.calls) await native.lstmForwardAsync(call);
+      for (const call of plan.calls) if (typeof call === 'function') call(); else await native.lstmForwardAsync(call);
     } finally {
       this.busyWith = null;
     }
@@ -187,7 +214,7 @@ export class LstmStack<A extends FloatArray> {
     this.assertIdle(where);
     const plan = this.planBackward(dy, dhn, dcn, where);
     const native = loadNative();
-    for (const call of plan.calls) native.lstmBackward(call);
+    for (const call of plan.calls) if (typeof call === 'function') call(); else native.lstmBackward(call);
     return plan.result;
   }
 
@@ -199,7 +226,7 @@ export class LstmStack<A extends FloatArray> {
     const native = loadNative();
     this.busyWith = where;
     try {
-      for (const call of plan.calls) await native.lstmBackwardAsync(call);
+      for (const call of plan.calls) if (typeof call === 'function') call(); else await native.lstmBackwardAsync(call);
     } finally {
       this.busyWith = null;
     }

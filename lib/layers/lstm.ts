@@ -8,10 +8,10 @@
 import { describe, formatShape, LstmError, rangeError, typeError } from '../errors.js';
 import type { ParamSlot } from './lstm-layout.js';
 import { lstmLayout } from './lstm-layout.js';
-import { Module } from './module.js';
+import { Module, type ChainState, type Features } from './module.js';
 import { Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
-import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
+import { checkBoolean, checkInteger, checkNumber, checkOptions } from '../validate.js';
 import { LstmStack, type StackForwardResult } from './lstm-stack.js';
 
 /** Options of {@link LSTM}; the names are PyTorch's nn.LSTM arguments in camelCase. */
@@ -28,7 +28,16 @@ export interface LSTMOptions {
   batchFirst?: boolean;
   /** Project h to this size with a learned matrix (PyTorch `proj_size`); 0 = none. Default 0. */
   projSize?: number;
-  /** Seed for the initial weights (uniform in ±1/sqrt(hiddenSize), as PyTorch). Default: a fresh one. */
+  /** Dropout on the outputs of each layer but the last, in training mode (PyTorch `dropout`), in [0, 1). Default 0. */
+  dropout?: number;
+  /**
+   * Inside a {@link Sequential}: pass on every step's output (true, the default) or only the last
+   * valid step of each sequence, (B, D*Hout), as Keras' `return_sequences=False` (for a
+   * bidirectional LSTM: the forward direction's last valid step and the reverse direction's first).
+   * LSTM.forward itself always returns every step.
+   */
+  returnSequences?: boolean;
+  /** Seed for the initial weights (uniform in ±1/sqrt(hiddenSize), as PyTorch) and dropout masks; default: the process-wide generator. */
   seed?: number;
 }
 
@@ -73,7 +82,8 @@ export interface LSTMInputGradients {
   c0: Tensor;
 }
 
-const OPTION_NAMES = ['inputSize', 'hiddenSize', 'numLayers', 'bidirectional', 'batchFirst', 'projSize', 'seed'] as const;
+const OPTION_NAMES = ['inputSize', 'hiddenSize', 'numLayers', 'bidirectional', 'batchFirst', 'projSize', 'dropout',
+  'returnSequences', 'seed'] as const;
 
 /** Swaps the two leading axes of a (d0, d1, inner) array: batch-first <-> time-major. */
 function swapLeadingAxes(src: Float32Array, d0: number, d1: number, inner: number): Float32Array {
@@ -134,6 +144,8 @@ export class LSTM extends Module {
   readonly bidirectional: boolean;
   readonly batchFirst: boolean;
   readonly projSize: number;
+  readonly dropout: number;
+  readonly returnSequences: boolean;
   /** @internal */
   readonly stack: LstmStack<Float32Array>;
   private lastBatchFirst: { T: number; B: number } | null = null;
@@ -154,11 +166,81 @@ export class LSTM extends Module {
     this.bidirectional = cfg.bidirectional;
     this.projSize = cfg.projSize;
     this.batchFirst = checkBoolean(where, 'batchFirst', o.batchFirst ?? false);
+    this.dropout = checkNumber(where, 'dropout', o.dropout ?? 0, 0, 1, false);
+    this.returnSequences = checkBoolean(where, 'returnSequences', o.returnSequences ?? true);
     const seed = o.seed === undefined ? freshSeed() : checkInteger(where, 'seed', o.seed, 0, 0xffffffff);
     this.stack = new LstmStack(cfg, Float32Array, { params: this.values, grads: this.grads });
-    // PyTorch's default: every parameter uniform in [-1/sqrt(H), 1/sqrt(H)].
+    this.stack.dropout = this.dropout;
+    const rng = new Random(seed);
+    this.resetParameters(rng);
+    this.reseed(rng.nextUint32());
+  }
+
+  /** PyTorch's default: every parameter uniform in [-1/sqrt(hiddenSize), 1/sqrt(hiddenSize)]. */
+  resetParameters(rng: Random): void {
     const k = 1 / Math.sqrt(this.hiddenSize);
-    new Random(seed).uniform(this.values, -k, k);
+    rng.uniform(this.values, -k, k);
+  }
+
+  override reseed(seed: number): void {
+    this.stack.rng = new Random(seed);
+  }
+
+  override train(mode = true): this {
+    super.train(mode);
+    this.stack.training = mode;
+    return this;
+  }
+
+  /**
+   * Sets the forget-gate biases (rows H..2H of bias_ih and bias_hh of every layer and direction)
+   * so that their sum is `value` (Jozefowicz et al., 2015 recommend 1): bias_ih gets `value`,
+   * bias_hh zero, as Keras' unit_forget_bias.
+   */
+  setForgetGateBias(value: number): void {
+    checkNumber(`${this.where}.setForgetGateBias`, 'value', value);
+    const H = this.hiddenSize;
+    for (const ld of this.stack.layout.layerDirs) {
+      this.values.fill(value, ld.bIh.offset + H, ld.bIh.offset + 2 * H);
+      this.values.fill(0, ld.bHh.offset + H, ld.bHh.offset + 2 * H);
+    }
+  }
+
+  inputFeatures(): Features {
+    return { kind: 'features', size: this.inputSize };
+  }
+
+  outputFeatures(): Features {
+    return { kind: 'features', size: this.stack.D * this.outputSize };
+  }
+
+  forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
+    const out = this.forward(x as Tensor, state.lengths ? { lengths: state.lengths } : undefined);
+    if (this.returnSequences) return out.output;
+    // The last layer's final states are the last valid step of each direction.
+    const { D } = this.stack;
+    const Ho = this.outputSize;
+    const B = out.h.shape[1]!;
+    const last = new Float32Array(B * D * Ho);
+    for (let d = 0; d < D; d++) {
+      const src = ((this.numLayers - 1) * D + d) * B * Ho;
+      for (let b = 0; b < B; b++) last.set(out.h.data.subarray(src + b * Ho, src + (b + 1) * Ho), (b * D + d) * Ho);
+    }
+    return { data: last, shape: [B, D * Ho] };
+  }
+
+  backwardChain(grad: Tensor): Tensor {
+    if (this.returnSequences) return this.backward({ output: grad }).x;
+    const { D } = this.stack;
+    const Ho = this.outputSize;
+    const B = this.lastBatchFirst?.B ?? 0;
+    checkTensor(`${this.where}.backward`, 'grad', grad, [B, D * Ho], Float32Array, 'shaped like the last step output');
+    const gh = new Float32Array(this.numStates * B * Ho);
+    for (let d = 0; d < D; d++) {
+      const dst = ((this.numLayers - 1) * D + d) * B * Ho;
+      for (let b = 0; b < B; b++) gh.set(grad.data.subarray((b * D + d) * Ho, (b * D + d + 1) * Ho), dst + b * Ho);
+    }
+    return this.backward({ h: { data: gh, shape: [this.numStates, B, Ho] } }).x;
   }
 
   /** Checks the size options (the rest are checked in the constructor). */

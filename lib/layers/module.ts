@@ -9,6 +9,16 @@ import { Parameters, viewsOf } from '../parameters.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
 import { checkOptions } from '../validate.js';
 import type { ParamSlot } from './lstm-layout.js';
+import type { Random } from '../random.js';
+import type { LSTMForwardOptions } from './lstm.js';
+
+/** What flows beside the activations through a Sequential: the sequence lengths, when given (each LSTM checks them). */
+export interface ChainState {
+  lengths: LSTMForwardOptions['lengths'] | null;
+}
+
+/** What a layer consumes or produces along the last dimension, for Sequential's build-time check. */
+export type Features = { kind: 'tokens' } | { kind: 'features'; size: number | null };
 
 /** Options of {@link Module.loadStateDict}. */
 export interface LoadStateDictOptions {
@@ -58,6 +68,26 @@ export abstract class Module {
     this.grads = grads;
     this.onBind();
   }
+
+  /** Draws fresh initial parameters (each layer's PyTorch default) from `rng`. */
+  abstract resetParameters(rng: Random): void;
+
+  /** Reseeds the generator of any randomness at run time (dropout masks). */
+  reseed(_seed: number): void {}
+
+  /**
+   * What the layer takes along the last dimension: token indices, or features of a given size
+   * (null: any). Sequential checks each layer's output against the next one's input when built.
+   * @internal
+   */
+  abstract inputFeatures(): Features;
+  /** What the layer produces given what it takes. @internal */
+  abstract outputFeatures(input: Features): Features;
+
+  /** Forward as a step of a Sequential: may read and change the lengths. @internal */
+  abstract forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor;
+  /** Backward as a step of a Sequential: the gradient of the input, or null for token inputs. @internal */
+  abstract backwardChain(grad: Tensor): Tensor | null;
 
   /** Called after the buffers moved; layers that cache views refresh them here. */
   protected onBind(): void {}

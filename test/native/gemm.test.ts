@@ -510,7 +510,7 @@ describe('_gemm argument checks', () => {
     expectError(call((a) => { a[7] = new Float64Array(12); }), TypeError,
       /^_gemm: B must be a Float64Array, got a Float32Array of 20 elements$/, 'ERR_LSTM_ARG_TYPE');
     expectError(call((a) => { (a as unknown[])[12] = new Int32Array(15); }), TypeError,
-      /^_gemm: C must be a Float32Array, got a Int32Array of 15 elements$/, 'ERR_LSTM_ARG_TYPE');
+      /^_gemm: C must be a Float32Array, got an? Int32Array of 15 elements$/, 'ERR_LSTM_ARG_TYPE');
     expectError(call((a) => { (a as unknown[])[7] = [1, 2, 3]; }), TypeError,
       /^_gemm: A must be a Float32Array or Float64Array, got an Array$/, 'ERR_LSTM_ARG_TYPE');
   });
