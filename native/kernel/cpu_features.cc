@@ -29,7 +29,9 @@ struct CpuState {
 #if defined(LSTM_NATIVE_X86)
 // XCR0: which register state the OS saves on a context switch. A CPU can report AVX while the
 // OS (an old kernel, some hypervisors) does not save YMM/ZMM state; using them then corrupts
-// registers across context switches or faults, so CPUID flags alone are not enough.
+// registers across context switches or faults, so CPUID flags alone are not enough. (macOS enables
+// ZMM state lazily, on first use, so there this reads as "no AVX-512" and the AVX2 variant runs:
+// slower, never wrong.)
 unsigned long long read_xcr0() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;

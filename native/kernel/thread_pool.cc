@@ -1,19 +1,21 @@
 // The kernel's one thread pool (contract in thread_pool.h).
 //
 // Design, chosen for the LSTM's pattern of ~2 short parallel regions per time step:
-//   - Workers are std::threads created lazily by the first parallel call that needs them, and never
-//     more than num_threads() - 1 of them are used by one job: the calling thread runs chunk 0.
-//   - Each worker has its own mailbox (a sequence number + the chunk it must run). The caller writes
-//     the job, then bumps the mailbox of exactly the workers it needs; a worker never reads another
-//     job's fields, so workers that sit a job out cannot race with the next one.
-//   - Between jobs a worker spins for a short time (LSTM_NATIVE_SPIN_US, default 50 us: pause first,
-//     then sched_yield so a spinning worker never starves OpenBLAS's or libuv's threads on a small
-//     machine), then sleeps on its condition variable. Wake-up from sleep costs a futex call.
+//   - Workers are std::threads created lazily by the first parallel call that needs them; one job
+//     uses at most num_threads() - 1 of them plus the calling thread.
+//   - A job is split into contiguous chunks that the caller and the workers *claim* (one atomic
+//     compare-and-swap on a word tagged with the job's generation), instead of being assigned: a
+//     worker that is slow to wake up leaves its chunk to the caller, so an empty or tiny job never
+//     waits for a sleeping thread, and a late worker can never touch the next job.
+//   - Between jobs a worker spins for a short time (LSTM_NATIVE_SPIN_US, default 50 us: pause hints
+//     first, then sched_yield, so a spinning worker never starves OpenBLAS's or libuv's threads of a
+//     core), then sleeps on its condition variable; waking it from sleep costs a futex call on the
+//     caller's side and ~10-20 us before it joins.
 //   - One job at a time: a caller that finds the pool busy (another thread's job, or a nested call
 //     from inside a chunk) runs its whole loop inline. No deadlock, no oversubscription.
 //   - Shutdown: the pool object is leaked on purpose (a caller still inside parallel_for on another
 //     thread during exit() must not touch freed memory); a static guard's destructor stops and joins
-//     the workers, which runs at exit() and also at dlclose() when a worker_threads environment that
+//     the workers. It runs at exit() and also at dlclose() when a worker_threads environment that
 //     alone loaded the addon goes away, so no thread is left executing unmapped code.
 #include "thread_pool.h"
 
@@ -71,13 +73,22 @@ int default_threads() {
 }
 
 struct alignas(64) Worker {
-  std::atomic<uint64_t> seq{0};        // bumped by the caller to post a job to this worker
   std::atomic<bool> sleeping{false};   // the worker is (about to be) blocked on cv
-  int64_t begin = 0, end = 0;          // the range it runs; written before seq is bumped
   std::mutex m;
   std::condition_variable cv;
   std::thread thread;
 };
+
+// The claim word of the current job: generation (32 bits) | chunk count (16) | next chunk (16).
+// Claims are compare-and-swap on the whole word, so a worker that wakes up after its job is over
+// (another generation) can never take a chunk of the next job by mistake.
+constexpr uint64_t ticket(uint32_t gen, int chunks, int next) {
+  return (static_cast<uint64_t>(gen) << 32) | (static_cast<uint64_t>(chunks) << 16) |
+         static_cast<uint64_t>(next);
+}
+constexpr uint32_t ticket_gen(uint64_t t) { return static_cast<uint32_t>(t >> 32); }
+constexpr int ticket_chunks(uint64_t t) { return static_cast<int>((t >> 16) & 0xFFFF); }
+constexpr int ticket_next(uint64_t t) { return static_cast<int>(t & 0xFFFF); }
 
 struct Pool {
   std::atomic<int> threads{1};
@@ -85,9 +96,13 @@ struct Pool {
   std::atomic<bool> stopping{false};
   int64_t spin_ns = 50000;
 
-  // The current job (valid while busy).
+  // The current job. fn and n are written before `gen` is published and read only by a thread
+  // that holds a claimed chunk, i.e. while the caller is still waiting in run_job.
   const Fn* fn = nullptr;
-  alignas(64) std::atomic<int> remaining{0};     // worker chunks not finished yet
+  int64_t n = 0;
+  alignas(64) std::atomic<uint64_t> claim{0};
+  alignas(64) std::atomic<uint32_t> gen{0};      // bumped per job: the workers' wake-up signal
+  alignas(64) std::atomic<int> done{0};          // chunks finished
   std::atomic<bool> caller_sleeping{false};
   std::mutex done_m;
   std::condition_variable done_cv;
@@ -122,8 +137,9 @@ bool spin_until(Pred pred, int64_t budget_ns) {
     LSTM_CPU_RELAX();
   }
   if (budget_ns <= 0) return pred();
-  const auto deadline = Clock::now() + std::chrono::nanoseconds(budget_ns);
-  const auto yield_after = Clock::now() + std::chrono::nanoseconds(std::min<int64_t>(budget_ns, 5000));
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::nanoseconds(budget_ns);
+  const auto yield_after = start + std::chrono::nanoseconds(std::min<int64_t>(budget_ns, 5000));
   for (;;) {
     for (int i = 0; i < 32; ++i) {
       if (pred()) return true;
@@ -135,33 +151,50 @@ bool spin_until(Pred pred, int64_t budget_ns) {
   }
 }
 
-void worker_main(Pool* P, Worker* w) {
-  tl_inside_pool = true;
-  uint64_t seen = 0;
+// Claims and runs chunks of generation `g` until none are left. Returns when this thread can no
+// longer touch the job.
+void run_chunks(Pool* P, uint32_t g) {
+  uint64_t t = P->claim.load(std::memory_order_acquire);
   for (;;) {
-    auto posted = [&] { return w->seq.load(std::memory_order_acquire) != seen; };
+    if (ticket_gen(t) != g) return;
+    const int chunks = ticket_chunks(t), next = ticket_next(t);
+    if (next >= chunks) return;
+    if (!P->claim.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel,
+                                        std::memory_order_acquire)) {
+      continue;
+    }
+    const int64_t n = P->n;
+    (*P->fn)(n * next / chunks, n * (next + 1) / chunks);
+    // The last touch of the job for this chunk: once `done` reaches `chunks` the caller may return.
+    if (P->done.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks &&
+        P->caller_sleeping.load(std::memory_order_seq_cst)) {
+      std::lock_guard<std::mutex> lk(P->done_m);
+      P->done_cv.notify_all();
+    }
+    t = P->claim.load(std::memory_order_acquire);
+  }
+}
+
+void worker_main(Pool* P, Worker* w, uint32_t seen) {
+  tl_inside_pool = true;
+  for (;;) {
+    auto posted = [&] { return P->gen.load(std::memory_order_acquire) != seen; };
     if (!spin_until(posted, P->spin_ns)) {
       w->sleeping.store(true, std::memory_order_seq_cst);
-      if (!(w->seq.load(std::memory_order_seq_cst) != seen) &&
+      if (P->gen.load(std::memory_order_seq_cst) == seen &&
           !P->stopping.load(std::memory_order_seq_cst)) {
         std::unique_lock<std::mutex> lk(w->m);
         w->cv.wait(lk, [&] { return posted() || P->stopping.load(std::memory_order_acquire); });
       }
       w->sleeping.store(false, std::memory_order_relaxed);
     }
-    uint64_t s = w->seq.load(std::memory_order_acquire);
-    if (s == seen) {
+    const uint32_t g = P->gen.load(std::memory_order_acquire);
+    if (g == seen) {
       if (P->stopping.load(std::memory_order_acquire)) return;
       continue;
     }
-    seen = s;
-    (*P->fn)(w->begin, w->end);
-    // The last touch of the job: after this the caller may return and post the next one.
-    if (P->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
-        P->caller_sleeping.load(std::memory_order_seq_cst)) {
-      std::lock_guard<std::mutex> lk(P->done_m);
-      P->done_cv.notify_all();
-    }
+    seen = g;
+    run_chunks(P, g);
   }
 }
 
@@ -181,7 +214,7 @@ int ensure_workers(Pool& P, int n) {
 #endif
     bool ok = true;
     try {
-      w->thread = std::thread(worker_main, &P, w.get());
+      w->thread = std::thread(worker_main, &P, w.get(), P.gen.load(std::memory_order_relaxed));
     } catch (const std::system_error&) {
       ok = false;
     }
@@ -194,38 +227,36 @@ int ensure_workers(Pool& P, int n) {
   return std::min(n, static_cast<int>(P.workers.size()));
 }
 
-void post(Worker* w) {
-  w->seq.fetch_add(1, std::memory_order_seq_cst);
-  if (w->sleeping.load(std::memory_order_seq_cst)) {
-    { std::lock_guard<std::mutex> lk(w->m); }
-    w->cv.notify_one();
-  }
-}
-
+// Runs a job of `chunks` chunks on the caller plus up to chunks - 1 workers. Chunks are claimed, not
+// assigned: a worker that is slow to wake up leaves its share to the threads already running.
 void run_job(Pool& P, int64_t n, int chunks, const Fn& fn) {
-  int nw = ensure_workers(P, chunks - 1);
-  chunks = nw + 1;
-  if (chunks <= 1) {
+  const int helpers = ensure_workers(P, chunks - 1);
+  if (helpers == 0) {
     fn(0, n);
     return;
   }
+  const uint32_t g = P.gen.load(std::memory_order_relaxed) + 1;
   P.fn = &fn;
-  P.remaining.store(chunks - 1, std::memory_order_relaxed);
-  for (int c = 1; c < chunks; ++c) {
-    Worker* w = P.workers[c - 1].get();
-    w->begin = n * c / chunks;
-    w->end = n * (c + 1) / chunks;
-    post(w);
+  P.n = n;
+  P.done.store(0, std::memory_order_relaxed);
+  P.claim.store(ticket(g, chunks, 0), std::memory_order_release);
+  P.gen.store(g, std::memory_order_seq_cst);
+  for (int i = 0; i < helpers; ++i) {
+    Worker* w = P.workers[i].get();
+    if (w->sleeping.load(std::memory_order_seq_cst)) {
+      { std::lock_guard<std::mutex> lk(w->m); }
+      w->cv.notify_one();
+    }
   }
   tl_inside_pool = true;
-  fn(0, n / chunks);
+  run_chunks(&P, g);
   tl_inside_pool = false;
-  auto done = [&] { return P.remaining.load(std::memory_order_acquire) == 0; };
-  if (!spin_until(done, std::max<int64_t>(P.spin_ns, 20000))) {
+  auto finished = [&] { return P.done.load(std::memory_order_acquire) == chunks; };
+  if (!spin_until(finished, std::max<int64_t>(P.spin_ns, 20000))) {
     P.caller_sleeping.store(true, std::memory_order_seq_cst);
-    if (P.remaining.load(std::memory_order_seq_cst) != 0) {
+    if (P.done.load(std::memory_order_seq_cst) != chunks) {
       std::unique_lock<std::mutex> lk(P.done_m);
-      P.done_cv.wait(lk, done);
+      P.done_cv.wait(lk, finished);
     }
     P.caller_sleeping.store(false, std::memory_order_relaxed);
   }
@@ -261,10 +292,11 @@ void set_num_threads(int n) {
 
 int num_threads() { return pool().threads.load(std::memory_order_relaxed); }
 
-void parallel_for(int64_t n, const Fn& fn) {
-  if (n <= 0) return;
+namespace {
+
+// Runs fn over [0, n) in `chunks` chunks on the pool, or inline when the pool cannot take it.
+void dispatch(int64_t n, int64_t chunks, const Fn& fn) {
   Pool& P = pool();
-  int64_t chunks = std::min<int64_t>(P.threads.load(std::memory_order_relaxed), n);
   if (chunks <= 1 || tl_inside_pool || P.stopping.load(std::memory_order_relaxed)) {
     fn(0, n);
     return;
@@ -272,11 +304,18 @@ void parallel_for(int64_t n, const Fn& fn) {
   bool expected = false;
   if (!P.busy.compare_exchange_strong(expected, true, std::memory_order_acquire,
                                       std::memory_order_relaxed)) {
-    fn(0, n);
+    fn(0, n);  // another thread's job holds the pool
     return;
   }
   run_job(P, n, static_cast<int>(chunks), fn);
   P.busy.store(false, std::memory_order_release);
+}
+
+}  // namespace
+
+void parallel_for(int64_t n, const Fn& fn) {
+  if (n <= 0) return;
+  dispatch(n, std::min<int64_t>(num_threads(), n), fn);
 }
 
 void parallel_for_min(int64_t n, int64_t min_per_thread, const Fn& fn) {
@@ -286,20 +325,7 @@ void parallel_for_min(int64_t n, int64_t min_per_thread, const Fn& fn) {
     fn(0, n);
     return;
   }
-  Pool& P = pool();
-  int64_t chunks = std::min<int64_t>(P.threads.load(std::memory_order_relaxed), n / min_per_thread);
-  if (chunks <= 1 || tl_inside_pool || P.stopping.load(std::memory_order_relaxed)) {
-    fn(0, n);
-    return;
-  }
-  bool expected = false;
-  if (!P.busy.compare_exchange_strong(expected, true, std::memory_order_acquire,
-                                      std::memory_order_relaxed)) {
-    fn(0, n);
-    return;
-  }
-  run_job(P, n, static_cast<int>(chunks), fn);
-  P.busy.store(false, std::memory_order_release);
+  dispatch(n, std::min<int64_t>(num_threads(), n / min_per_thread), fn);
 }
 
 }  // namespace lstm
