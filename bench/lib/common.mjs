@@ -1,0 +1,143 @@
+// Shared by run.mjs and every case script: the workloads, the FLOP convention, the timing loops and
+// the child-process protocol (a case prints exactly one JSON line on stdout, logs go to stderr).
+
+/** The issue's workloads. float32, 2 threads unless --threads says otherwise. */
+export const WORKLOADS = {
+  W1: { I: 64, H: 256, L: 1, B: 32, T: 100, title: 'W1 inference (I 64, H 256, 1 layer, B 32, T 100)' },
+  W3: { I: 512, H: 512, L: 2, B: 64, T: 50, title: 'W3 inference (I 512, H 512, 2 layers, B 64, T 50)' },
+  W4: { I: 32, H: 128, L: 1, B: 1, T: 50, title: 'W4 latency (I 32, H 128, B 1, T 50, forward)' },
+};
+
+/**
+ * The benchmark cases: a workload's shapes and a mode. 'train' = forward, MSE on the last layer's
+ * final h against a fixed random target, backward, Adam step (lr 1e-3).
+ */
+export const CASES = {
+  W1: { shapes: 'W1', mode: 'forward', title: WORKLOADS.W1.title },
+  W2: { shapes: 'W1', mode: 'train', title: 'W2 training step (W1 shapes, MSE on last h, Adam)' },
+  W3: { shapes: 'W3', mode: 'forward', title: WORKLOADS.W3.title },
+  W3t: { shapes: 'W3', mode: 'train', title: 'W3 training step (W3 shapes, MSE on last h, Adam)' },
+  W4: { shapes: 'W4', mode: 'forward', title: WORKLOADS.W4.title, latency: true },
+};
+export const CASE_ORDER = ['W1', 'W2', 'W3', 'W3t', 'W4'];
+
+/** Forward FLOPs of one batch: 2 * 4H * (I_l + H) per step, sample and layer (gate GEMMs only). */
+export function fwdFlops({ I, H, L, B, T }) {
+  let f = 0;
+  for (let l = 0; l < L; l++) f += 2 * 4 * H * ((l === 0 ? I : H) + H);
+  return f * T * B;
+}
+
+/** FLOPs of one call of a case: 3x the forward count for a training step. */
+export function caseFlops(shape, mode) {
+  return (mode === 'train' ? 3 : 1) * fwdFlops(shape);
+}
+
+export const now = () => Number(process.hrtime.bigint()) / 1e9;
+
+export function median(a) {
+  const s = [...a].sort((x, y) => x - y);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/**
+ * Seconds per call of `fn` (sync or async): warm-up, then `reps` timed repetitions of `iters` calls,
+ * each repetition lasting >= minTime seconds; median and best over repetitions. Slow calls shrink
+ * the number of repetitions so the timed part stays under maxSec (at least one repetition).
+ */
+export async function timeit(fn, { reps = 7, minTime = 0.5, maxSec = 30, warmup = 2 } = {}) {
+  let t0 = now();
+  await fn();
+  let one = now() - t0;
+  if (one < 2 && warmup > 1) {
+    t0 = now();
+    for (let i = 1; i < warmup; i++) await fn();
+    one = (now() - t0) / (warmup - 1);
+  }
+  const iters = Math.max(1, Math.ceil(minTime / Math.max(one, 1e-7)));
+  let runs = reps;
+  if (one * iters * runs > maxSec) runs = Math.max(1, Math.floor(maxSec / (one * iters)));
+  const perRep = [];
+  for (let r = 0; r < runs; r++) {
+    const t = now();
+    for (let i = 0; i < iters; i++) await fn();
+    perRep.push((now() - t) / iters);
+  }
+  return { sec: median(perRep), best: Math.min(...perRep), reps: runs, iters, perRep };
+}
+
+/** The same for a synchronous function, with no await in the loop (for sub-millisecond calls). */
+export function timeitSync(fn, { reps = 7, minTime = 0.5, maxSec = 30, warmup = 2 } = {}) {
+  let t0 = now();
+  fn();
+  let one = now() - t0;
+  if (one < 2 && warmup > 1) {
+    t0 = now();
+    for (let i = 1; i < warmup; i++) fn();
+    one = (now() - t0) / (warmup - 1);
+  }
+  const iters = Math.max(1, Math.ceil(minTime / Math.max(one, 1e-7)));
+  let runs = reps;
+  if (one * iters * runs > maxSec) runs = Math.max(1, Math.floor(maxSec / (one * iters)));
+  const perRep = [];
+  for (let r = 0; r < runs; r++) {
+    const t = now();
+    for (let i = 0; i < iters; i++) fn();
+    perRep.push((now() - t) / iters);
+  }
+  return { sec: median(perRep), best: Math.min(...perRep), reps: runs, iters, perRep };
+}
+
+/** Deterministic inputs in [-1, 1] (no RNG state shared between systems). */
+export function sinData(n, phase = 0.37) {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.sin(i * phase);
+  return a;
+}
+
+/** Uniform in [-1, 1) from an LCG: the same numbers for every system given the same seed. */
+export function lcgData(n, seed = 1) {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s / 4294967296) * 2 - 1;
+  }
+  return a;
+}
+
+/** A result for one timed case, in the shape run.mjs collects. */
+export function caseResult(shape, mode, t, extra = {}) {
+  const batch = extra.batch ?? shape.B; // sequences per timed call
+  return {
+    sec_per_call: t.sec, best_sec: t.best, reps: t.reps, iters: t.iters,
+    seq_per_s: batch / t.sec,
+    gflops: caseFlops({ ...shape, B: batch }, mode) / t.sec / 1e9,
+    ms_per_seq: (t.sec / batch) * 1e3,
+    ...extra,
+  };
+}
+
+/** Child side: reads the one JSON argument. */
+export function childSpec() {
+  const arg = process.argv[2];
+  if (!arg) throw new Error('usage: node <case>.mjs \'{"case":"W1",...}\' (run.mjs starts these)');
+  return JSON.parse(arg);
+}
+
+/** Child side: prints the result line (the last stdout line is what run.mjs reads). */
+export function emit(obj) {
+  process.stdout.write('\n' + JSON.stringify(obj) + '\n');
+}
+
+/** Child side: runs main(), turning any exception into { error } and exit code 1. */
+export function runChild(main) {
+  Promise.resolve()
+    .then(main)
+    .then((r) => { emit({ ok: true, ...r }); })
+    .catch((err) => {
+      emit({ ok: false, error: String((err && err.message) || err).split('\n')[0] });
+      process.exitCode = 1;
+    });
+}
