@@ -19,6 +19,8 @@ export * as init from './init.js';
 export { manualSeed, Random } from './random.js';
 export { Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad, clipGradNorm, clipGradValue } from './optim/index.js';
 export type * from './optim/index.js';
+export { losses } from './losses.js';
+export type { Reduction, LossResult, ReductionOptions, HuberOptions, CrossEntropyOptions, BCEWithLogitsOptions, ClassTargets } from './losses.js';
 export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LinearWarmup, ReduceLROnPlateau } from './schedule.js';
 export type * from './schedule.js';
 export type { LSTMOptions, LSTMForwardOptions, LSTMOutput, LSTMGradients, LSTMInputGradients } from './layers/lstm.js';
