@@ -12,6 +12,7 @@ import { LSTM } from '../../lib/layers/lstm.js';
 import type { Module } from '../../lib/layers/module.js';
 import { Sequential } from '../../lib/layers/sequential.js';
 import { manualSeed } from '../../lib/random.js';
+import { losses } from '../../lib/losses.js';
 import { tensor, type Tensor } from '../../lib/tensor.js';
 import { randomArray, rng } from '../helpers/compare.js';
 
@@ -215,4 +216,47 @@ describe('Sequential', () => {
     expectError(() => other.loadStateDict(partial), RangeError, /missing head.bias/);
     expect(other.loadStateDict(partial, { strict: false })).toEqual({ missingKeys: ['head.bias'], unexpectedKeys: [] });
   });
+});
+
+describe('Sequential with each loss', () => {
+  // Embedding -> 2-layer bidirectional LSTM (dropout off) -> Linear, then the loss: the model's
+  // parameter gradients from backward(loss grad) match central differences of the loss itself.
+  const B = 2;
+  const T = 5;
+  const C = 4;
+  const tokens = { data: Int32Array.from([1, 2, 3, 4, 5, 6, 0, 1, 2, 3]), shape: [B, T] };
+  const classes = { data: Int32Array.from([0, 1, 2, 3, 0, 1, 2, 3, 1, 2]), shape: [B, T] };
+  const target = rand([B, T, C]);
+  const binary = tensor(Float32Array.from({ length: B * T * C }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0), [B, T, C]);
+  const cases: [string, (logits: Tensor) => { loss: number; grad: Tensor }][] = [
+    ['mse', (y) => losses.mse(y, target)],
+    ['mae', (y) => losses.mae(y, target)],
+    ['huber', (y) => losses.huber(y, target, { delta: 0.5 })],
+    ['crossEntropy', (y) => losses.crossEntropy(y, classes, { labelSmoothing: 0.1 })],
+    ['binaryCrossEntropyWithLogits', (y) => losses.binaryCrossEntropyWithLogits(y, binary)],
+  ];
+  for (const [name, lossFn] of cases) {
+    it(`matches finite differences through the whole model: ${name}`, () => {
+      const model = new Sequential({
+        embed: new Embedding({ numEmbeddings: 7, embeddingDim: 3 }),
+        lstm: new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, batchFirst: true }),
+        head: new Linear({ inFeatures: 8, outFeatures: C }),
+      }, { seed: 21 });
+      const loss = () => lossFn(model.forward(tokens, { lengths: [5, 3] })).loss;
+      model.zeroGrad();
+      model.backward(lossFn(model.forward(tokens, { lengths: [5, 3] })).grad);
+      const { values, grads } = model.parameters();
+      const analytic = grads.slice();
+      const scale = Math.max(...analytic.map(Math.abs));
+      let worst = 0;
+      for (let i = 0; i < values.length; i += 3) {
+        const keep = values[i]!;
+        values[i] = keep + 1e-2; const up = loss();
+        values[i] = keep - 1e-2; const down = loss();
+        values[i] = keep;
+        worst = Math.max(worst, Math.abs((up - down) / 2e-2 - analytic[i]!) / scale);
+      }
+      expect(worst).toBeLessThan(name === 'mae' || name === 'huber' ? 2e-2 : 3e-3);
+    });
+  }
 });
