@@ -123,6 +123,26 @@ function checkPair(where: string, pred: unknown, target: unknown): [Tensor, Tens
 }
 
 /**
+ * The loop shared by the elementwise regression losses: `each(d)` gives the loss and its
+ * derivative for one difference d = pred_i - target_i.
+ */
+function regression<R extends Reduction>(reduction: Reduction, p: Tensor, t: Tensor,
+  each: (d: number) => [loss: number, grad: number]): LossResult<R> {
+  const n = p.data.length;
+  const scale = reduction === 'mean' ? 1 / n : 1;
+  const grad = new Float32Array(n);
+  const perElement = reduction === 'none' ? new Float32Array(n) : null;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const [l, g] = each(p.data[i]! - t.data[i]!);
+    sum += l;
+    if (perElement) perElement[i] = l;
+    grad[i] = g * scale;
+  }
+  return finish<R>(reduction, sum, n, perElement, grad, p.shape);
+}
+
+/**
  * Mean squared error, PyTorch's MSELoss: loss_i = (pred_i - target_i)^2, averaged ('mean', the
  * default: the mean of an empty tensor is NaN), summed ('sum') or returned per element ('none').
  * pred and target are float32 tensors of the same (any) shape; grad has that shape.
@@ -135,19 +155,7 @@ export function mse<R extends Reduction = 'mean'>(pred: Tensor, target: Tensor, 
   const opts = checkOptions(where, options, ['reduction']);
   const reduction = checkReduction(where, opts.reduction);
   const [p, t] = checkPair(where, pred, target);
-  const n = p.data.length;
-  const scale = reduction === 'mean' ? 1 / n : 1;
-  const grad = new Float32Array(n);
-  const each = reduction === 'none' ? new Float32Array(n) : null;
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const d = p.data[i]! - t.data[i]!;
-    const l = d * d;
-    sum += l;
-    if (each) each[i] = l;
-    grad[i] = 2 * d * scale;
-  }
-  return finish<R>(reduction, sum, n, each, grad, p.shape);
+  return regression<R>(reduction, p, t, (d) => [d * d, 2 * d]);
 }
 
 /**
@@ -162,19 +170,7 @@ export function mae<R extends Reduction = 'mean'>(pred: Tensor, target: Tensor, 
   const opts = checkOptions(where, options, ['reduction']);
   const reduction = checkReduction(where, opts.reduction);
   const [p, t] = checkPair(where, pred, target);
-  const n = p.data.length;
-  const scale = reduction === 'mean' ? 1 / n : 1;
-  const grad = new Float32Array(n);
-  const each = reduction === 'none' ? new Float32Array(n) : null;
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const d = p.data[i]! - t.data[i]!;
-    const l = Math.abs(d);
-    sum += l;
-    if (each) each[i] = l;
-    grad[i] = Math.sign(d) * scale;
-  }
-  return finish<R>(reduction, sum, n, each, grad, p.shape);
+  return regression<R>(reduction, p, t, (d) => [Math.abs(d), Math.sign(d)]);
 }
 
 /**
@@ -195,22 +191,10 @@ export function huber<R extends Reduction = 'mean'>(pred: Tensor, target: Tensor
     if (!(delta > 0)) throw rangeError(`${where}: delta must be a finite number > 0, got ${describe(delta)}`);
   }
   const [p, t] = checkPair(where, pred, target);
-  const n = p.data.length;
-  const scale = reduction === 'mean' ? 1 / n : 1;
-  const grad = new Float32Array(n);
-  const each = reduction === 'none' ? new Float32Array(n) : null;
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const d = p.data[i]! - t.data[i]!;
+  return regression<R>(reduction, p, t, (d) => {
     const a = Math.abs(d);
-    let l: number;
-    let g: number;
-    if (a < delta) { l = 0.5 * d * d; g = d; } else { l = delta * (a - 0.5 * delta); g = delta * Math.sign(d); }
-    sum += l;
-    if (each) each[i] = l;
-    grad[i] = g * scale;
-  }
-  return finish<R>(reduction, sum, n, each, grad, p.shape);
+    return a < delta ? [0.5 * d * d, d] : [delta * (a - 0.5 * delta), delta * Math.sign(d)];
+  });
 }
 
 /** Formats flat index i of `shape` as `[1, 2]` (for error messages). */
