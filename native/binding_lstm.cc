@@ -2,6 +2,9 @@
 // Unpacks the call object into kernel pointers (no copies), checks every length against the dims it
 // is told, runs the kernel here or on libuv's pool (Promise variants), and turns a Status into a
 // JS error. Holds no model state. Field names are typed in lib/binding.ts (NativeLstmForward).
+// Optional fields: `training` (forward; default true): false runs lstm_forward_inference, whose
+// workspace is lstmWorkspaceSize(T, B, I, H, P, false) and cannot be used for backward.
+// `_path: 'reference'` (test hook, forward and backward): the straightforward kernel path.
 #include <napi.h>
 
 #include <cstdint>
@@ -23,7 +26,15 @@ using Pins = std::vector<Napi::Reference<Napi::Value>>;
 struct Common {
   lstm::LstmDims d;
   const int32_t* lengths = nullptr;
+  bool reference = false;  // `_path: 'reference'`
 };
+
+// Optional boolean field, `fallback` when absent.
+bool optional_bool(CallContext& ctx, const Napi::Object& o, const char* key, bool fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  return ctx.bool_arg(v, key);
+}
 
 // Reads T, B, I, H, P, reverse and lengths; checks lengths' values.
 bool read_dims(CallContext& ctx, const Napi::Object& o, Common* c, Pins* pins) {
@@ -34,6 +45,12 @@ bool read_dims(CallContext& ctx, const Napi::Object& o, Common* c, Pins* pins) {
   d.H = ctx.int_arg(o.Get("H"), "H", 1, kMaxDim);
   d.P = ctx.int_arg(o.Get("P"), "P", 0, kMaxDim);
   d.reverse = ctx.bool_arg(o.Get("reverse"), "reverse");
+  Napi::Value path = o.Get("_path");
+  if (!path.IsUndefined() && !path.IsNull()) {
+    const std::string s = ctx.string_arg(path, "_path");
+    if (ctx.ok() && s != "reference" && s != "fast") ctx.range_error("_path must be 'reference' or 'fast'");
+    c->reference = s == "reference";
+  }
   if (!ctx.ok()) return false;
   if (lstm::lstm_workspace_size(d) == 0) {
     std::ostringstream s;
@@ -117,7 +134,12 @@ struct ForwardJob {
   F *y = nullptr, *hn = nullptr, *cn = nullptr, *ws = nullptr;
   const F *x = nullptr, *h0 = nullptr, *c0 = nullptr;
   int ldy = 0;
-  lstm::Status run() const { return lstm::lstm_forward<F>(y, ldy, hn, cn, ws, x, h0, c0, c.lengths, p, c.d); }
+  bool training = true;
+  lstm::Status run() const {
+    if (!training) return lstm::lstm_forward_inference<F>(y, ldy, hn, cn, ws, x, h0, c0, c.lengths, p, c.d);
+    if (c.reference) return lstm::lstm_forward_reference<F>(y, ldy, hn, cn, ws, x, h0, c0, c.lengths, p, c.d);
+    return lstm::lstm_forward<F>(y, ldy, hn, cn, ws, x, h0, c0, c.lengths, p, c.d);
+  }
 };
 
 template <typename F>
@@ -129,6 +151,9 @@ struct BackwardJob {
   const F *dy = nullptr, *dhn = nullptr, *dcn = nullptr, *x = nullptr;
   int ldy = 0;
   lstm::Status run() const {
+    if (c.reference) {
+      return lstm::lstm_backward_reference<F>(dx, dh0, dc0, g, ws, dy, ldy, dhn, dcn, x, c.lengths, p, c.d);
+    }
     return lstm::lstm_backward<F>(dx, dh0, dc0, g, ws, dy, ldy, dhn, dcn, x, c.lengths, p, c.d);
   }
 };
@@ -146,7 +171,14 @@ bool read_forward(CallContext& ctx, const Napi::Object& o, ForwardJob<F>* j, Pin
   j->y = r.strided("y", "yOffset", "ldy", d, &j->ldy, false);
   j->hn = r.get("hn", static_cast<size_t>(d.B) * d.hout(), "B*Hout", true);
   j->cn = r.get("cn", static_cast<size_t>(d.B) * d.H, "B*H", true);
-  j->ws = r.get("workspace", lstm::lstm_workspace_size(d), "lstmWorkspaceSize(T, B, I, H, P)", false, false);
+  j->training = optional_bool(ctx, o, "training", true);
+  if (!ctx.ok()) return false;
+  if (j->training) {
+    j->ws = r.get("workspace", lstm::lstm_workspace_size(d), "lstmWorkspaceSize(T, B, I, H, P)", false, false);
+  } else {
+    j->ws = r.get("workspace", lstm::lstm_workspace_inference_size(d),
+                  "lstmWorkspaceSize(T, B, I, H, P, false)", false, false);
+  }
   return ctx.ok();
 }
 
@@ -264,8 +296,10 @@ Napi::Value WorkspaceSize(const Napi::CallbackInfo& info) {
   d.I = ctx.int_arg(info[2], "I", 1, kMaxDim);
   d.H = ctx.int_arg(info[3], "H", 1, kMaxDim);
   d.P = ctx.int_arg(info[4], "P", 0, kMaxDim);
+  bool training = true;
+  if (info.Length() > 5 && !info[5].IsUndefined()) training = ctx.bool_arg(info[5], "training");
   if (!ctx.ok()) return info.Env().Undefined();
-  size_t n = lstm::lstm_workspace_size(d);
+  size_t n = training ? lstm::lstm_workspace_size(d) : lstm::lstm_workspace_inference_size(d);
   if (n == 0) {
     ctx.range_error("dims are too large (every buffer must have fewer than 2^31 elements)");
     return info.Env().Undefined();

@@ -39,6 +39,17 @@
 //   dh  (B, Hout), dc (B, H), dhr (B, H)   carries between steps
 //   dht (B, Hout)      the recurrent product dG_t W_hh before it is merged into dh
 //   db  (4H)           column sums of dG (the bias gradient, before it is added to db_ih and db_hh)
+//   PK  W_hh packed for the fast float32 path: max(ceil(H/8)*32*Hout, ceil(Hout/16)*16*4H)
+//                      elements (layouts in lstm_recurrent.h); scratch, rewritten by every call
+//
+// Inference workspace (lstm_workspace_inference_size(), for lstm_forward_inference: nothing kept
+// for backward, so it does not grow with T except through the chunk):
+//   G   (Tc, B, 4H)    pre-activations of Tc consecutive steps (processing order), the hoisted
+//                      input product is computed one chunk at a time;
+//                      Tc = min(T, max(1, floor(2^18 / (B*4H))))
+//   HS  (2, B, Hout)   CS (2, B, H)   ping-pong states (HS[0]/CS[0] hold h0/c0)
+//   TC  (B, H)         HR (B, H) only when P > 0
+//   PK  ceil(H/8)*32*Hout   packed W_hh
 #pragma once
 
 #include <cstddef>
@@ -78,6 +89,9 @@ size_t lstm_workspace_size(const LstmDims& d);
 // The forward part alone (what must be kept between forward and backward).
 size_t lstm_workspace_forward_size(const LstmDims& d);
 
+// Elements of the inference-only workspace (layout above); 0 when the dims are invalid.
+size_t lstm_workspace_inference_size(const LstmDims& d);
+
 // Checks dims and lengths; Ok when a forward/backward call with them is valid.
 Status lstm_check(const LstmDims& d, const int32_t* lengths);
 
@@ -88,6 +102,25 @@ Status lstm_check(const LstmDims& d, const int32_t* lengths);
 template <typename F>
 Status lstm_forward(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, const F* h0, const F* c0,
                     const int32_t* lengths, const LstmParams<F>& p, const LstmDims& d);
+
+// The same forward without the backward history: ws has lstm_workspace_inference_size(d)
+// elements; results equal lstm_forward's to float rounding (the same per-step code).
+template <typename F>
+Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, const F* h0,
+                              const F* c0, const int32_t* lengths, const LstmParams<F>& p,
+                              const LstmDims& d);
+
+// The straightforward implementations (one GEMM per step through gemm<F>(), gates.h): the
+// reference the fast float32 path is tested against. lstm_forward / lstm_backward take them for
+// double, and for float when LSTM_NATIVE_LSTM_PATH=reference. Same arguments and workspace.
+template <typename F>
+Status lstm_forward_reference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, const F* h0,
+                              const F* c0, const int32_t* lengths, const LstmParams<F>& p,
+                              const LstmDims& d);
+template <typename F>
+Status lstm_backward_reference(F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& g, F* ws,
+                               const F* dy, int ldy, const F* dhn, const F* dcn, const F* x,
+                               const int32_t* lengths, const LstmParams<F>& p, const LstmDims& d);
 
 // BPTT for the forward call that filled ws (same dims, params, x, lengths).
 //   dx (T, B, I), dh0 (B, Hout), dc0 (B, H) and the parameter gradients accumulate; any of

@@ -7,12 +7,23 @@
 //   then the weight gradients as large GEMMs over all T*B rows at once:
 //     dW_ih += dG^T X   dW_hh += dG^T H_prev   db += colsum(dG)   dX += dG W_ih   dW_hr += dHP^T HR
 // Frozen items (past their length) get dG = 0 and pass dh, dc through unchanged.
+//
+// That is the reference path (double; float with LSTM_NATIVE_LSTM_PATH=reference; float with a
+// projection). The fast float32 path (P == 0) reorders it into ONE parallel region per step:
+// W_hh is packed once per call into column panels (lstm_recurrent.h), each thread owns the same
+// slice of 16 hidden units at every step (its panels stay in its L2) and, for those units,
+//   dh[:, units] = dG_{t+1} W_hh[:, units]     6x16 register tiles over K = 4H (the previous
+//                                              region's dG is complete: the region is the barrier)
+//   dh += dy_t, fused gates backward           on the tile while it is in L1 -> dG_t, dc
+// and the weight gradients stay large GEMMs over all T*B rows.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "gates.h"
 #include "gemm.h"
 #include "lstm.h"
+#include "lstm_recurrent.h"
 #include "lstm_workspace.h"
 #include "thread_pool.h"
 
@@ -29,10 +40,100 @@ void add_row(F* dst, const F* src, int n) {
   for (int j = 0; j < n; ++j) dst[j] += src[j];
 }
 
-}  // namespace
+// The per-step part of the fast float32 path (P == 0).
+class FastBackward {
+ public:
+  FastBackward(const LstmDims& d, const int32_t* lengths, const float* pb, float* dh, float* dc,
+               const float* dy, int ldy)
+      : k_(rec::rec_kernels()), gates_(gates_backward<float>()), lengths_(lengths), B_(d.B),
+        H_(d.H), G4_(4 * d.H), nb_((d.H + rec::kBwdCols - 1) / rec::kBwdCols), pb_(pb), dh_(dh),
+        dc_(dc), dy_(dy), ldy_(ldy) {
+    slices_ = rec::slice_count(nb_, 2.0 * B_ * G4_ * H_);
+  }
+
+  // dh = dGn W_hh for items active at time tn (when dGn), then the gates backward of time t
+  // (when t >= 0) writing dGt.
+  void run(const float* dGn, int tn, int t, float* dGt, const float* Gt, const float* c_prev,
+           const float* tc) {
+    dGn_ = dGn;
+    tn_ = tn;
+    t_ = t;
+    dGt_ = dGt;
+    Gt_ = Gt;
+    c_prev_ = c_prev;
+    tc_ = tc;
+    auto fn = [this](int slice) {
+      const int b0 = nb_ * slice / slices_, b1 = nb_ * (slice + 1) / slices_;
+      for (int cb = b0; cb < b1; ++cb) block(cb);
+    };
+    rec::run_slices(slices_, fn);
+  }
+
+ private:
+  static constexpr int kChunk = 48;
+
+  void block(int cb) const {
+    const int H = H_, G4 = G4_, c0 = cb * rec::kBwdCols, nc = std::min(rec::kBwdCols, H - c0);
+    const float* panel = pb_ + static_cast<size_t>(cb) * rec::kBwdCols * G4;
+    alignas(64) float acc[kChunk * rec::kBwdCols];
+    alignas(64) float gs[4 * rec::kBwdCols];
+    alignas(64) float da[4 * rec::kBwdCols];
+    for (int r0 = 0; r0 < B_; r0 += kChunk) {
+      const int r1 = std::min(B_, r0 + kChunk);
+      if (dGn_) {
+        for (int r = r0; r < r1; r += rec::kTileRows) {
+          const int mr = std::min(rec::kTileRows, r1 - r);
+          k_.tile16(G4, dGn_ + static_cast<size_t>(r) * G4, G4, mr, panel, rec::kBwdCols,
+                    acc + (r - r0) * rec::kBwdCols, rec::kBwdCols);
+        }
+        for (int b = r0; b < r1; ++b) {
+          if (!lengths_ || tn_ < lengths_[b]) {
+            std::memcpy(dh_ + static_cast<size_t>(b) * H + c0, acc + (b - r0) * rec::kBwdCols,
+                        sizeof(float) * nc);
+          }
+        }
+      }
+      if (t_ < 0) continue;
+      for (int b = r0; b < r1; ++b) {
+        float* dGr = dGt_ + static_cast<size_t>(b) * G4;
+        if (lengths_ && t_ >= lengths_[b]) {
+          for (int g = 0; g < 4; ++g) zero_row(dGr + g * H + c0, nc);
+          continue;
+        }
+        const size_t bh = static_cast<size_t>(b) * H + c0;
+        float* dhr = dh_ + bh;
+        if (dy_) {
+          const float* dyr = dy_ + (static_cast<size_t>(t_) * B_ + b) * ldy_ + c0;
+          for (int u = 0; u < nc; ++u) dhr[u] += dyr[u];
+        }
+        const float* Gr = Gt_ + static_cast<size_t>(b) * G4;
+        for (int g = 0; g < 4; ++g) std::memcpy(gs + g * nc, Gr + g * H + c0, sizeof(float) * nc);
+        gates_(da, dc_ + bh, gs, c_prev_ + bh, tc_ + bh, dhr, dc_ + bh, nc);
+        for (int g = 0; g < 4; ++g) std::memcpy(dGr + g * H + c0, da + g * nc, sizeof(float) * nc);
+      }
+    }
+  }
+
+  const rec::RecKernels& k_;
+  const GatesBackwardFn<float> gates_;
+  const int32_t* lengths_;
+  const int B_, H_, G4_, nb_;
+  const float* pb_;
+  float* dh_;
+  float* dc_;
+  const float* dy_;
+  const int ldy_;
+  int slices_ = 1;
+  const float* dGn_ = nullptr;
+  int tn_ = 0, t_ = 0;
+  float* dGt_ = nullptr;
+  const float* Gt_ = nullptr;
+  const float* c_prev_ = nullptr;
+  const float* tc_ = nullptr;
+};
 
 template <typename F>
-Status lstm_backward(F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& g, F* ws, const F* dy,
+Status backward_impl(bool fast, F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& g, F* ws, const F* dy,
                      int ldy, const F* dhn, const F* dcn, const F* x, const int32_t* lengths,
                      const LstmParams<F>& p, const LstmDims& d) {
   Status st = lstm_check(d, lengths);
@@ -62,8 +163,29 @@ Status lstm_backward(F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& g, F* ws, c
   if (dhn) std::memcpy(dh, dhn, sizeof(F) * B * Ho); else zero_row(dh, B * Ho);
   if (dcn) std::memcpy(dc, dcn, sizeof(F) * B * H); else zero_row(dc, B * H);
 
+  fast = fast && std::is_same_v<F, float> && P == 0;
+  const bool builtin = fast && rec::lstm_use_builtin_gemm();
+  if constexpr (std::is_same_v<F, float>) {
+    if (fast) {
+      rec::pack_bwd(p.W_hh, H, Ho, ws + L.PK);
+      FastBackward fb(d, lengths, ws + L.PK, dh, dc, dy, ldy);
+      auto time = [&](int k) { return d.reverse ? T - 1 - k : k; };
+      for (int k = T - 1; k >= -1; --k) {
+        const int tn = time(k + 1);  // the step processed before this one (when k + 1 < T)
+        const float* dGn = k + 1 < T ? dG + static_cast<size_t>(tn) * B * G4 : nullptr;
+        if (k < 0) {
+          fb.run(dGn, tn, -1, nullptr, nullptr, nullptr, nullptr);
+          break;
+        }
+        const int t = time(k);
+        const int prev = d.reverse ? t + 1 : t;
+        fb.run(dGn, tn, t, dG + static_cast<size_t>(t) * B * G4, G + static_cast<size_t>(t) * B * G4,
+               CS + static_cast<size_t>(prev) * B * H, TC + static_cast<size_t>(t) * B * H);
+      }
+    }
+  }
   const GatesBackwardFn<F> gates = gates_backward<F>();
-  for (int k = T - 1; k >= 0; --k) {
+  for (int k = T - 1; k >= 0 && !fast; --k) {
     const int t = d.reverse ? T - 1 - k : k;
     const int prev = d.reverse ? t + 1 : t;
     const F* Gt = G + static_cast<size_t>(t) * B * G4;
@@ -114,10 +236,11 @@ Status lstm_backward(F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& g, F* ws, c
 
   // Weight gradients over all steps at once. H_prev in time order is one contiguous block.
   const F* H_prev = HS + (d.reverse ? static_cast<size_t>(B) * Ho : 0);
-  gemm<F>(Trans::Yes, Trans::No, G4, I, rows, F(1), dG, G4, x, I, F(1), g.dW_ih, I);
-  gemm<F>(Trans::Yes, Trans::No, G4, Ho, rows, F(1), dG, G4, H_prev, Ho, F(1), g.dW_hh, Ho);
-  if (P > 0) gemm<F>(Trans::Yes, Trans::No, P, H, rows, F(1), dHP, P, HR, H, F(1), g.dW_hr, H);
-  if (dx) gemm<F>(Trans::No, Trans::No, rows, I, G4, F(1), dG, G4, p.W_ih, I, F(1), dx, I);
+  auto mm = builtin ? &gemm_builtin<F> : &gemm<F>;
+  mm(Trans::Yes, Trans::No, G4, I, rows, F(1), dG, G4, x, I, F(1), g.dW_ih, I);
+  mm(Trans::Yes, Trans::No, G4, Ho, rows, F(1), dG, G4, H_prev, Ho, F(1), g.dW_hh, Ho);
+  if (P > 0) mm(Trans::Yes, Trans::No, P, H, rows, F(1), dHP, P, HR, H, F(1), g.dW_hr, H);
+  if (dx) mm(Trans::No, Trans::No, rows, I, G4, F(1), dG, G4, p.W_ih, I, F(1), dx, I);
 
   // Bias gradient: column sums of dG, split over columns so threads never share an output.
   parallel_for_min(G4, 64, [&](int64_t j0, int64_t j1) {
@@ -132,12 +255,30 @@ Status lstm_backward(F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& g, F* ws, c
   return Status::Ok;
 }
 
-template Status lstm_backward<float>(float*, float*, float*, const LstmParamGrads<float>&, float*,
-                                     const float*, int, const float*, const float*, const float*,
-                                     const int32_t*, const LstmParams<float>&, const LstmDims&);
-template Status lstm_backward<double>(double*, double*, double*, const LstmParamGrads<double>&,
-                                      double*, const double*, int, const double*, const double*,
-                                      const double*, const int32_t*, const LstmParams<double>&,
-                                      const LstmDims&);
+}  // namespace
+
+template <typename F>
+Status lstm_backward(F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& g, F* ws, const F* dy,
+                     int ldy, const F* dhn, const F* dcn, const F* x, const int32_t* lengths,
+                     const LstmParams<F>& p, const LstmDims& d) {
+  return backward_impl<F>(rec::fast_path_enabled(), dx, dh0, dc0, g, ws, dy, ldy, dhn, dcn, x,
+                          lengths, p, d);
+}
+
+template <typename F>
+Status lstm_backward_reference(F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& g, F* ws,
+                               const F* dy, int ldy, const F* dhn, const F* dcn, const F* x,
+                               const int32_t* lengths, const LstmParams<F>& p, const LstmDims& d) {
+  return backward_impl<F>(false, dx, dh0, dc0, g, ws, dy, ldy, dhn, dcn, x, lengths, p, d);
+}
+
+#define LSTM_BACKWARD_INSTANTIATE(NAME, F)                                                        \
+  template Status NAME<F>(F*, F*, F*, const LstmParamGrads<F>&, F*, const F*, int, const F*,     \
+                          const F*, const F*, const int32_t*, const LstmParams<F>&, const LstmDims&);
+LSTM_BACKWARD_INSTANTIATE(lstm_backward, float)
+LSTM_BACKWARD_INSTANTIATE(lstm_backward, double)
+LSTM_BACKWARD_INSTANTIATE(lstm_backward_reference, float)
+LSTM_BACKWARD_INSTANTIATE(lstm_backward_reference, double)
+#undef LSTM_BACKWARD_INSTANTIATE
 
 }  // namespace lstm

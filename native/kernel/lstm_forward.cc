@@ -1,16 +1,34 @@
-// Sequence forward of one LSTM layer-direction (contract and layout in lstm.h):
+// Sequence forward of one LSTM layer-direction (contract and layouts in lstm.h).
+//
+// Reference path (double always; float with LSTM_NATIVE_LSTM_PATH=reference):
 //   1. G = X W_ih^T + (b_ih + b_hh)              one GEMM over all T*B rows, hoisted out of the loop
-//   2. per step t:  G_t += h_{t-1} W_hh^T         one recurrent GEMM (B, 4H)
+//   2. per step t:  G_t += h_{t-1} W_hh^T         one recurrent GEMM (B, 4H) through gemm<F>()
 //                   fused gates (gates.h)         activations, c, tanh(c), h; kept for backward
 //                   h_t = (o * tanh c) W_hr^T     only with a projection (P > 0)
+// Fast float32 path (the default): the same formulas in another order.
+//   - the hoisted product through the built-in GEMM (on the kernel's pool: OpenBLAS's threads
+//     would keep spinning into the step loop and fight the pool for the 2 cores);
+//   - W_hh packed once per call into panels of 8 hidden units x 4 gates (lstm_recurrent.h);
+//   - per step ONE parallel region: each thread takes the same slice of unit blocks at every step
+//     (its weights stay in its L2), computes h_{t-1} x panel for all B rows in 6x16 register tiles
+//     (rec_kernels().tile16, AVX2 or scalar), adds the hoisted pre-activations and runs the gate
+//     math (the same gates.h function, 8 units at a time) on the tile while it is in L1, writing
+//     gates, c, tanh(c), h and the y row of those units. Batch 1: a dot-product GEMV on the
+//     unpacked W_hh (no packing cost; both cores split the rows).
+//   - the projection (P > 0) stays one GEMM per step after the region.
+// lstm_forward_inference: the same step code with ping-pong h/c buffers and the hoisted product
+// computed per chunk of Tc steps (no history kept).
 // Reference: PyTorch aten/src/ATen/native/RNN.cpp (pre-computed input projection, fused cell).
 // Nothing is allocated here: every buffer is a region of the caller's workspace.
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <type_traits>
 
 #include "gates.h"
 #include "gemm.h"
 #include "lstm.h"
+#include "lstm_recurrent.h"
 #include "lstm_workspace.h"
 #include "thread_pool.h"
 
@@ -23,21 +41,211 @@ inline int64_t rows_per_thread(int width) { return std::max<int64_t>(1, 8192 / s
 template <typename F>
 void copy_row(F* dst, const F* src, int n) { std::memcpy(dst, src, sizeof(F) * n); }
 
+// Short copies (<= 8 floats) inside the fast step: a loop, not a libc call.
+inline void copy_short(float* dst, const float* src, int n) {
+  for (int i = 0; i < n; ++i) dst[i] = src[i];
+}
+
 template <typename F>
 void zero_row(F* dst, int n) { std::memset(dst, 0, sizeof(F) * n); }
 
-}  // namespace
-
 template <typename F>
-Status lstm_forward(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, const F* h0, const F* c0,
-                    const int32_t* lengths, const LstmParams<F>& p, const LstmDims& d) {
+Status check_args(F* y, int ldy, F* ws, const F* x, const int32_t* lengths, const LstmParams<F>& p,
+                  const LstmDims& d) {
   Status st = lstm_check(d, lengths);
   if (st != Status::Ok) return st;
   if (!y || !ws || !x || !p.W_ih || !p.W_hh || !p.b_ih || !p.b_hh || (d.P > 0 && !p.W_hr)) {
     return Status::NullPointer;
   }
-  const int T = d.T, B = d.B, I = d.I, H = d.H, P = d.P, Ho = d.hout(), G4 = 4 * H;
-  if (ldy < Ho) return Status::InvalidDims;
+  if (ldy < d.hout()) return Status::InvalidDims;
+  return Status::Ok;
+}
+
+// G (rows, 4H) = x (rows, I) W_ih^T + b_ih + b_hh.
+template <typename F>
+void hoisted_input(F* G, size_t rows, const F* x, const LstmParams<F>& p, const LstmDims& d,
+                   bool builtin) {
+  const int G4 = 4 * d.H, I = d.I;
+  F* bias = G;
+  for (int j = 0; j < G4; ++j) bias[j] = p.b_ih[j] + p.b_hh[j];
+  parallel_for_min(static_cast<int64_t>(rows) - 1, rows_per_thread(G4), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) copy_row(G + (r + 1) * G4, bias, G4);
+  });
+  if (builtin) {
+    gemm_builtin<F>(Trans::No, Trans::Yes, static_cast<int>(rows), G4, I, F(1), x, I, p.W_ih, I, F(1), G, G4);
+  } else {
+    gemm<F>(Trans::No, Trans::Yes, static_cast<int>(rows), G4, I, F(1), x, I, p.W_ih, I, F(1), G, G4);
+  }
+}
+
+// Pointers of one step.
+template <typename F>
+struct StepIo {
+  int t;
+  F* Gt;            // (B, 4H) pre-activations in, gates out
+  const F* h_prev;  // (B, Hout)
+  F* h_cur;         // (B, Hout)
+  const F* c_prev;  // (B, H)
+  F* c_cur;         // (B, H)
+  F* tc;            // (B, H)
+  F* hr;            // (B, H) when P > 0
+  F* y;             // row (t, 0) of y
+};
+
+// Projection and the y rows after the cell (P > 0), shared by both paths.
+template <typename F>
+void projection_and_y(const StepIo<F>& s, int ldy, const int32_t* lengths, const LstmParams<F>& p,
+                      const LstmDims& d, bool builtin) {
+  const int B = d.B, H = d.H, P = d.P, Ho = d.hout();
+  if (builtin) {
+    gemm_builtin<F>(Trans::No, Trans::Yes, B, P, H, F(1), s.hr, H, p.W_hr, H, F(0), s.h_cur, P);
+  } else {
+    gemm<F>(Trans::No, Trans::Yes, B, P, H, F(1), s.hr, H, p.W_hr, H, F(0), s.h_cur, P);
+  }
+  for (int b = 0; b < B; ++b) {
+    F* yr = s.y + static_cast<size_t>(b) * ldy;
+    if (!lengths || s.t < lengths[b]) {
+      copy_row(yr, s.h_cur + b * Ho, Ho);
+    } else {
+      copy_row(s.h_cur + b * Ho, s.h_prev + b * Ho, Ho);
+      zero_row(yr, Ho);
+    }
+  }
+}
+
+// One step of the reference path.
+template <typename F>
+void reference_step(const StepIo<F>& s, int ldy, const int32_t* lengths, const LstmParams<F>& p,
+                    const LstmDims& d, GatesForwardFn<F> gates) {
+  const int B = d.B, H = d.H, P = d.P, Ho = d.hout(), G4 = 4 * H, t = s.t;
+  gemm<F>(Trans::No, Trans::Yes, B, G4, Ho, F(1), s.h_prev, Ho, p.W_hh, Ho, F(1), s.Gt, G4);
+  parallel_for_min(B, rows_per_thread(G4), [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const bool active = !lengths || t < lengths[b];
+      if (active) {
+        F* h_out = P > 0 ? s.hr + b * H : s.h_cur + b * Ho;
+        gates(s.Gt + b * G4, s.c_prev + b * H, s.c_cur + b * H, s.tc + b * H, h_out, H);
+      } else {
+        copy_row(s.c_cur + b * H, s.c_prev + b * H, H);
+        if (P == 0) copy_row(s.h_cur + b * Ho, s.h_prev + b * Ho, Ho);
+        // Kept finite so that backward's products with zero gradients stay zero.
+        zero_row(s.Gt + b * G4, G4);
+        zero_row(s.tc + b * H, H);
+        if (P > 0) zero_row(s.hr + b * H, H);
+      }
+    }
+  });
+  if (P > 0) {
+    projection_and_y(s, ldy, lengths, p, d, false);
+  } else {
+    for (int b = 0; b < B; ++b) {
+      F* yr = s.y + static_cast<size_t>(b) * ldy;
+      if (!lengths || t < lengths[b]) copy_row(yr, s.h_cur + b * Ho, Ho); else zero_row(yr, Ho);
+    }
+  }
+}
+
+// The fast float32 step (see the file comment).
+class FastStep {
+ public:
+  FastStep(const LstmParams<float>& p, const LstmDims& d, int ldy, const int32_t* lengths, float* pk)
+      : k_(rec::rec_kernels()), gates_(gates_forward<float>()), p_(p), d_(d), ldy_(ldy),
+        lengths_(lengths), B_(d.B), H_(d.H), Ho_(d.hout()), P_(d.P), G4_(4 * d.H),
+        nb_((d.H + rec::kUnits - 1) / rec::kUnits), gemv_(d.B == 1), pk_(pk) {
+    if (!gemv_) rec::pack_fwd(p.W_hh, H_, Ho_, pk_);
+    slices_ = rec::slice_count(nb_, 2.0 * B_ * G4_ * Ho_);
+  }
+
+  void run(const StepIo<float>& s) {
+    s_ = &s;
+    auto fn = [this](int slice) {
+      const int b0 = nb_ * slice / slices_, b1 = nb_ * (slice + 1) / slices_;
+      for (int jb = b0; jb < b1; ++jb) block(jb);
+    };
+    rec::run_slices(slices_, fn);
+    if (P_ > 0) projection_and_y(s, ldy_, lengths_, p_, d_, rec::lstm_use_builtin_gemm());
+  }
+
+ private:
+  static constexpr int kChunk = 48;  // rows per pass over a panel (a multiple of kTileRows)
+
+  void block(int jb) const {
+    const StepIo<float>& s = *s_;
+    const int H = H_, Ho = Ho_, G4 = G4_, t = s.t;
+    const int j0 = jb * rec::kUnits, nu = std::min(rec::kUnits, H - j0);
+    const float* panel = pk_ + static_cast<size_t>(jb) * rec::kFwdCols * Ho;
+    alignas(64) float acc[kChunk * rec::kFwdCols];
+    alignas(64) float a[rec::kFwdCols];
+    for (int r0 = 0; r0 < B_; r0 += kChunk) {
+      const int r1 = std::min(B_, r0 + kChunk);
+      if (gemv_) {
+        for (int g = 0; g < 4; ++g) {
+          k_.dot_rows(nu, Ho, p_.W_hh + (static_cast<size_t>(g) * H + j0) * Ho, Ho, s.h_prev,
+                      acc + g * rec::kUnits);
+        }
+      } else {
+        for (int half = 0; half < 2; ++half) {
+          for (int r = r0; r < r1; r += rec::kTileRows) {
+            const int mr = std::min(rec::kTileRows, r1 - r);
+            k_.tile16(Ho, s.h_prev + static_cast<size_t>(r) * Ho, Ho, mr, panel + 16 * half,
+                      rec::kFwdCols, acc + (r - r0) * rec::kFwdCols + 16 * half, rec::kFwdCols);
+          }
+        }
+      }
+      for (int b = r0; b < r1; ++b) {
+        float* G = s.Gt + static_cast<size_t>(b) * G4;
+        const size_t bh = static_cast<size_t>(b) * H + j0;
+        const size_t bo = static_cast<size_t>(b) * Ho + j0;
+        float* yr = s.y + static_cast<size_t>(b) * ldy_ + j0;
+        if (!lengths_ || t < lengths_[b]) {
+          const float* sr = acc + (b - r0) * rec::kFwdCols;
+          for (int g = 0; g < 4; ++g) {
+            for (int u = 0; u < nu; ++u) a[g * nu + u] = G[g * H + j0 + u] + sr[g * rec::kUnits + u];
+          }
+          float* h_out = P_ > 0 ? s.hr + bh : s.h_cur + bo;
+          gates_(a, s.c_prev + bh, s.c_cur + bh, s.tc + bh, h_out, nu);
+          for (int g = 0; g < 4; ++g) copy_short(G + g * H + j0, a + g * nu, nu);
+          if (P_ == 0) copy_short(yr, h_out, nu);
+        } else {
+          copy_row(s.c_cur + bh, s.c_prev + bh, nu);
+          for (int g = 0; g < 4; ++g) zero_row(G + g * H + j0, nu);
+          zero_row(s.tc + bh, nu);
+          if (P_ > 0) {
+            zero_row(s.hr + bh, nu);
+          } else {
+            copy_row(s.h_cur + bo, s.h_prev + bo, nu);
+            zero_row(yr, nu);
+          }
+        }
+      }
+    }
+  }
+
+  const rec::RecKernels& k_;
+  const GatesForwardFn<float> gates_;
+  const LstmParams<float>& p_;
+  const LstmDims& d_;
+  const int ldy_;
+  const int32_t* lengths_;
+  const int B_, H_, Ho_, P_, G4_, nb_;
+  const bool gemv_;
+  float* pk_;
+  int slices_ = 1;
+  const StepIo<float>* s_ = nullptr;
+};
+
+template <typename F>
+constexpr bool use_fast() {
+  return std::is_same_v<F, float>;
+}
+
+// The whole-sequence forward (training layout) with either step.
+template <typename F>
+Status forward_impl(bool fast, F* y, int ldy, F* hn, F* cn, F* ws, const F* x, const F* h0,
+                    const F* c0, const int32_t* lengths, const LstmParams<F>& p, const LstmDims& d) {
+  Status st = check_args(y, ldy, ws, x, lengths, p, d);
+  if (st != Status::Ok) return st;
+  const int T = d.T, B = d.B, H = d.H, Ho = d.hout(), G4 = 4 * H;
   LstmWorkspaceLayout L;
   lstm_workspace_layout(d, &L);
   F* G = ws + L.G;    // (T, B, 4H)
@@ -45,72 +253,38 @@ Status lstm_forward(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, const F* h0,
   F* CS = ws + L.CS;  // (T+1, B, H)
   F* TC = ws + L.TC;  // (T, B, H)
   F* HR = ws + L.HR;  // (T, B, H) when P > 0
-  const size_t rows = static_cast<size_t>(T) * B;
 
-  // 1. Bias rows, then the hoisted input projection accumulates onto them (beta = 1).
-  F* bias = G;
-  for (int j = 0; j < G4; ++j) bias[j] = p.b_ih[j] + p.b_hh[j];
-  parallel_for_min(static_cast<int64_t>(rows) - 1, rows_per_thread(G4), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) copy_row(G + (r + 1) * G4, bias, G4);
-  });
-  gemm<F>(Trans::No, Trans::Yes, static_cast<int>(rows), G4, I, F(1), x, I, p.W_ih, I, F(1), G, G4);
+  hoisted_input(G, static_cast<size_t>(T) * B, x, p, d, fast && rec::lstm_use_builtin_gemm());
 
-  // Initial state in the slot the first step reads.
   const int first = d.reverse ? T : 0;
   F* hs0 = HS + static_cast<size_t>(first) * B * Ho;
   F* cs0 = CS + static_cast<size_t>(first) * B * H;
   if (h0) std::memcpy(hs0, h0, sizeof(F) * B * Ho); else zero_row(hs0, B * Ho);
   if (c0) std::memcpy(cs0, c0, sizeof(F) * B * H); else zero_row(cs0, B * H);
 
-  const GatesForwardFn<F> gates = gates_forward<F>();
-  for (int k = 0; k < T; ++k) {
+  auto io = [&](int k) {
     const int t = d.reverse ? T - 1 - k : k;
     const int prev = d.reverse ? t + 1 : t;
     const int cur = d.reverse ? t : t + 1;
-    F* Gt = G + static_cast<size_t>(t) * B * G4;
-    const F* h_prev = HS + static_cast<size_t>(prev) * B * Ho;
-    F* h_cur = HS + static_cast<size_t>(cur) * B * Ho;
-    const F* c_prev = CS + static_cast<size_t>(prev) * B * H;
-    F* c_cur = CS + static_cast<size_t>(cur) * B * H;
-    F* tc = TC + static_cast<size_t>(t) * B * H;
-    F* hr = HR + static_cast<size_t>(t) * B * H;
-
-    // 2. Recurrent product onto the hoisted pre-activations.
-    gemm<F>(Trans::No, Trans::Yes, B, G4, Ho, F(1), h_prev, Ho, p.W_hh, Ho, F(1), Gt, G4);
-
-    // Fused gates; an item past its length keeps its state (packed-sequence semantics).
-    parallel_for_min(B, rows_per_thread(G4), [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        const bool active = !lengths || t < lengths[b];
-        if (active) {
-          F* h_out = P > 0 ? hr + b * H : h_cur + b * Ho;
-          gates(Gt + b * G4, c_prev + b * H, c_cur + b * H, tc + b * H, h_out, H);
-        } else {
-          copy_row(c_cur + b * H, c_prev + b * H, H);
-          if (P == 0) copy_row(h_cur + b * Ho, h_prev + b * Ho, Ho);
-          // Kept finite so that backward's products with zero gradients stay zero.
-          zero_row(Gt + b * G4, G4);
-          zero_row(tc + b * H, H);
-          if (P > 0) zero_row(hr + b * H, H);
-        }
-      }
-    });
-
-    // 3. Projection of the whole batch, then frozen items take their previous state back.
-    if (P > 0) {
-      gemm<F>(Trans::No, Trans::Yes, B, P, H, F(1), hr, H, p.W_hr, H, F(0), h_cur, P);
-      if (lengths) {
-        for (int b = 0; b < B; ++b) {
-          if (t >= lengths[b]) copy_row(h_cur + b * Ho, h_prev + b * Ho, Ho);
-        }
-      }
+    return StepIo<F>{t,
+                     G + static_cast<size_t>(t) * B * G4,
+                     HS + static_cast<size_t>(prev) * B * Ho,
+                     HS + static_cast<size_t>(cur) * B * Ho,
+                     CS + static_cast<size_t>(prev) * B * H,
+                     CS + static_cast<size_t>(cur) * B * H,
+                     TC + static_cast<size_t>(t) * B * H,
+                     HR + static_cast<size_t>(t) * B * H,
+                     y + static_cast<size_t>(t) * B * ldy};
+  };
+  if constexpr (use_fast<F>()) {
+    if (fast) {
+      FastStep step(p, d, ldy, lengths, ws + L.PK);
+      for (int k = 0; k < T; ++k) step.run(io(k));
     }
-
-    // Output rows: the new h, or zero past the length.
-    for (int b = 0; b < B; ++b) {
-      F* yr = y + (static_cast<size_t>(t) * B + b) * ldy;
-      if (!lengths || t < lengths[b]) copy_row(yr, h_cur + b * Ho, Ho); else zero_row(yr, Ho);
-    }
+  }
+  if (!use_fast<F>() || !fast) {
+    const GatesForwardFn<F> gates = gates_forward<F>();
+    for (int k = 0; k < T; ++k) reference_step(io(k), ldy, lengths, p, d, gates);
   }
 
   const int last = d.reverse ? 0 : T;
@@ -119,11 +293,82 @@ Status lstm_forward(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, const F* h0,
   return Status::Ok;
 }
 
-template Status lstm_forward<float>(float*, int, float*, float*, float*, const float*, const float*,
-                                    const float*, const int32_t*, const LstmParams<float>&,
-                                    const LstmDims&);
-template Status lstm_forward<double>(double*, int, double*, double*, double*, const double*,
-                                     const double*, const double*, const int32_t*,
-                                     const LstmParams<double>&, const LstmDims&);
+}  // namespace
+
+template <typename F>
+Status lstm_forward_reference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, const F* h0,
+                              const F* c0, const int32_t* lengths, const LstmParams<F>& p,
+                              const LstmDims& d) {
+  return forward_impl<F>(false, y, ldy, hn, cn, ws, x, h0, c0, lengths, p, d);
+}
+
+template <typename F>
+Status lstm_forward(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, const F* h0, const F* c0,
+                    const int32_t* lengths, const LstmParams<F>& p, const LstmDims& d) {
+  return forward_impl<F>(use_fast<F>() && rec::fast_path_enabled(), y, ldy, hn, cn, ws, x, h0, c0,
+                         lengths, p, d);
+}
+
+template <typename F>
+Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, const F* h0,
+                              const F* c0, const int32_t* lengths, const LstmParams<F>& p,
+                              const LstmDims& d) {
+  Status st = check_args(y, ldy, ws, x, lengths, p, d);
+  if (st != Status::Ok) return st;
+  const int T = d.T, B = d.B, I = d.I, H = d.H, Ho = d.hout(), G4 = 4 * H;
+  LstmInferenceLayout L;
+  lstm_inference_layout(d, &L);
+  F* G = ws + L.G;    // (Tc, B, 4H)
+  F* HS = ws + L.HS;  // (2, B, Hout)
+  F* CS = ws + L.CS;  // (2, B, H)
+  const bool fast = use_fast<F>() && rec::fast_path_enabled();
+  if (h0) std::memcpy(HS, h0, sizeof(F) * B * Ho); else zero_row(HS, B * Ho);
+  if (c0) std::memcpy(CS, c0, sizeof(F) * B * H); else zero_row(CS, B * H);
+
+  std::optional<FastStep> step;
+  if constexpr (use_fast<F>()) {
+    if (fast) step.emplace(p, d, ldy, lengths, ws + L.PK);
+  }
+  const GatesForwardFn<F> gates = gates_forward<F>();
+  for (int k0 = 0; k0 < T; k0 += L.Tc) {
+    const int n = std::min(L.Tc, T - k0);
+    const int tlo = d.reverse ? T - k0 - n : k0;  // the chunk covers times [tlo, tlo + n)
+    hoisted_input(G, static_cast<size_t>(n) * B, x + static_cast<size_t>(tlo) * B * I, p, d,
+                  fast && rec::lstm_use_builtin_gemm());
+    for (int k = k0; k < k0 + n; ++k) {
+      const int t = d.reverse ? T - 1 - k : k;
+      const StepIo<F> s{t,
+                        G + static_cast<size_t>(t - tlo) * B * G4,
+                        HS + static_cast<size_t>(k & 1) * B * Ho,
+                        HS + static_cast<size_t>((k + 1) & 1) * B * Ho,
+                        CS + static_cast<size_t>(k & 1) * B * H,
+                        CS + static_cast<size_t>((k + 1) & 1) * B * H,
+                        ws + L.TC,
+                        ws + L.HR,
+                        y + static_cast<size_t>(t) * B * ldy};
+      if constexpr (use_fast<F>()) {
+        if (fast) {
+          step->run(s);
+          continue;
+        }
+      }
+      reference_step(s, ldy, lengths, p, d, gates);
+    }
+  }
+  if (hn) std::memcpy(hn, HS + static_cast<size_t>(T & 1) * B * Ho, sizeof(F) * B * Ho);
+  if (cn) std::memcpy(cn, CS + static_cast<size_t>(T & 1) * B * H, sizeof(F) * B * H);
+  return Status::Ok;
+}
+
+#define LSTM_FORWARD_INSTANTIATE(NAME, F)                                                       \
+  template Status NAME<F>(F*, int, F*, F*, F*, const F*, const F*, const F*, const int32_t*,  \
+                          const LstmParams<F>&, const LstmDims&);
+LSTM_FORWARD_INSTANTIATE(lstm_forward, float)
+LSTM_FORWARD_INSTANTIATE(lstm_forward, double)
+LSTM_FORWARD_INSTANTIATE(lstm_forward_reference, float)
+LSTM_FORWARD_INSTANTIATE(lstm_forward_reference, double)
+LSTM_FORWARD_INSTANTIATE(lstm_forward_inference, float)
+LSTM_FORWARD_INSTANTIATE(lstm_forward_inference, double)
+#undef LSTM_FORWARD_INSTANTIATE
 
 }  // namespace lstm

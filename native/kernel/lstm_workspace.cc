@@ -2,7 +2,10 @@
 // region sits (the layout is documented in lstm.h). Exported to TS through lstmWorkspaceSize.
 #include "lstm_workspace.h"
 
+#include <algorithm>
 #include <cstdint>
+
+#include "lstm_recurrent.h"
 
 namespace lstm {
 namespace {
@@ -29,7 +32,8 @@ bool lstm_workspace_layout(const LstmDims& d, LstmWorkspaceLayout* L) {
             place(&L->HR, P > 0 ? tbh : 0);
   L->forward_size = at;
   ok = ok && place(&L->dG, tb4h) && place(&L->dHP, tbp) && place(&L->dh, B * Ho) && place(&L->dc, B * H) &&
-       place(&L->dhr, B * H) && place(&L->dht, B * Ho) && place(&L->db, 4 * H);
+       place(&L->dhr, B * H) && place(&L->dht, B * Ho) && place(&L->db, 4 * H) &&
+       place(&L->PK, std::max(rec::packed_fwd_size(d.H, d.hout()), rec::packed_bwd_size(d.H, d.hout())));
   L->total_size = at;
   // GEMM dimensions and leading dimensions are int: every matrix the kernel hands to a GEMM must
   // have fewer than 2^31 elements (x (T*B, I) too), which also keeps byte sizes far from overflow.
@@ -37,6 +41,33 @@ bool lstm_workspace_layout(const LstmDims& d, LstmWorkspaceLayout* L) {
   size_t tbi;
   return ok && mul(tb, static_cast<size_t>(d.I), &tbi) && tbi <= limit && tb4h <= limit &&
          t1bho <= limit && t1bh <= limit && mul(at, sizeof(double), &n);
+}
+
+bool lstm_inference_layout(const LstmDims& d, LstmInferenceLayout* L) {
+  LstmWorkspaceLayout full;  // same validity and int-range checks as the training layout
+  if (!lstm_workspace_layout(d, &full)) return false;
+  const size_t B = d.B, H = d.H, P = d.P, Ho = d.hout();
+  // Chunk of time steps for the hoisted input product: ~256 K floats (1 MB) of pre-activations,
+  // at least one step, so the chunk is still in L2/L3 when its steps read it.
+  const size_t row = B * 4 * H;
+  const size_t tc = std::max<size_t>(1, (size_t{1} << 18) / row);
+  L->Tc = static_cast<int>(std::min<size_t>(tc, static_cast<size_t>(d.T)));
+  size_t at = 0;
+  auto place = [&](size_t* off, size_t size) {
+    *off = at;
+    return add(at, size, &at);
+  };
+  size_t g;
+  bool ok = mul(static_cast<size_t>(L->Tc), row, &g) && place(&L->G, g) && place(&L->HS, 2 * B * Ho) &&
+            place(&L->CS, 2 * B * H) && place(&L->TC, B * H) && place(&L->HR, P > 0 ? B * H : 0) &&
+            place(&L->PK, rec::packed_fwd_size(d.H, d.hout()));
+  L->total_size = at;
+  return ok;
+}
+
+size_t lstm_workspace_inference_size(const LstmDims& d) {
+  LstmInferenceLayout L;
+  return lstm_inference_layout(d, &L) ? L.total_size : 0;
 }
 
 size_t lstm_workspace_size(const LstmDims& d) {

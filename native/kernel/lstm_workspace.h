@@ -10,8 +10,20 @@ namespace lstm {
 struct LstmWorkspaceLayout {
   size_t G, HS, CS, TC, HR;             // forward part (kept for backward)
   size_t dG, dHP, dh, dc, dhr, dht, db; // backward scratch
+  size_t PK;                            // W_hh packed for the fast float32 path (forward or backward)
   size_t forward_size, total_size;
 };
+
+// The inference-only forward (lstm_forward_inference): no history, see lstm.h.
+struct LstmInferenceLayout {
+  size_t G;        // (Tc, B, 4H): pre-activations of one chunk of Tc time steps
+  size_t HS, CS;   // (2, B, Hout), (2, B, H): ping-pong states
+  size_t TC, HR;   // (B, H) each (HR only when P > 0)
+  size_t PK;       // packed W_hh
+  int Tc;          // time steps per chunk
+  size_t total_size;
+};
+bool lstm_inference_layout(const LstmDims& d, LstmInferenceLayout* layout);
 
 // False when the dims are invalid or the sizes overflow.
 bool lstm_workspace_layout(const LstmDims& d, LstmWorkspaceLayout* layout);

@@ -1,0 +1,165 @@
+// The fast LSTM path's portable pieces (contract in lstm_recurrent.h): scalar kernels (the
+// LSTM_NATIVE_ISA=scalar answer and the non-x86 fallback), ISA dispatch, W_hh packing, and the
+// slice scheduler with thread affinity.
+#include "lstm_recurrent.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "cpu_features.h"
+#include "thread_pool.h"
+
+namespace lstm {
+namespace rec {
+namespace {
+
+void tile16_scalar(int K, const float* a, ptrdiff_t lda, int mr, const float* p, ptrdiff_t ldp,
+                   float* s, ptrdiff_t lds) {
+  for (int r = 0; r < mr; ++r) {
+    float acc[16] = {};
+    const float* ar = a + r * lda;
+    for (int k = 0; k < K; ++k) {
+      const float av = ar[k];
+      const float* pk = p + k * ldp;
+      for (int c = 0; c < 16; ++c) acc[c] += av * pk[c];
+    }
+    std::memcpy(s + r * lds, acc, sizeof(acc));
+  }
+}
+
+void dot_rows_scalar(int rows, int K, const float* m, ptrdiff_t ldm, const float* x, float* y) {
+  for (int i = 0; i < rows; ++i) {
+    const float* mi = m + i * ldm;
+    float d = 0;
+    for (int k = 0; k < K; ++k) d += mi[k] * x[k];
+    y[i] = d;
+  }
+}
+
+const char* env_str(const char* name) {
+  const char* s = std::getenv(name);
+  return s && *s ? s : nullptr;
+}
+
+// The slice a thread ran last: a hint only.
+thread_local int tl_slice = -1;
+
+}  // namespace
+
+const RecKernels rec_kernels_scalar = {"scalar", &tile16_scalar, &dot_rows_scalar};
+
+const RecKernels& rec_kernels() {
+  static const RecKernels* k = [] {
+#if defined(LSTM_NATIVE_X86)
+    const Isa isa = active_isa();
+    if (isa == Isa::Avx2 || isa == Isa::Avx512) return &rec_kernels_avx2;
+#endif
+    return &rec_kernels_scalar;
+  }();
+  return *k;
+}
+
+size_t packed_fwd_size(int H, int Hout) {
+  return static_cast<size_t>((H + kUnits - 1) / kUnits) * kFwdCols * static_cast<size_t>(Hout);
+}
+size_t packed_bwd_size(int H, int Hout) {
+  return static_cast<size_t>((Hout + kBwdCols - 1) / kBwdCols) * kBwdCols * 4 * static_cast<size_t>(H);
+}
+
+void pack_fwd(const float* W_hh, int H, int Hout, float* pf) {
+  const int nb = (H + kUnits - 1) / kUnits;
+  const size_t panel = static_cast<size_t>(kFwdCols) * Hout;
+  parallel_for_min(nb, 4, [&](int64_t b0, int64_t b1) {
+    for (int64_t jb = b0; jb < b1; ++jb) {
+      float* dst = pf + jb * panel;
+      const int j0 = static_cast<int>(jb) * kUnits;
+      for (int g = 0; g < 4; ++g) {
+        for (int u = 0; u < kUnits; ++u) {
+          const int col = g * kUnits + u;
+          if (j0 + u < H) {
+            const float* src = W_hh + (static_cast<size_t>(g) * H + j0 + u) * Hout;
+            for (int k = 0; k < Hout; ++k) dst[static_cast<size_t>(k) * kFwdCols + col] = src[k];
+          } else {
+            for (int k = 0; k < Hout; ++k) dst[static_cast<size_t>(k) * kFwdCols + col] = 0.0f;
+          }
+        }
+      }
+    }
+  });
+}
+
+void pack_bwd(const float* W_hh, int H, int Hout, float* pb) {
+  const int nb = (Hout + kBwdCols - 1) / kBwdCols;
+  const int G4 = 4 * H;
+  const size_t panel = static_cast<size_t>(kBwdCols) * G4;
+  parallel_for_min(nb, 4, [&](int64_t b0, int64_t b1) {
+    for (int64_t cb = b0; cb < b1; ++cb) {
+      float* dst = pb + cb * panel;
+      const int c0 = static_cast<int>(cb) * kBwdCols;
+      const int nc = std::min(kBwdCols, Hout - c0);
+      for (int g = 0; g < G4; ++g) {
+        const float* src = W_hh + static_cast<size_t>(g) * Hout + c0;
+        float* d = dst + static_cast<size_t>(g) * kBwdCols;
+        std::memcpy(d, src, sizeof(float) * nc);
+        for (int c = nc; c < kBwdCols; ++c) d[c] = 0.0f;
+      }
+    }
+  });
+}
+
+void run_slices(int n, void (*fn)(void* ctx, int slice), void* ctx) {
+  if (n <= 1) {
+    fn(ctx, 0);
+    return;
+  }
+  std::atomic<uint64_t> taken{0};
+  auto take = [&]() {
+    uint64_t m = taken.load(std::memory_order_relaxed);
+    for (;;) {
+      int s = tl_slice;
+      if (s < 0 || s >= n || (m >> s) & 1u) {
+        s = 0;
+        while ((m >> s) & 1u) ++s;
+      }
+      if (taken.compare_exchange_weak(m, m | (uint64_t{1} << s), std::memory_order_relaxed)) {
+        tl_slice = s;
+        return s;
+      }
+    }
+  };
+  parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) fn(ctx, take());
+  });
+}
+
+int slice_count(int blocks, double flops_per_step) {
+  static const double min_flops = [] {
+    const char* s = env_str("LSTM_NATIVE_LSTM_MIN_SPLIT_FLOPS");
+    return s ? std::atof(s) : 60000.0;
+  }();
+  int n = std::min(num_threads(), 64);
+  n = std::min(n, blocks);
+  if (flops_per_step < min_flops) n = 1;
+  return std::max(n, 1);
+}
+
+bool fast_path_enabled() {
+  static const bool on = [] {
+    const char* s = env_str("LSTM_NATIVE_LSTM_PATH");
+    return !(s && std::strcmp(s, "reference") == 0);
+  }();
+  return on;
+}
+
+bool lstm_use_builtin_gemm() {
+  static const bool on = [] {
+    const char* s = env_str("LSTM_NATIVE_LSTM_GEMM");
+    return !(s && std::strcmp(s, "blas") == 0);
+  }();
+  return on;
+}
+
+}  // namespace rec
+}  // namespace lstm

@@ -1,0 +1,71 @@
+// Internals of the fast float32 LSTM path (lstm_forward.cc / lstm_backward.cc): the recurrent
+// product with W_hh packed once per call into a blocked panel layout, and the slice scheduler that
+// keeps each thread on the same weights at every step. Not part of the kernel's interface (lstm.h).
+//
+// Packed layouts (float, zero-padded so kernels always run full tiles):
+//   forward  (gates of 8 hidden units interleaved): for unit block jb (units j0 = 8 jb .. j0+7),
+//            a panel of Hout x 32 floats, pf[jb][k][g*8 + u] = W_hh[(g*H + j0+u) * Hout + k]
+//            (g = i, f, g, o). One 6x16 register tile over the first / second half of a panel
+//            row gives gates (i, f) / (g, o) of the same 8 units, so the gate math runs on the tile
+//            right after the product, still in L1.
+//   backward (non-transposed, for dh = dG W_hh): for column block cb (columns c0 = 16 cb .. +15 of
+//            Hout), a panel of 4H x 16 floats, pb[cb][g][c] = W_hh[g * Hout + c0 + c].
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace lstm {
+namespace rec {
+
+constexpr int kUnits = 8;    // hidden units per forward block
+constexpr int kFwdCols = 32; // 4 gates x kUnits
+constexpr int kBwdCols = 16; // output columns per backward block
+constexpr int kTileRows = 6; // rows of one register tile
+
+// s[r*lds + c] = sum_{k<K} a[r*lda + k] * p[k*ldp + c] for r < mr (1..6), c < 16 (overwrites s).
+using Tile16Fn = void (*)(int K, const float* a, ptrdiff_t lda, int mr, const float* p,
+                          ptrdiff_t ldp, float* s, ptrdiff_t lds);
+// y[i] = dot(m[i*ldm : i*ldm + K], x) for i < rows.
+using DotRowsFn = void (*)(int rows, int K, const float* m, ptrdiff_t ldm, const float* x, float* y);
+
+struct RecKernels {
+  const char* name;
+  Tile16Fn tile16;
+  DotRowsFn dot_rows;
+};
+extern const RecKernels rec_kernels_scalar;
+#if defined(LSTM_NATIVE_X86)
+extern const RecKernels rec_kernels_avx2;
+#endif
+
+// The kernels for active_isa() (AVX2 on any x86 CPU with AVX2, scalar otherwise).
+const RecKernels& rec_kernels();
+
+// Packed sizes in floats.
+size_t packed_fwd_size(int H, int Hout);
+size_t packed_bwd_size(int H, int Hout);
+// Packs W_hh (4H, Hout) (in parallel over blocks).
+void pack_fwd(const float* W_hh, int H, int Hout, float* pf);
+void pack_bwd(const float* W_hh, int H, int Hout, float* pb);
+
+// Runs fn(slice) for slice = 0..n-1 exactly once each on the pool, preferring to give a thread the
+// slice it ran last time (so the weights of a slice stay in that core's L2 across steps).
+void run_slices(int n, void (*fn)(void* ctx, int slice), void* ctx);
+template <class Fn>
+void run_slices(int n, Fn& fn) {
+  run_slices(n, [](void* c, int s) { (*static_cast<Fn*>(c))(s); }, &fn);
+}
+// How many slices to use for `blocks` blocks of work of `flops_per_step` FLOP per step.
+int slice_count(int blocks, double flops_per_step);
+
+// Which path lstm_forward / lstm_backward take for float32: LSTM_NATIVE_LSTM_PATH=reference forces
+// the straightforward one (read once).
+bool fast_path_enabled();
+// Hoisted/large products inside the LSTM: the built-in GEMM (default; no contention between
+// OpenBLAS's spinning threads and the pool in the step loop) or gemm<F>() when
+// LSTM_NATIVE_LSTM_GEMM=blas.
+bool lstm_use_builtin_gemm();
+
+}  // namespace rec
+}  // namespace lstm

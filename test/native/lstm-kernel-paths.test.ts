@@ -1,0 +1,113 @@
+/**
+ * The fast float32 LSTM kernel path (packed W_hh, fused gate epilogue, batch-1 GEMV, inference
+ * mode) against the straightforward reference path (`_path: 'reference'`, one GEMM per step):
+ * the same formulas in another order, so outputs, final states and every gradient agree to
+ * float32 rounding. Many shapes: tails of the 8/16-unit blocks, batch 1 and tiles of 6 rows,
+ * lengths (unsorted, some 0), both directions, projection, h0/c0.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadNative } from '../../lib/binding.js';
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let scale = 1;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+  let d = 0;
+  for (let i = 0; i < a.length; i++) {
+    const e = Math.abs(a[i]! - b[i]!);
+    if (!(e <= d)) d = e; // NaN-safe: NaN makes d NaN
+  }
+  return d / scale;
+}
+
+interface Case { T: number; B: number; I: number; H: number; P: number; reverse: boolean; lengths: boolean; state: boolean }
+
+function run(c: Case, path: 'reference' | 'fast', seed: number) {
+  const native = loadNative();
+  const next = rng(seed);
+  const Ho = c.P > 0 ? c.P : c.H;
+  const G4 = 4 * c.H;
+  const k = 1 / Math.sqrt(c.H);
+  const u = (n: number, a = k) => Float32Array.from({ length: n }, () => (next() * 2 - 1) * a);
+  const wIh = u(G4 * c.I), wHh = u(G4 * Ho), bIh = u(G4), bHh = u(G4);
+  const wHr = c.P > 0 ? u(c.P * c.H) : null;
+  const x = u(c.T * c.B * c.I, 1);
+  const h0 = c.state ? u(c.B * Ho, 0.5) : null;
+  const c0 = c.state ? u(c.B * c.H, 0.5) : null;
+  let lengths: Int32Array | null = null;
+  if (c.lengths) {
+    lengths = Int32Array.from({ length: c.B }, (_, b) => (b % 3 === 1 ? 0 : 1 + Math.floor(next() * c.T)));
+    if (c.B > 2) lengths[2] = c.T;
+  }
+  const dims = { T: c.T, B: c.B, I: c.I, H: c.H, P: c.P, reverse: c.reverse };
+  const common = { ...dims, wIh, wHh, bIh, bHh, wHr, x, lengths, _path: path };
+  const workspace = new Float32Array(native.lstmWorkspaceSize(c.T, c.B, c.I, c.H, c.P));
+  const ldy = Ho + 3; // strided output rows, offset 1
+  const y = new Float32Array(c.T * c.B * ldy).fill(7);
+  const hn = new Float32Array(c.B * Ho), cn = new Float32Array(c.B * c.H);
+  native.lstmForward({ ...common, h0, c0, y, yOffset: 1, ldy, hn, cn, workspace } as never);
+
+  // Inference mode (no history) must give the same outputs.
+  const wsInf = new Float32Array((native.lstmWorkspaceSize as (...a: unknown[]) => number)(c.T, c.B, c.I, c.H, c.P, false));
+  const yInf = new Float32Array(c.T * c.B * ldy).fill(7);
+  const hnInf = new Float32Array(c.B * Ho), cnInf = new Float32Array(c.B * c.H);
+  native.lstmForward({ ...common, h0, c0, y: yInf, yOffset: 1, ldy, hn: hnInf, cn: cnInf, workspace: wsInf,
+    training: false } as never);
+
+  const dy = u(c.T * c.B * ldy, 1);
+  const dhn = u(c.B * Ho, 1), dcn = u(c.B * c.H, 1);
+  const grads = {
+    dx: new Float32Array(c.T * c.B * c.I), dh0: new Float32Array(c.B * Ho), dc0: new Float32Array(c.B * c.H),
+    dWIh: new Float32Array(G4 * c.I), dWHh: new Float32Array(G4 * Ho), dBIh: new Float32Array(G4),
+    dBHh: new Float32Array(G4), dWHr: c.P > 0 ? new Float32Array(c.P * c.H) : null,
+  };
+  native.lstmBackward({ ...common, dy, dyOffset: 1, ldy, dhn, dcn, ...grads, workspace } as never);
+  return { y, hn, cn, yInf, hnInf, cnInf, ...grads };
+}
+
+const cases: Case[] = [];
+let n = 0;
+for (const B of [1, 2, 5, 32]) {
+  for (const H of [1, 3, 8, 17, 64, 129]) {
+    const P = n % 4 === 3 && H > 1 ? Math.max(1, H >> 1) : 0;
+    cases.push({ T: 6, B, I: 5, H, P, reverse: n % 2 === 1, lengths: n % 3 !== 0, state: n % 5 !== 2 });
+    n++;
+  }
+}
+// Every option combination on one mid-size shape.
+for (const reverse of [false, true]) {
+  for (const lengths of [false, true]) {
+    for (const P of [0, 7]) cases.push({ T: 9, B: 7, I: 11, H: 24, P, reverse, lengths, state: lengths });
+  }
+}
+
+describe('fast LSTM kernel path vs the reference path (float32)', () => {
+  for (const [i, c] of cases.entries()) {
+    const name = `T${c.T} B${c.B} I${c.I} H${c.H} P${c.P}${c.reverse ? ' reverse' : ''}${c.lengths ? ' lengths' : ''}${c.state ? ' h0/c0' : ''}`;
+    it(name, () => {
+      const ref = run(c, 'reference', 100 + i);
+      const fast = run(c, 'fast', 100 + i);
+      const tol = 2e-5;
+      for (const key of Object.keys(ref) as (keyof typeof ref)[]) {
+        const a = fast[key], b = ref[key];
+        if (a === null || b === null) { expect(a).toBe(b); continue; }
+        expect(maxRelDiff(a, b), key).toBeLessThanOrEqual(tol);
+        if (key === 'yInf' || key === 'hnInf' || key === 'cnInf') {
+          const base = key === 'yInf' ? ref.y : key === 'hnInf' ? ref.hn : ref.cn;
+          expect(maxRelDiff(a, base), `${key} vs training forward`).toBeLessThanOrEqual(tol);
+        }
+      }
+      // Untouched padding columns of y stay as they were.
+      const ldy = (c.P > 0 ? c.P : c.H) + 3;
+      expect(fast.y[0]).toBe(7);
+      expect(fast.y[ldy - 1]).toBe(7);
+    });
+  }
+});
