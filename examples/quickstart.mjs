@@ -45,7 +45,7 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
 const seconds = (performance.now() - started) / 1000;
 
 model.eval();
-const pred = model.forward(test.x).data;
+const pred = model.forward(test.x, { noGrad: true }).data;
 const unscale = (v) => v * (hi - lo) + lo;
 let mae = 0;
 let naive = 0;

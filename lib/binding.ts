@@ -18,6 +18,8 @@ export interface NativeLstmCall<A extends FloatArray = FloatArray> {
   lengths?: Int32Array | null;
   /** Workspace of `lstmWorkspaceSize` elements, kept between forward and backward. */
   workspace: A;
+  /** Test hook: 'reference' runs the straightforward kernel path instead of the fast one. */
+  _path?: 'reference' | 'fast';
 }
 
 export interface NativeLstmForward<A extends FloatArray = FloatArray> extends NativeLstmCall<A> {
@@ -25,6 +27,11 @@ export interface NativeLstmForward<A extends FloatArray = FloatArray> extends Na
   /** Output rows of `ldy` elements; this direction writes Hout values at `yOffset` in each row. */
   y: A; yOffset: number; ldy: number;
   hn?: A | null; cn?: A | null;
+  /**
+   * false: inference only (nothing kept for backward; the workspace is then
+   * `lstmWorkspaceSize(T, B, I, H, P, false)`, much smaller). Default true.
+   */
+  training?: boolean;
 }
 
 export interface NativeLstmBackward<A extends FloatArray = FloatArray> extends NativeLstmCall<A> {
@@ -46,7 +53,8 @@ export interface NativeBackendInfo {
 export interface NativeBinding {
   backendInfo(): NativeBackendInfo;
   setNumThreads(n: number): void;
-  lstmWorkspaceSize(T: number, B: number, I: number, H: number, P: number): number;
+  /** Elements of the workspace for these dims: for training (default) or inference only. */
+  lstmWorkspaceSize(T: number, B: number, I: number, H: number, P: number, training?: boolean): number;
   lstmForward(call: NativeLstmForward): void;
   lstmForwardAsync(call: NativeLstmForward): Promise<void>;
   lstmBackward(call: NativeLstmBackward): void;

@@ -41,6 +41,8 @@ export class LstmStack<A extends FloatArray> {
   readonly D: number;
   readonly Hout: number;
   private readonly workspaces: (A | null)[];
+  /** Smaller workspaces for forwards that keep nothing for backward (noGrad). */
+  private readonly inferenceWorkspaces: (A | null)[];
   private saved: Saved<A> | null = null;
   private busyWith: string | null = null;
   /** Dropout probability between layers, applied when `training` and `rng` are set. */
@@ -57,6 +59,7 @@ export class LstmStack<A extends FloatArray> {
     this.D = cfg.bidirectional ? 2 : 1;
     this.Hout = cfg.projSize > 0 ? cfg.projSize : cfg.hiddenSize;
     this.workspaces = this.layout.layerDirs.map(() => null);
+    this.inferenceWorkspaces = this.layout.layerDirs.map(() => null);
   }
 
   /** Points the stack at other parameter and gradient arrays of the same layout. */
@@ -78,22 +81,25 @@ export class LstmStack<A extends FloatArray> {
     return buf.subarray(slot.offset, slot.offset + slot.size) as A;
   }
 
-  private workspace(i: number, ld: LayerDirSlots, T: number, B: number): A {
-    const need = loadNative().lstmWorkspaceSize(T, B, ld.inputSize, this.cfg.hiddenSize, this.cfg.projSize);
-    const ws = this.workspaces[i];
+  /** The layer-direction's workspace, grown (never shrunk) to fit (T, B). */
+  private workspace(i: number, ld: LayerDirSlots, T: number, B: number, training: boolean): A {
+    const need = loadNative().lstmWorkspaceSize(T, B, ld.inputSize, this.cfg.hiddenSize, this.cfg.projSize, training);
+    const cache = training ? this.workspaces : this.inferenceWorkspaces;
+    const ws = cache[i];
     if (ws && ws.length >= need) return ws;
     const grown = new this.Ctor(need);
-    this.workspaces[i] = grown;
+    cache[i] = grown;
     return grown;
   }
 
   /** Prepares every native call of a forward; the outputs are allocated here. */
-  private planForward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null):
+  private planForward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null, grad: boolean):
     { calls: Step<NativeLstmForward>[]; result: StackForwardResult<A>; saved: Saved<A> } {
     const { hiddenSize: H, projSize: P, numLayers: L } = this.cfg;
     const { D, Hout } = this;
     const hn = new this.Ctor(L * D * B * Hout);
     const cn = new this.Ctor(L * D * B * H);
+    // A copy: backward reads layer 0's input again, and an async call must not see x change.
     const inputs: A[] = [x.slice() as A];
     const masks: (A | null)[] = [];
     const calls: Step<NativeLstmForward>[] = [];
@@ -127,7 +133,8 @@ export class LstmStack<A extends FloatArray> {
           c0: c0 ? c0.subarray(i * B * H, (i + 1) * B * H) : null,
           y, yOffset: dir * Hout, ldy: D * Hout,
           hn: hn.subarray(i * B * Hout, (i + 1) * B * Hout), cn: cn.subarray(i * B * H, (i + 1) * B * H),
-          workspace: this.workspace(i, ld, T, B),
+          workspace: this.workspace(i, ld, T, B, grad),
+          training: grad,
         });
       }
     }
@@ -139,7 +146,8 @@ export class LstmStack<A extends FloatArray> {
     { calls: Step<NativeLstmBackward>[]; result: StackBackwardResult<A> } {
     const saved = this.saved;
     if (!saved) {
-      throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
+      throw new LstmError(`${where}: call forward() before backward() (a forward with noGrad keeps nothing for it)`,
+        'ERR_LSTM_STATE');
     }
     const { T, B, lengths, inputs, masks } = saved;
     const { hiddenSize: H, projSize: P, numLayers: L } = this.cfg;
@@ -180,23 +188,26 @@ export class LstmStack<A extends FloatArray> {
     return { calls, result: { dx: dx!, dh0, dc0 } };
   }
 
-  /** Forward over time-major x (T, B, I); h0/c0 (L*D, B, ·) and lengths (B) optional. */
+  /**
+   * Forward over time-major x (T, B, I); h0/c0 (L*D, B, ·) and lengths (B) optional. With
+   * grad = false nothing is kept for backward (a smaller workspace, no copies).
+   */
   forward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null,
-    where = 'lstm.forward'): StackForwardResult<A> {
+    where = 'lstm.forward', grad = true): StackForwardResult<A> {
     this.assertIdle(where);
-    const plan = this.planForward(x, T, B, h0, c0, lengths);
+    const plan = this.planForward(x, T, B, h0, c0, lengths, grad);
     const native = loadNative();
     this.saved = null;
     for (const call of plan.calls) if (typeof call === 'function') call(); else native.lstmForward(call);
-    this.saved = plan.saved;
+    if (grad) this.saved = plan.saved;
     return plan.result;
   }
 
   /** As forward, off the main thread. */
   async forwardAsync(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null,
-    where = 'lstm.forwardAsync'): Promise<StackForwardResult<A>> {
+    where = 'lstm.forwardAsync', grad = true): Promise<StackForwardResult<A>> {
     this.assertIdle(where);
-    const plan = this.planForward(x, T, B, h0, c0, lengths);
+    const plan = this.planForward(x, T, B, h0, c0, lengths, grad);
     const native = loadNative();
     this.saved = null;
     this.busyWith = where;
@@ -205,7 +216,7 @@ export class LstmStack<A extends FloatArray> {
     } finally {
       this.busyWith = null;
     }
-    this.saved = plan.saved;
+    if (grad) this.saved = plan.saved;
     return plan.result;
   }
 

@@ -53,6 +53,11 @@ export interface LSTMForwardOptions {
    * direction starting there). Padding values in x must be finite.
    */
   lengths?: ArrayLike<number> | Int32Array | BigInt64Array | Tensor<Int32Array> | Tensor<BigInt64Array>;
+  /**
+   * Inference only: keep nothing for backward (a much smaller workspace and less memory traffic;
+   * backward() then throws until the next forward without it). Default false.
+   */
+  noGrad?: boolean;
 }
 
 /** What {@link LSTM.forward} returns. */
@@ -215,7 +220,9 @@ export class LSTM extends Module {
   }
 
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
-    const out = this.forward(x as Tensor, state.lengths ? { lengths: state.lengths } : undefined);
+    const out = this.forward(x as Tensor, {
+      ...(state.lengths ? { lengths: state.lengths } : {}), ...(state.noGrad ? { noGrad: true } : {}),
+    });
     if (this.returnSequences) return out.output;
     // The last layer's final states are the last valid step of each direction.
     const { D } = this.stack;
@@ -280,7 +287,8 @@ export class LSTM extends Module {
 
   /** Checks the inputs and turns them into time-major arrays. */
   private prepare(where: string, x: Tensor, options: LSTMForwardOptions | undefined) {
-    const o = checkOptions(where, options, ['h0', 'c0', 'lengths']);
+    const o = checkOptions(where, options, ['h0', 'c0', 'lengths', 'noGrad']);
+    const grad = !checkBoolean(where, 'noGrad', o.noGrad ?? false);
     const xs = checkTensor(where, 'x', x, this.batchFirst ? ['B', 'T', this.inputSize] : ['T', 'B', this.inputSize],
       Float32Array, `inputSize ${this.inputSize}${this.batchFirst ? ', batchFirst' : ''}`);
     const [d0, d1] = xs.shape as [number, number, number];
@@ -294,13 +302,13 @@ export class LSTM extends Module {
       : checkTensor(where, 'c0', o.c0, [S, B, this.hiddenSize], Float32Array, 'D*numLayers, B, hiddenSize').data;
     const lengths = o.lengths === undefined ? null : toLengths(where, o.lengths, B, T);
     const data = this.batchFirst ? swapLeadingAxes(xs.data, B, T, this.inputSize) : xs.data;
-    return { data, T, B, h0, c0, lengths };
+    return { data, T, B, h0, c0, lengths, grad };
   }
 
-  private finishForward(r: StackForwardResult<Float32Array>, T: number, B: number): LSTMOutput {
+  private finishForward(r: StackForwardResult<Float32Array>, T: number, B: number, grad: boolean): LSTMOutput {
     const F = this.stack.D * this.outputSize;
     const S = this.numStates;
-    this.lastBatchFirst = { T, B };
+    this.lastBatchFirst = grad ? { T, B } : null;
     return {
       output: this.batchFirst ? { data: swapLeadingAxes(r.y, T, B, F), shape: [B, T, F] } : { data: r.y, shape: [T, B, F] },
       h: { data: r.hn, shape: [S, B, this.outputSize] },
@@ -318,7 +326,7 @@ export class LSTM extends Module {
     const where = 'lstm.forward';
     this.stack.assertIdle(where);
     const p = this.prepare(where, x, options);
-    return this.finishForward(this.stack.forward(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where), p.T, p.B);
+    return this.finishForward(this.stack.forward(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad), p.T, p.B, p.grad);
   }
 
   /** {@link LSTM.forward} on libuv's thread pool; the module is busy until the promise settles. */
@@ -326,13 +334,17 @@ export class LSTM extends Module {
     const where = 'lstm.forwardAsync';
     this.stack.assertIdle(where);
     const p = this.prepare(where, x, options);
-    return this.finishForward(await this.stack.forwardAsync(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where), p.T, p.B);
+    return this.finishForward(await this.stack.forwardAsync(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad),
+      p.T, p.B, p.grad);
   }
 
   private prepareBackward(where: string, grads: LSTMGradients | undefined) {
     const o = checkOptions(where, grads ?? {}, ['output', 'h', 'c']);
     const shape = this.lastBatchFirst;
-    if (!shape) throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
+    if (!shape) {
+      throw new LstmError(`${where}: call forward() before backward() (a forward with noGrad keeps nothing for it)`,
+        'ERR_LSTM_STATE');
+    }
     const { T, B } = shape;
     const F = this.stack.D * this.outputSize;
     const S = this.numStates;

@@ -15,6 +15,8 @@ import type { LSTMForwardOptions } from './lstm.js';
 /** What flows beside the activations through a Sequential: the sequence lengths, when given (each LSTM checks them). */
 export interface ChainState {
   lengths: LSTMForwardOptions['lengths'] | null;
+  /** Inference only: layers keep nothing for backward. */
+  noGrad?: boolean;
 }
 
 /** What a layer consumes or produces along the last dimension, for Sequential's build-time check. */

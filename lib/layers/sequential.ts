@@ -8,7 +8,7 @@
 import { describe, LstmError, rangeError, typeError } from '../errors.js';
 import { Random } from '../random.js';
 import type { Tensor, TensorData } from '../tensor.js';
-import { checkInteger, checkOptions } from '../validate.js';
+import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
 import type { ParamSlot } from './lstm-layout.js';
 import { Module, type ChainState, type Features } from './module.js';
 import type { LSTMForwardOptions } from './lstm.js';
@@ -23,6 +23,8 @@ export interface SequentialOptions {
 export interface SequentialForwardOptions {
   /** Valid steps of each sequence (B), passed to every LSTM in the chain. */
   lengths?: LSTMForwardOptions['lengths'];
+  /** Inference only: the LSTMs keep nothing for backward (less memory, faster). Default false. */
+  noGrad?: boolean;
 }
 
 function describeFeatures(f: Features): string {
@@ -150,8 +152,9 @@ export class Sequential extends Module {
    * @param options `lengths` for the LSTMs in the chain
    */
   forward(x: Tensor<TensorData>, options?: SequentialForwardOptions): Tensor {
-    const o = checkOptions(`${this.where}.forward`, options, ['lengths']);
-    return this.forwardChain(x, { lengths: (o.lengths ?? null) as ChainState['lengths'] });
+    const o = checkOptions(`${this.where}.forward`, options, ['lengths', 'noGrad']);
+    const noGrad = o.noGrad === undefined ? false : checkBoolean(`${this.where}.forward`, 'noGrad', o.noGrad);
+    return this.forwardChain(x, { lengths: (o.lengths ?? null) as ChainState['lengths'], noGrad });
   }
 
   /** Backpropagates `grad` (shaped like the last forward's output) through every layer; returns the input's gradient, or null for token ids. */
@@ -162,7 +165,7 @@ export class Sequential extends Module {
 
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
     let flow: Tensor<TensorData> = x;
-    const s: ChainState = { lengths: state.lengths };
+    const s: ChainState = { ...state };
     for (const [, layer] of this.layers) flow = layer.forwardChain(flow, s);
     this.ran = true;
     return flow as Tensor;

@@ -92,7 +92,7 @@ describe('LSTM.forward bad input', () => {
 describe('LSTM.backward', () => {
   it('throws before any forward', () => {
     const lstm = new LSTM({ inputSize: 3, hiddenSize: 4 });
-    expectError(() => lstm.backward({}), LstmError as never, /^lstm.backward: call forward\(\) before backward\(\)$/, 'ERR_LSTM_STATE');
+    expectError(() => lstm.backward({}), LstmError as never, /^lstm.backward: call forward\(\) before backward\(\) \(a forward with noGrad keeps nothing for it\)$/, 'ERR_LSTM_STATE');
   });
   it('names a gradient of the wrong shape', () => {
     const lstm = new LSTM({ inputSize: 3, hiddenSize: 4 });
@@ -112,6 +112,27 @@ describe('LSTM.backward', () => {
     for (let i = 0; i < once.length; i++) expect(twice[i]).toBeCloseTo(2 * once[i]!, 5);
     lstm.zeroGrad();
     expect(lstm.namedGradients().weight_ih_l0!.data.every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('noGrad (inference-only forward)', () => {
+  it('gives the same outputs with a smaller workspace and refuses backward after it', () => {
+    const opts = { inputSize: 5, hiddenSize: 16, numLayers: 2, bidirectional: true, projSize: 4, seed: 4 };
+    const a = new LSTM(opts);
+    const x = rand([30, 3, 5]);
+    const withGrad = a.forward(x, { lengths: [30, 12, 1] });
+    const noGrad = a.forward(x, { lengths: [30, 12, 1], noGrad: true });
+    expect(noGrad.output.data).toEqual(withGrad.output.data);
+    expect(noGrad.h.data).toEqual(withGrad.h.data);
+    expect(noGrad.c.data).toEqual(withGrad.c.data);
+    expectError(() => a.backward({}), LstmError as never, /call forward\(\) before backward\(\) \(a forward with noGrad/, 'ERR_LSTM_STATE');
+    const native = loadNative();
+    expect(native.lstmWorkspaceSize(1000, 32, 64, 256, 0, false)).toBeLessThan(native.lstmWorkspaceSize(1000, 32, 64, 256, 0) / 10);
+  });
+  it('works off the main thread too', async () => {
+    const a = new LSTM({ inputSize: 3, hiddenSize: 8, seed: 2 });
+    const x = rand([10, 2, 3]);
+    expect((await a.forwardAsync(x, { noGrad: true })).output.data).toEqual(a.forward(x).output.data);
   });
 });
 
