@@ -15,17 +15,11 @@ import { manualSeed } from '../../lib/random.js';
 import { losses } from '../../lib/losses.js';
 import { tensor, type Tensor } from '../../lib/tensor.js';
 import { randomArray, rng } from '../helpers/compare.js';
+import { expectError } from '../helpers/errors.js';
 
 const next = rng(11);
 const rand = (shape: number[], scale = 1): Tensor =>
   tensor(randomArray(Float32Array, shape.reduce((a, b) => a * b, 1), next, scale), shape);
-
-function expectError(fn: () => unknown, Kind: ErrorConstructor, message: RegExp) {
-  let caught: unknown;
-  try { fn(); } catch (e) { caught = e; }
-  expect(caught, `expected ${Kind.name} ${message}`).toBeInstanceOf(Kind);
-  expect((caught as Error).message).toMatch(message);
-}
 
 /** loss = sum(out * R) for a fixed random R; checks every parameter (or a sample) by central differences. */
 function gradcheck(model: Module, run: () => Tensor, maxChecks = 400) {

@@ -19,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadNative } from '../../lib/binding.js';
+import { rng } from '../helpers/compare.js';
 
 const native = loadNative();
 const supported = native._supportedIsas();
@@ -35,18 +36,6 @@ const skipNote = (isa: string) =>
   supported.includes(isa) ? '' : ` (skipped: ${isa} is not supported by this CPU/build; supported: ${supported.join(', ')})`;
 
 // ---- helpers ------------------------------------------------------------------------------------
-
-/** mulberry32: small deterministic PRNG, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pre-activations covering saturation (|a| up to 30), the curved part, small values and zero. */
 function mixedValue(r: () => number): number {

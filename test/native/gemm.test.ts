@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative, type FloatArray } from '../../lib/binding.js';
+import { rng } from '../helpers/compare.js';
 
 const native = loadNative();
 const info = native.backendInfo();
@@ -32,18 +33,6 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 afterAll(() => native.setNumThreads(initialThreads));
 
 // ---- helpers ------------------------------------------------------------------------------------
-
-/** mulberry32: small deterministic PRNG, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
 type Which = 'builtin' | 'openblas' | 'default';

@@ -11,19 +11,12 @@ import { loadNative } from '../../lib/binding.js';
 import { backendInfo, setNumThreads } from '../../lib/backend.js';
 import type { Tensor } from '../../lib/tensor.js';
 import { compare, randomArray, rng } from '../helpers/compare.js';
+import { expectError } from '../helpers/errors.js';
 
 const next = rng(7);
 const rand = (shape: number[], scale = 1): Tensor =>
   ({ data: randomArray(Float32Array, shape.reduce((a, b) => a * b, 1), next, scale), shape });
 const randInt = (n: number): number => Math.floor(next() * n);
-
-function expectError(fn: () => unknown, Kind: ErrorConstructor, message: RegExp, code?: string) {
-  let caught: unknown;
-  try { fn(); } catch (e) { caught = e; }
-  expect(caught, `expected ${Kind.name} ${message}`).toBeInstanceOf(Kind);
-  expect((caught as Error).message).toMatch(message);
-  if (code) expect((caught as { code?: string }).code).toBe(code);
-}
 
 /** True when two float arrays hold the same bits (fast for large arrays, unlike toEqual). */
 function sameBits(a: Float32Array, b: Float32Array): boolean {

@@ -7,17 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { LSTM, LstmError, tensor, type Tensor } from '../../lib/index.js';
 import { loadNative } from '../../lib/binding.js';
 import { randomArray, rng } from '../helpers/compare.js';
+import { expectError } from '../helpers/errors.js';
 
 const next = rng(42);
 const rand = (shape: number[]): Tensor => tensor(randomArray(Float32Array, shape.reduce((a, b) => a * b, 1), next), shape);
-
-function expectError(fn: () => unknown, Kind: ErrorConstructor, message: RegExp, code?: string) {
-  let caught: unknown;
-  try { fn(); } catch (e) { caught = e; }
-  expect(caught, `expected ${Kind.name} ${message}`).toBeInstanceOf(Kind);
-  expect((caught as Error).message).toMatch(message);
-  if (code) expect((caught as { code?: string }).code).toBe(code);
-}
 
 describe('LSTM options', () => {
   it('rejects a misspelled option with a suggestion', () => {

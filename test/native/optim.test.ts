@@ -12,18 +12,11 @@ import {
   Adagrad, Adam, AdamW, clipGradNorm, clipGradValue, RMSprop, SGD, type Optimizer, type OptimizerState,
 } from '../../lib/optim/index.js';
 import { compare, randomArray, rng } from '../helpers/compare.js';
+import { expectError } from '../helpers/errors.js';
 
 const RTOL = 1e-5;
 const ATOL = 1e-6;
 const STEPS = 6;
-
-function expectError(fn: () => unknown, Kind: ErrorConstructor, message: RegExp, code?: string) {
-  let caught: unknown;
-  try { fn(); } catch (e) { caught = e; }
-  expect(caught, `expected ${Kind.name} ${message}`).toBeInstanceOf(Kind);
-  expect((caught as Error).message).toMatch(message);
-  if (code) expect((caught as { code?: string }).code).toBe(code);
-}
 
 function makeParams(n: number, seed: number): Parameters {
   const next = rng(seed);

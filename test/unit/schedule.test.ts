@@ -10,14 +10,7 @@ import { Adam, SGD, type Optimizer } from '../../lib/optim/index.js';
 import {
   CosineAnnealingLR, ExponentialLR, LinearWarmup, ReduceLROnPlateau, StepLR, type LRScheduler,
 } from '../../lib/schedule.js';
-
-function expectError(fn: () => unknown, Kind: ErrorConstructor, message: RegExp, code?: string) {
-  let caught: unknown;
-  try { fn(); } catch (e) { caught = e; }
-  expect(caught, `expected ${Kind.name} ${message}`).toBeInstanceOf(Kind);
-  expect((caught as Error).message).toMatch(message);
-  if (code) expect((caught as { code?: string }).code).toBe(code);
-}
+import { expectError } from '../helpers/errors.js';
 
 const params = () => new Parameters(new Float32Array(3), new Float32Array(3), [{ name: 'w', shape: [3], offset: 0, size: 3 }]);
 const sgd = (lr: number) => new SGD(params(), { lr });
