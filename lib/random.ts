@@ -24,6 +24,13 @@ export class Random {
     this.s3 = splitmix();
   }
 
+  /** A generator with the given raw xoshiro128** state (not all zero); for tests against the reference. */
+  static fromState(s0: number, s1: number, s2: number, s3: number): Random {
+    const r = new Random(0);
+    r.s0 = s0 >>> 0; r.s1 = s1 >>> 0; r.s2 = s2 >>> 0; r.s3 = s3 >>> 0;
+    return r;
+  }
+
   /** The next 32 random bits as an unsigned integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
