@@ -15,6 +15,7 @@
 //   dh[:, units] = dG_{t+1} W_hh[:, units]     6x16 register tiles over K = 4H (the previous
 //                                              region's dG is complete: the region is the barrier)
 //   dh += dy_t, fused gates backward           on the tile while it is in L1 -> dG_t, dc
+//                                              (AVX2: rec_kernels().gates_bwd16, no copies)
 // and the weight gradients stay large GEMMs over all T*B rows.
 #include <algorithm>
 #include <cstring>
@@ -102,6 +103,12 @@ class FastBackward {
         }
         const size_t bh = static_cast<size_t>(b) * H + c0;
         float* dhr = dh_ + bh;
+        if (k_.gates_bwd16 && nc == rec::kBwdCols) {
+          k_.gates_bwd16(dhr, dy_ ? dy_ + (static_cast<size_t>(t_) * B_ + b) * ldy_ + c0 : nullptr,
+                         Gt_ + static_cast<size_t>(b) * G4 + c0, H, c_prev_ + bh, tc_ + bh, dc_ + bh,
+                         dGr + c0);
+          continue;
+        }
         if (dy_) {
           const float* dyr = dy_ + (static_cast<size_t>(t_) * B_ + b) * ldy_ + c0;
           for (int u = 0; u < nc; ++u) dhr[u] += dyr[u];

@@ -7,13 +7,17 @@
 //                   h_t = (o * tanh c) W_hr^T     only with a projection (P > 0)
 // Fast float32 path (the default): the same formulas in another order.
 //   - the hoisted product through the built-in GEMM (on the kernel's pool: OpenBLAS's threads
-//     would keep spinning into the step loop and fight the pool for the 2 cores);
+//     would keep spinning into the step loop and fight the pool for the 2 cores), in chunks of 4
+//     steps run just before them when G is too large to stay in cache over the call (else each
+//     step's epilogue waits on G_t from memory; forward_impl);
 //   - W_hh packed once per call into panels of 8 hidden units x 4 gates (lstm_recurrent.h);
 //   - per step ONE parallel region: each thread takes the same slice of unit blocks at every step
 //     (its weights stay in its L2), computes h_{t-1} x panel for all B rows in 6x16 register tiles
 //     (rec_kernels().tile16, AVX2 or scalar), adds the hoisted pre-activations and runs the gate
-//     math (the same gates.h function, 8 units at a time) on the tile while it is in L1, writing
-//     gates, c, tanh(c), h and the y row of those units. Batch 1: a dot-product GEMV on the
+//     math (AVX2: rec_kernels().gates_fwd8, the add and gates.h's formulas fused over the rows of
+//     a block of 8 units; else the gates.h function on a copy) on the tile while it is in L1,
+//     writing gates, c, tanh(c), h and the y row of those units directly; the rows the next step's
+//     epilogue will touch are prefetched during the tiles. Batch 1: a dot-product GEMV on the
 //     unpacked W_hh (no packing cost; both cores split the rows).
 //   - the projection (P > 0) stays one GEMM per step after the region.
 // lstm_forward_inference: the same step code with ping-pong h/c buffers and the hoisted product
@@ -21,6 +25,7 @@
 // Reference: PyTorch aten/src/ATen/native/RNN.cpp (pre-computed input projection, fused cell).
 // Nothing is allocated here: every buffer is a region of the caller's workspace.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <type_traits>
@@ -40,6 +45,11 @@ inline int64_t rows_per_thread(int width) { return std::max<int64_t>(1, 8192 / s
 
 template <typename F>
 void copy_row(F* dst, const F* src, int n) { std::memcpy(dst, src, sizeof(F) * n); }
+
+inline int env_int(const char* name, int dflt) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : dflt;
+}
 
 // Short copies (<= 8 floats) inside the fast step: a loop, not a libc call.
 inline void copy_short(float* dst, const float* src, int n) {
@@ -156,8 +166,10 @@ class FastStep {
     slices_ = rec::slice_count(nb_, 2.0 * B_ * G4_ * Ho_);
   }
 
-  void run(const StepIo<float>& s) {
+  // next: the step after this one when known (its rows are prefetched during this one).
+  void run(const StepIo<float>& s, const StepIo<float>* next = nullptr) {
     s_ = &s;
+    next_ = next;
     auto fn = [this](int slice) {
       const int b0 = nb_ * slice / slices_, b1 = nb_ * (slice + 1) / slices_;
       for (int jb = b0; jb < b1; ++jb) block(jb);
@@ -168,6 +180,24 @@ class FastStep {
 
  private:
   static constexpr int kChunk = 48;  // rows per pass over a panel (a multiple of kTileRows)
+
+  // Rows [b0, b1) of the epilogue of the block at unit j0 at the NEXT step: G (read and written),
+  // c, tanh c, h, y. G_t was written by the hoisted product long before its step and the outputs
+  // are lines not touched since the previous call: without this the epilogue waits on memory.
+  void prefetch_rows(int b0, int b1, int j0) const {
+    const StepIo<float>& s = *next_;
+    for (int b = b0; b < b1; ++b) {
+      const float* G = s.Gt + static_cast<size_t>(b) * G4_ + j0;
+      for (int g = 0; g < 4; ++g) __builtin_prefetch(G + g * H_, 1, 3);
+      const size_t bh = static_cast<size_t>(b) * H_ + j0;
+      __builtin_prefetch(s.c_cur + bh, 1, 3);
+      __builtin_prefetch(s.tc + bh, 1, 3);
+      if (P_ == 0) {
+        __builtin_prefetch(s.h_cur + static_cast<size_t>(b) * Ho_ + j0, 1, 3);
+        __builtin_prefetch(s.y + static_cast<size_t>(b) * ldy_ + j0, 1, 3);
+      }
+    }
+  }
 
   void block(int jb) const {
     const StepIo<float>& s = *s_;
@@ -187,12 +217,28 @@ class FastStep {
         for (int half = 0; half < 2; ++half) {
           for (int r = r0; r < r1; r += rec::kTileRows) {
             const int mr = std::min(rec::kTileRows, r1 - r);
+            if (half == 0 && next_) prefetch_rows(r, r + mr, j0);
             k_.tile16(Ho, s.h_prev + static_cast<size_t>(r) * Ho, Ho, mr, panel + 16 * half,
                       rec::kFwdCols, acc + (r - r0) * rec::kFwdCols + 16 * half, rec::kFwdCols);
           }
         }
       }
-      for (int b = r0; b < r1; ++b) {
+      int b = r0;
+      if (k_.gates_fwd8 && nu == rec::kUnits) {
+        // The leading run of active rows through the fused epilogue; any rest below, row by row.
+        int e = b;
+        while (e < r1 && (!lengths_ || t < lengths_[e])) ++e;
+        if (e > b) {
+          const size_t bh = static_cast<size_t>(b) * H + j0;
+          const bool proj = P_ > 0;
+          k_.gates_fwd8(e - b, acc + (b - r0) * rec::kFwdCols, s.Gt + static_cast<size_t>(b) * G4 + j0,
+                        G4, H, s.c_prev + bh, s.c_cur + bh, s.tc + bh,
+                        proj ? s.hr + bh : s.h_cur + static_cast<size_t>(b) * Ho + j0, proj ? H : Ho,
+                        proj ? nullptr : s.y + static_cast<size_t>(b) * ldy_ + j0, ldy_);
+          b = e;
+        }
+      }
+      for (; b < r1; ++b) {
         float* G = s.Gt + static_cast<size_t>(b) * G4;
         const size_t bh = static_cast<size_t>(b) * H + j0;
         const size_t bo = static_cast<size_t>(b) * Ho + j0;
@@ -232,6 +278,7 @@ class FastStep {
   float* pk_;
   int slices_ = 1;
   const StepIo<float>* s_ = nullptr;
+  const StepIo<float>* next_ = nullptr;
 };
 
 template <typename F>
@@ -254,7 +301,24 @@ Status forward_impl(bool fast, F* y, int ldy, F* hn, F* cn, F* ws, const F* x, c
   F* TC = ws + L.TC;  // (T, B, H)
   F* HR = ws + L.HR;  // (T, B, H) when P > 0
 
-  hoisted_input(G, static_cast<size_t>(T) * B, x, p, d, fast && rec::lstm_use_builtin_gemm());
+  // The fast path computes the hoisted product in chunks of tc steps just before they run, so
+  // each G_t is still in cache when its step reads it (one product over all T leaves the early
+  // steps' rows in memory by the time they are used).
+  // 4 steps when G is too big to stay in cache across the call but 4 steps of it are not
+  // (measured on W1: B 32, H 256; larger per-step products, e.g. I = H = 512 with B = 64, lose
+  // more in the smaller GEMMs than they gain). LSTM_NATIVE_LSTM_HOIST_STEPS overrides.
+  const size_t step_bytes = sizeof(F) * static_cast<size_t>(B) * G4;
+  const int tc_auto = step_bytes * T > (size_t{1} << 20) && step_bytes * 4 <= (size_t{1} << 19) ? 4 : T;
+  const int tc = fast ? std::max(1, env_int("LSTM_NATIVE_LSTM_HOIST_STEPS", tc_auto)) : T;
+  auto hoist = [&](int k0) {  // the chunk of steps k0 .. k0 + tc - 1 (in processing order)
+    const int n = std::min(tc, T - k0);
+    const int tlo = d.reverse ? T - k0 - n : k0;
+    hoisted_input(G + static_cast<size_t>(tlo) * B * G4, static_cast<size_t>(n) * B,
+                  x + static_cast<size_t>(tlo) * B * d.I, p, d, fast && rec::lstm_use_builtin_gemm());
+  };
+  if (!fast || tc >= T) {
+    hoist(0);
+  }
 
   const int first = d.reverse ? T : 0;
   F* hs0 = HS + static_cast<size_t>(first) * B * Ho;
@@ -279,7 +343,13 @@ Status forward_impl(bool fast, F* y, int ldy, F* hn, F* cn, F* ws, const F* x, c
   if constexpr (use_fast<F>()) {
     if (fast) {
       FastStep step(p, d, ldy, lengths, ws + L.PK);
-      for (int k = 0; k < T; ++k) step.run(io(k));
+      StepIo<F> cur = io(0);
+      for (int k = 0; k < T; ++k) {
+        if (tc < T && k % tc == 0) hoist(k);
+        const StepIo<F> next = io(std::min(k + 1, T - 1));
+        step.run(cur, k + 1 < T ? &next : nullptr);
+        cur = next;
+      }
     }
   }
   if (!use_fast<F>() || !fast) {

@@ -48,7 +48,7 @@ thread_local int tl_slice = -1;
 
 }  // namespace
 
-const RecKernels rec_kernels_scalar = {"scalar", &tile16_scalar, &dot_rows_scalar};
+const RecKernels rec_kernels_scalar = {"scalar", &tile16_scalar, &dot_rows_scalar, nullptr, nullptr};
 
 const RecKernels& rec_kernels() {
   static const RecKernels* k = [] {

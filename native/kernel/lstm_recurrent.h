@@ -29,10 +29,28 @@ using Tile16Fn = void (*)(int K, const float* a, ptrdiff_t lda, int mr, const fl
 // y[i] = dot(m[i*ldm : i*ldm + K], x) for i < rows.
 using DotRowsFn = void (*)(int rows, int K, const float* m, ptrdiff_t ldm, const float* x, float* y);
 
+// The forward epilogue of one full block of kUnits (8) hidden units, fused: for r < rows,
+//   a = G[r*ldg + g*H + u] + acc[r*kFwdCols + g*kUnits + u]  (g = i, f, g, o; u < 8)
+//   the gates math of gates.h on a -> G (activated gates), c, tc, h (row stride ldh), and y (row
+//   stride ldy, skipped when y is null); c_prev / c / tc with row stride H.
+// The same formulas (and float operations) as the ISA's gates_forward. nullptr: not available.
+using GatesFwd8Fn = void (*)(int rows, const float* acc, float* G, ptrdiff_t ldg, int H,
+                             const float* c_prev, float* c, float* tc, float* h, ptrdiff_t ldh,
+                             float* y, ptrdiff_t ldy);
+
+// The backward epilogue of one row of one full column block of kBwdCols (16) hidden units, fused:
+//   dh[u] += dy[u] (when dy), then the gates backward of gates.h with gates G[g*H + u],
+//   c_prev[u], tc[u], dc[u] (in: from step t+1, out: to step t-1) -> dG[g*H + u].
+// The same formulas (and float operations) as the ISA's gates_backward. nullptr: not available.
+using GatesBwd16Fn = void (*)(float* dh, const float* dy, const float* G, int H, const float* c_prev,
+                              const float* tc, float* dc, float* dG);
+
 struct RecKernels {
   const char* name;
   Tile16Fn tile16;
   DotRowsFn dot_rows;
+  GatesFwd8Fn gates_fwd8;
+  GatesBwd16Fn gates_bwd16;
 };
 extern const RecKernels rec_kernels_scalar;
 #if defined(LSTM_NATIVE_X86)
