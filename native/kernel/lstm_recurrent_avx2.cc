@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include "lstm_recurrent.h"
+#include "vec_math_avx2.h"
 
 namespace lstm {
 namespace rec {
@@ -132,77 +133,8 @@ void dot_rows_avx2(int rows, int K, const float* m, ptrdiff_t ldm, const float* 
   }
 }
 
-// ---- The fused forward epilogue (GatesFwd8Fn). The activations are copies of gates_avx2.cc's
-// (kept identical so both paths give the same bits; that file's functions have internal linkage).
-inline __m256 splat(float v) { return _mm256_set1_ps(v); }
-
-inline __m256 sign_bits(__m256 x) { return _mm256_and_ps(x, splat(-0.0f)); }
-inline __m256 abs_ps(__m256 x) { return _mm256_andnot_ps(splat(-0.0f), x); }
-
-// exp(x) for every float: +inf above ~88.72, gradual underflow to denormals, 0 below ~-103.97,
-// NaN for NaN.
-inline __m256 exp_ps(__m256 x) {
-  // Clamp to [-104, 89]: the result is already 0 / +inf at both ends, and n below stays in
-  // [-150, 128], the range the two-factor scale handles. MINPS/MAXPS return their SECOND operand
-  // when either is NaN, so x goes second to let NaN through.
-  x = _mm256_min_ps(splat(89.0f), x);
-  x = _mm256_max_ps(splat(-104.0f), x);
-  // x = n ln2 + r, |r| <= ln2/2. ln2_hi has 16 significant bits, so n * ln2_hi is exact and the
-  // first reduction step loses nothing; ln2_lo carries the rest of ln2.
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, splat(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, splat(0.693145751953125f), x);
-  r = _mm256_fnmadd_ps(n, splat(1.428606765330187045e-6f), r);
-  // exp(r) = 1 + r + r^2/2 + ..., minimax coefficients (SLEEF expf) evaluated by Horner down to
-  // the constant term, so the last step is one fused 1 + r*p with a single rounding.
-  __m256 p = splat(1.98527617612853646278381e-4f);
-  p = _mm256_fmadd_ps(p, r, splat(1.39304355252534151077271e-3f));
-  p = _mm256_fmadd_ps(p, r, splat(8.33336077630519866943359e-3f));
-  p = _mm256_fmadd_ps(p, r, splat(4.16664853692054748535156e-2f));
-  p = _mm256_fmadd_ps(p, r, splat(1.66666671633720397949219e-1f));
-  p = _mm256_fmadd_ps(p, r, splat(0.5f));
-  p = _mm256_fmadd_ps(p, r, splat(1.0f));
-  p = _mm256_fmadd_ps(p, r, splat(1.0f));
-  // 2^n as two factors 2^(n>>1) * 2^(n - (n>>1)), both normal for n in [-150, 128]: p * first is
-  // exact, and the second multiply rounds once, which gives correctly rounded overflow to +inf and
-  // gradual underflow instead of a garbage exponent. (For NaN, n is garbage but p is NaN.)
-  const __m256i ni = _mm256_cvtps_epi32(n);
-  const __m256i na = _mm256_srai_epi32(ni, 1);
-  const __m256i nb = _mm256_sub_epi32(ni, na);
-  const __m256i bias = _mm256_set1_epi32(127);
-  const __m256 sa = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(na, bias), 23));
-  const __m256 sb = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(nb, bias), 23));
-  return _mm256_mul_ps(_mm256_mul_ps(p, sa), sb);
-}
-
-// sigmoid(x) = 1/(1+e) for x >= 0 and e/(1+e) for x < 0, with e = exp(-|x|) in (0, 1]: exp never
-// overflows, both signs keep full relative precision, and the division is a true one (an rcp
-// estimate would cost ~11 bits). NaN fails x >= 0 and e is NaN.
-inline __m256 sigmoid_ps(__m256 x) {
-  const __m256 e = exp_ps(_mm256_or_ps(abs_ps(x), splat(-0.0f)));
-  const __m256 num = _mm256_blendv_ps(e, splat(1.0f), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
-  return _mm256_div_ps(num, _mm256_add_ps(splat(1.0f), e));
-}
-
-// tanh after Cephes tanhf, on |x| with the sign restored at the end (tanh is odd; this also keeps
-// tanh(-0) = -0). For |x| < 0.625 an odd polynomial keeps the relative error small near 0, where
-// 1 - 2/(exp(2|x|)+1) would cancel. Above, exp(2|x|) reaches +inf for |x| > ~44 and the
-// expression saturates to exactly 1 (it is already 1 in float beyond |x| ~ 9). NaN: the compare is
-// false, the exp branch gives NaN.
-inline __m256 tanh_ps(__m256 x) {
-  const __m256 ax = abs_ps(x);
-  const __m256 z = _mm256_mul_ps(ax, ax);
-  __m256 p = splat(-5.70498872745e-3f);
-  p = _mm256_fmadd_ps(p, z, splat(2.06390887954e-2f));
-  p = _mm256_fmadd_ps(p, z, splat(-5.37397155531e-2f));
-  p = _mm256_fmadd_ps(p, z, splat(1.33314422036e-1f));
-  p = _mm256_fmadd_ps(p, z, splat(-3.33332819422e-1f));
-  const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), ax, ax);
-  const __m256 e = exp_ps(_mm256_add_ps(ax, ax));
-  const __m256 large = _mm256_sub_ps(splat(1.0f), _mm256_div_ps(splat(2.0f), _mm256_add_ps(e, splat(1.0f))));
-  const __m256 t = _mm256_blendv_ps(large, small, _mm256_cmp_ps(ax, splat(0.625f), _CMP_LT_OQ));
-  return _mm256_or_ps(t, sign_bits(x));
-}
+// ---- The fused forward epilogue (GatesFwd8Fn), with the activations of vec_math_avx2.h (the same
+// as gates_avx2.cc's, so both paths give the same bits).
 
 void gates_fwd8_avx2(int rows, const float* acc, float* G, ptrdiff_t ldg, int H,
                      const float* c_prev, float* c, float* tc, float* h, ptrdiff_t ldh, float* y,
