@@ -272,7 +272,7 @@ export class LSTM extends Module {
     this.stack.bind(this.values, this.grads);
   }
 
-  protected override assertIdle(where: string): void {
+  override assertIdle(where: string): void {
     this.stack.assertIdle(where);
   }
 

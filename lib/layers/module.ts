@@ -94,8 +94,8 @@ export abstract class Module {
   /** Called after the buffers moved; layers that cache views refresh them here. */
   protected onBind(): void {}
 
-  /** Throws while an async call is in flight (layers with async work override). */
-  protected assertIdle(_where: string): void {}
+  /** Throws while an async call is in flight (layers with async work override). @internal */
+  assertIdle(_where: string): void {}
 
   /** True in training mode. */
   get isTraining(): boolean {

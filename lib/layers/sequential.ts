@@ -132,8 +132,8 @@ export class Sequential extends Module {
     return this;
   }
 
-  protected override assertIdle(where: string): void {
-    for (const [, layer] of this.layers) (layer as unknown as { assertIdle(w: string): void }).assertIdle(where);
+  override assertIdle(where: string): void {
+    for (const [, layer] of this.layers) layer.assertIdle(where);
   }
 
   inputFeatures(): Features {
