@@ -4,7 +4,7 @@
  * @internal
  */
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Float arrays the kernel accepts: float32 for users, float64 for gradient checks. */
@@ -84,10 +84,9 @@ export interface NativeBinding {
         B: FloatArray, ldb: number, beta: number, C: FloatArray, ldc: number): void;
 }
 
-/** The package root: two levels up from dist/index.js, or one from lib/binding.ts. */
+/** The package root: the parent of dist/ (the bundle) or of lib/ (sources run by the tests). */
 function packageRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return here.endsWith('lib') || here.endsWith('dist') ? dirname(here) : join(here, '..');
+  return dirname(dirname(fileURLToPath(import.meta.url)));
 }
 
 let cached: NativeBinding | undefined;
