@@ -39,8 +39,10 @@
 //   dh  (B, Hout), dc (B, H), dhr (B, H)   carries between steps
 //   dht (B, Hout)      the recurrent product dG_t W_hh before it is merged into dh
 //   db  (4H)           column sums of dG (the bias gradient, before it is added to db_ih and db_hh)
-//   PK  W_hh packed for the fast float32 path: max(ceil(H/8)*32*Hout, ceil(Hout/16)*16*4H)
-//                      elements (layouts in lstm_recurrent.h); scratch, rewritten by every call
+//   PK  W_hh packed for the fast float32 path: max(ceil(H/8)*32*Hout [+ ceil(H/8)*32*(I+1)],
+//                      ceil(Hout/16)*16*4H) elements, the bracket when the input product is fused
+//                      into the step (B > 1 and 2I <= Hout, rec::fuse_input: packed W_ih and
+//                      bias; layouts in lstm_recurrent.h); scratch, rewritten by every call
 //
 // Inference workspace (lstm_workspace_inference_size(), for lstm_forward_inference: nothing kept
 // for backward, so it does not grow with T except through the chunk):
@@ -49,7 +51,7 @@
 //                      Tc = min(T, max(1, floor(2^18 / (B*4H))))
 //   HS  (2, B, Hout)   CS (2, B, H)   ping-pong states (HS[0]/CS[0] hold h0/c0)
 //   TC  (B, H)         HR (B, H) only when P > 0
-//   PK  ceil(H/8)*32*Hout   packed W_hh
+//   PK  ceil(H/8)*32*Hout [+ ceil(H/8)*32*(I+1) when fused, as above]   packed W_hh [W_ih, bias]
 #pragma once
 
 #include <cstddef>

@@ -19,6 +19,11 @@
 //     writing gates, c, tanh(c), h and the y row of those units directly; the rows the next step's
 //     epilogue will touch are prefetched during the tiles. Batch 1: a dot-product GEMV on the
 //     unpacked W_hh (no packing cost; both cores split the rows).
+//   - fused input (rec::fuse_input: B > 1 and 2I <= Hout, e.g. I 64, H 256): no hoisted product;
+//     W_ih and the bias are packed like W_hh and each step tile computes
+//     bias + x_t W_ih^T + h_{t-1} W_hh^T in one set of accumulators (rec_kernels().tile16x2), the
+//     epilogue takes the pre-activations from the tile alone and still writes G_t (the gates)
+//     for backward. Not for large I (I = H = 512: the longer step K loses to the hoisted GEMM).
 //   - the projection (P > 0) stays one GEMM per step after the region.
 // lstm_forward_inference: the same step code with ping-pong h/c buffers and the hoisted product
 // computed per chunk of Tc steps (no history kept).
@@ -100,6 +105,7 @@ struct StepIo {
   F* tc;            // (B, H)
   F* hr;            // (B, H) when P > 0
   F* y;             // row (t, 0) of y
+  const F* x;       // row (t, 0) of x (B, I), read by the fused-input fast step only
 };
 
 // Projection and the y rows after the cell (P > 0), shared by both paths.
@@ -158,12 +164,22 @@ void reference_step(const StepIo<F>& s, int ldy, const int32_t* lengths, const L
 // The fast float32 step (see the file comment).
 class FastStep {
  public:
-  FastStep(const LstmParams<float>& p, const LstmDims& d, int ldy, const int32_t* lengths, float* pk)
+  // fused: the input product is folded into the step tile (rec::fuse_input; PK then also holds
+  // packed W_ih and bias) and the steps' G_t are outputs only.
+  FastStep(const LstmParams<float>& p, const LstmDims& d, int ldy, const int32_t* lengths, float* pk,
+           bool fused)
       : k_(rec::rec_kernels()), gates_(gates_forward<float>()), p_(p), d_(d), ldy_(ldy),
-        lengths_(lengths), B_(d.B), H_(d.H), Ho_(d.hout()), P_(d.P), G4_(4 * d.H),
-        nb_((d.H + rec::kUnits - 1) / rec::kUnits), gemv_(d.B == 1), pk_(pk) {
+        lengths_(lengths), B_(d.B), H_(d.H), Ho_(d.hout()), P_(d.P), G4_(4 * d.H), I_(d.I),
+        nb_((d.H + rec::kUnits - 1) / rec::kUnits), gemv_(d.B == 1), fused_(fused && d.B > 1),
+        pk_(pk) {
     if (!gemv_) rec::pack_fwd(p.W_hh, H_, Ho_, pk_);
-    slices_ = rec::slice_count(nb_, 2.0 * B_ * G4_ * Ho_);
+    if (fused_) {
+      pki_ = pk_ + rec::packed_fwd_size(H_, Ho_);
+      pkb_ = pki_ + rec::packed_fwd_size(H_, I_);
+      rec::pack_fwd(p.W_ih, H_, I_, pki_);
+      rec::pack_bias(p.b_ih, p.b_hh, H_, pkb_);
+    }
+    slices_ = rec::slice_count(nb_, 2.0 * B_ * G4_ * (Ho_ + (fused_ ? I_ : 0)));
   }
 
   // next: the step after this one when known (its rows are prefetched during this one).
@@ -215,23 +231,36 @@ class FastStep {
         }
       } else {
         for (int half = 0; half < 2; ++half) {
-          for (int r = r0; r < r1; r += rec::kTileRows) {
-            const int mr = std::min(rec::kTileRows, r1 - r);
+          // The rows split evenly over the fewest tiles (B 32: 5,5,6,5,5,6, not 6,6,6,6,6,2: a
+          // 2-row tile streams the same panel for a third of the FMAs).
+          const int n = r1 - r0, nt = (n + rec::kTileRows - 1) / rec::kTileRows;
+          for (int ti = 0; ti < nt; ++ti) {
+            const int r = r0 + n * ti / nt, mr = r0 + n * (ti + 1) / nt - r;
             if (half == 0 && next_) prefetch_rows(r, r + mr, j0);
-            k_.tile16(Ho, s.h_prev + static_cast<size_t>(r) * Ho, Ho, mr, panel + 16 * half,
-                      rec::kFwdCols, acc + (r - r0) * rec::kFwdCols + 16 * half, rec::kFwdCols);
+            float* ar = acc + (r - r0) * rec::kFwdCols + 16 * half;
+            if (fused_) {
+              k_.tile16x2(I_, s.x + static_cast<size_t>(r) * I_, I_,
+                          pki_ + static_cast<size_t>(jb) * rec::kFwdCols * I_ + 16 * half, Ho,
+                          s.h_prev + static_cast<size_t>(r) * Ho, Ho, panel + 16 * half,
+                          rec::kFwdCols, pkb_ + jb * rec::kFwdCols + 16 * half, mr, ar,
+                          rec::kFwdCols);
+            } else {
+              k_.tile16(Ho, s.h_prev + static_cast<size_t>(r) * Ho, Ho, mr, panel + 16 * half,
+                        rec::kFwdCols, ar, rec::kFwdCols);
+            }
           }
         }
       }
       int b = r0;
-      if (k_.gates_fwd8 && nu == rec::kUnits) {
+      const rec::GatesFwd8Fn fwd8 = fused_ ? k_.gates_fwd8_acc : k_.gates_fwd8;
+      if (fwd8 && nu == rec::kUnits) {
         // The leading run of active rows through the fused epilogue; any rest below, row by row.
         int e = b;
         while (e < r1 && (!lengths_ || t < lengths_[e])) ++e;
         if (e > b) {
           const size_t bh = static_cast<size_t>(b) * H + j0;
           const bool proj = P_ > 0;
-          k_.gates_fwd8(e - b, acc + (b - r0) * rec::kFwdCols, s.Gt + static_cast<size_t>(b) * G4 + j0,
+          fwd8(e - b, acc + (b - r0) * rec::kFwdCols, s.Gt + static_cast<size_t>(b) * G4 + j0,
                         G4, H, s.c_prev + bh, s.c_cur + bh, s.tc + bh,
                         proj ? s.hr + bh : s.h_cur + static_cast<size_t>(b) * Ho + j0, proj ? H : Ho,
                         proj ? nullptr : s.y + static_cast<size_t>(b) * ldy_ + j0, ldy_);
@@ -246,7 +275,9 @@ class FastStep {
         if (!lengths_ || t < lengths_[b]) {
           const float* sr = acc + (b - r0) * rec::kFwdCols;
           for (int g = 0; g < 4; ++g) {
-            for (int u = 0; u < nu; ++u) a[g * nu + u] = G[g * H + j0 + u] + sr[g * rec::kUnits + u];
+            for (int u = 0; u < nu; ++u) {
+              a[g * nu + u] = fused_ ? sr[g * rec::kUnits + u] : G[g * H + j0 + u] + sr[g * rec::kUnits + u];
+            }
           }
           float* h_out = P_ > 0 ? s.hr + bh : s.h_cur + bo;
           gates_(a, s.c_prev + bh, s.c_cur + bh, s.tc + bh, h_out, nu);
@@ -273,9 +304,11 @@ class FastStep {
   const LstmDims& d_;
   const int ldy_;
   const int32_t* lengths_;
-  const int B_, H_, Ho_, P_, G4_, nb_;
-  const bool gemv_;
+  const int B_, H_, Ho_, P_, G4_, I_, nb_;
+  const bool gemv_, fused_;
   float* pk_;
+  float* pki_ = nullptr;  // packed W_ih (fused)
+  float* pkb_ = nullptr;  // packed bias (fused)
   int slices_ = 1;
   const StepIo<float>* s_ = nullptr;
   const StepIo<float>* next_ = nullptr;
@@ -316,7 +349,8 @@ Status forward_impl(bool fast, F* y, int ldy, F* hn, F* cn, F* ws, const F* x, c
     hoisted_input(G + static_cast<size_t>(tlo) * B * G4, static_cast<size_t>(n) * B,
                   x + static_cast<size_t>(tlo) * B * d.I, p, d, fast && rec::lstm_use_builtin_gemm());
   };
-  if (!fast || tc >= T) {
+  const bool fused = fast && use_fast<F>() && rec::fuse_input(B, d.I, H, Ho);
+  if (!fused && (!fast || tc >= T)) {
     hoist(0);
   }
 
@@ -338,14 +372,15 @@ Status forward_impl(bool fast, F* y, int ldy, F* hn, F* cn, F* ws, const F* x, c
                      CS + static_cast<size_t>(cur) * B * H,
                      TC + static_cast<size_t>(t) * B * H,
                      HR + static_cast<size_t>(t) * B * H,
-                     y + static_cast<size_t>(t) * B * ldy};
+                     y + static_cast<size_t>(t) * B * ldy,
+                     x + static_cast<size_t>(t) * B * d.I};
   };
   if constexpr (use_fast<F>()) {
     if (fast) {
-      FastStep step(p, d, ldy, lengths, ws + L.PK);
+      FastStep step(p, d, ldy, lengths, ws + L.PK, fused);
       StepIo<F> cur = io(0);
       for (int k = 0; k < T; ++k) {
-        if (tc < T && k % tc == 0) hoist(k);
+        if (!fused && tc < T && k % tc == 0) hoist(k);
         const StepIo<F> next = io(std::min(k + 1, T - 1));
         step.run(cur, k + 1 < T ? &next : nullptr);
         cur = next;
@@ -392,19 +427,22 @@ Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, co
   F* HS = ws + L.HS;  // (2, B, Hout)
   F* CS = ws + L.CS;  // (2, B, H)
   const bool fast = use_fast<F>() && rec::fast_path_enabled();
+  const bool fused = fast && rec::fuse_input(B, I, H, Ho);
   if (h0) std::memcpy(HS, h0, sizeof(F) * B * Ho); else zero_row(HS, B * Ho);
   if (c0) std::memcpy(CS, c0, sizeof(F) * B * H); else zero_row(CS, B * H);
 
   std::optional<FastStep> step;
   if constexpr (use_fast<F>()) {
-    if (fast) step.emplace(p, d, ldy, lengths, ws + L.PK);
+    if (fast) step.emplace(p, d, ldy, lengths, ws + L.PK, fused);
   }
   const GatesForwardFn<F> gates = gates_forward<F>();
   for (int k0 = 0; k0 < T; k0 += L.Tc) {
     const int n = std::min(L.Tc, T - k0);
     const int tlo = d.reverse ? T - k0 - n : k0;  // the chunk covers times [tlo, tlo + n)
-    hoisted_input(G, static_cast<size_t>(n) * B, x + static_cast<size_t>(tlo) * B * I, p, d,
-                  fast && rec::lstm_use_builtin_gemm());
+    if (!fused) {
+      hoisted_input(G, static_cast<size_t>(n) * B, x + static_cast<size_t>(tlo) * B * I, p, d,
+                    fast && rec::lstm_use_builtin_gemm());
+    }
     for (int k = k0; k < k0 + n; ++k) {
       const int t = d.reverse ? T - 1 - k : k;
       const StepIo<F> s{t,
@@ -415,7 +453,8 @@ Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, co
                         CS + static_cast<size_t>((k + 1) & 1) * B * H,
                         ws + L.TC,
                         ws + L.HR,
-                        y + static_cast<size_t>(t) * B * ldy};
+                        y + static_cast<size_t>(t) * B * ldy,
+                        x + static_cast<size_t>(t) * B * I};
       if constexpr (use_fast<F>()) {
         if (fast) {
           step->run(s);

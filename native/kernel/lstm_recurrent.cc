@@ -29,6 +29,28 @@ void tile16_scalar(int K, const float* a, ptrdiff_t lda, int mr, const float* p,
   }
 }
 
+void tile16x2_scalar(int K1, const float* a1, ptrdiff_t lda1, const float* p1, int K2,
+                     const float* a2, ptrdiff_t lda2, const float* p2, ptrdiff_t ldp,
+                     const float* bias, int mr, float* s, ptrdiff_t lds) {
+  for (int r = 0; r < mr; ++r) {
+    float acc[16];
+    for (int c = 0; c < 16; ++c) acc[c] = bias[c];
+    const float* ar = a1 + r * lda1;
+    for (int k = 0; k < K1; ++k) {
+      const float av = ar[k];
+      const float* pk = p1 + k * ldp;
+      for (int c = 0; c < 16; ++c) acc[c] += av * pk[c];
+    }
+    ar = a2 + r * lda2;
+    for (int k = 0; k < K2; ++k) {
+      const float av = ar[k];
+      const float* pk = p2 + k * ldp;
+      for (int c = 0; c < 16; ++c) acc[c] += av * pk[c];
+    }
+    std::memcpy(s + r * lds, acc, sizeof(acc));
+  }
+}
+
 void dot_rows_scalar(int rows, int K, const float* m, ptrdiff_t ldm, const float* x, float* y) {
   for (int i = 0; i < rows; ++i) {
     const float* mi = m + i * ldm;
@@ -48,7 +70,8 @@ thread_local int tl_slice = -1;
 
 }  // namespace
 
-const RecKernels rec_kernels_scalar = {"scalar", &tile16_scalar, &dot_rows_scalar, nullptr, nullptr};
+const RecKernels rec_kernels_scalar = {"scalar", &tile16_scalar, &tile16x2_scalar,
+                                           &dot_rows_scalar, nullptr, nullptr, nullptr};
 
 const RecKernels& rec_kernels() {
   static const RecKernels* k = [] {
@@ -66,6 +89,34 @@ size_t packed_fwd_size(int H, int Hout) {
 }
 size_t packed_bwd_size(int H, int Hout) {
   return static_cast<size_t>((Hout + kBwdCols - 1) / kBwdCols) * kBwdCols * 4 * static_cast<size_t>(H);
+}
+
+bool fuse_input(int B, int I, int H, int Hout) {
+  static const int mode = [] {
+    const char* s = env_str("LSTM_NATIVE_LSTM_FUSE_INPUT");
+    return s ? std::atoi(s) : -1;
+  }();
+  (void)H;
+  if (B <= 1 || !fast_path_enabled()) return false;
+  if (mode >= 0) return mode != 0;
+  return 2 * I <= Hout;
+}
+
+size_t packed_in_size(int H, int I) {
+  return packed_fwd_size(H, I) + static_cast<size_t>((H + kUnits - 1) / kUnits) * kFwdCols;
+}
+
+void pack_bias(const float* b_ih, const float* b_hh, int H, float* pbias) {
+  const int nb = (H + kUnits - 1) / kUnits;
+  for (int jb = 0; jb < nb; ++jb) {
+    for (int g = 0; g < 4; ++g) {
+      for (int u = 0; u < kUnits; ++u) {
+        const int j = jb * kUnits + u;
+        const size_t gj = static_cast<size_t>(g) * H + j;
+        pbias[jb * kFwdCols + g * kUnits + u] = j < H ? b_ih[gj] + b_hh[gj] : 0.0f;
+      }
+    }
+  }
 }
 
 void pack_fwd(const float* W_hh, int H, int Hout, float* pf) {

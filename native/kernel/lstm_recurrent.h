@@ -26,6 +26,11 @@ constexpr int kTileRows = 6; // rows of one register tile
 // s[r*lds + c] = sum_{k<K} a[r*lda + k] * p[k*ldp + c] for r < mr (1..6), c < 16 (overwrites s).
 using Tile16Fn = void (*)(int K, const float* a, ptrdiff_t lda, int mr, const float* p,
                           ptrdiff_t ldp, float* s, ptrdiff_t lds);
+// The fused input + recurrent tile: s[r*lds + c] = bias[c] + sum_{k<K1} a1[r*lda1 + k] * p1[k*ldp + c]
+//   + sum_{k<K2} a2[r*lda2 + k] * p2[k*ldp + c] for r < mr (1..6), c < 16 (overwrites s).
+using Tile16x2Fn = void (*)(int K1, const float* a1, ptrdiff_t lda1, const float* p1, int K2,
+                            const float* a2, ptrdiff_t lda2, const float* p2, ptrdiff_t ldp,
+                            const float* bias, int mr, float* s, ptrdiff_t lds);
 // y[i] = dot(m[i*ldm : i*ldm + K], x) for i < rows.
 using DotRowsFn = void (*)(int rows, int K, const float* m, ptrdiff_t ldm, const float* x, float* y);
 
@@ -48,8 +53,12 @@ using GatesBwd16Fn = void (*)(float* dh, const float* dy, const float* G, int H,
 struct RecKernels {
   const char* name;
   Tile16Fn tile16;
+  Tile16x2Fn tile16x2;
   DotRowsFn dot_rows;
   GatesFwd8Fn gates_fwd8;
+  // As gates_fwd8 with the pre-activations from acc only (G is written, not read): the fused
+  // input product. nullptr: not available.
+  GatesFwd8Fn gates_fwd8_acc;
   GatesBwd16Fn gates_bwd16;
 };
 extern const RecKernels rec_kernels_scalar;
@@ -63,6 +72,13 @@ const RecKernels& rec_kernels();
 // Packed sizes in floats.
 size_t packed_fwd_size(int H, int Hout);
 size_t packed_bwd_size(int H, int Hout);
+// The fused-input forward (the input product x_t W_ih^T folded into the step tile, no hoisted
+// GEMM): W_ih packed as pack_fwd(W_ih, H, I) followed by the bias b_ih + b_hh in the same
+// gate-interleaved order (ceil(H/8) * 32 floats). Used when fuse_input(); the packed region PK
+// then holds packed W_hh, packed W_ih, packed bias in that order.
+bool fuse_input(int B, int I, int H, int Hout);
+size_t packed_in_size(int H, int I);
+void pack_bias(const float* b_ih, const float* b_hh, int H, float* pbias);
 // Packs W_hh (4H, Hout) (in parallel over blocks).
 void pack_fwd(const float* W_hh, int H, int Hout, float* pf);
 void pack_bwd(const float* W_hh, int H, int Hout, float* pb);

@@ -12,14 +12,13 @@ namespace lstm {
 namespace rec {
 namespace {
 
-// MR rows x 16 columns in 2*MR ymm accumulators; with MR <= 2 the k loop is split over two
-// accumulator sets so the FMA latency is hidden.
+// Adds MR rows x 16 columns of a (rows of K) x p (K x 16, stride ldp) to the 2*MR ymm
+// accumulators; with MR <= 2 the k loop is split over two accumulator sets so the FMA latency is
+// hidden.
 template <int MR>
-void tile16_mr(int K, const float* a, ptrdiff_t lda, const float* p, ptrdiff_t ldp, float* s,
-               ptrdiff_t lds) {
-  __m256 c0[MR], c1[MR];
-#pragma GCC unroll 6
-  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
+__attribute__((always_inline)) inline void tile16_acc(int K, const float* a, ptrdiff_t lda,
+                                                      const float* p, ptrdiff_t ldp, __m256 (&c0)[MR],
+                                                      __m256 (&c1)[MR]) {
   int k = 0;
   if constexpr (MR <= 2) {
     __m256 d0[MR], d1[MR];
@@ -55,10 +54,52 @@ void tile16_mr(int K, const float* a, ptrdiff_t lda, const float* p, ptrdiff_t l
       c1[r] = _mm256_fmadd_ps(ar, b1, c1[r]);
     }
   }
+}
+
+template <int MR>
+void tile16_mr(int K, const float* a, ptrdiff_t lda, const float* p, ptrdiff_t ldp, float* s,
+               ptrdiff_t lds) {
+  __m256 c0[MR], c1[MR];
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
+  tile16_acc<MR>(K, a, lda, p, ldp, c0, c1);
 #pragma GCC unroll 6
   for (int r = 0; r < MR; ++r) {
     _mm256_storeu_ps(s + r * lds, c0[r]);
     _mm256_storeu_ps(s + r * lds + 8, c1[r]);
+  }
+}
+
+template <int MR>
+void tile16x2_mr(int K1, const float* a1, ptrdiff_t lda1, const float* p1, int K2, const float* a2,
+                 ptrdiff_t lda2, const float* p2, ptrdiff_t ldp, const float* bias, float* s,
+                 ptrdiff_t lds) {
+  __m256 c0[MR], c1[MR];
+  const __m256 bb0 = _mm256_loadu_ps(bias), bb1 = _mm256_loadu_ps(bias + 8);
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r) {
+    c0[r] = bb0;
+    c1[r] = bb1;
+  }
+  tile16_acc<MR>(K1, a1, lda1, p1, ldp, c0, c1);
+  tile16_acc<MR>(K2, a2, lda2, p2, ldp, c0, c1);
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r) {
+    _mm256_storeu_ps(s + r * lds, c0[r]);
+    _mm256_storeu_ps(s + r * lds + 8, c1[r]);
+  }
+}
+
+void tile16x2_avx2(int K1, const float* a1, ptrdiff_t lda1, const float* p1, int K2,
+                   const float* a2, ptrdiff_t lda2, const float* p2, ptrdiff_t ldp,
+                   const float* bias, int mr, float* s, ptrdiff_t lds) {
+  switch (mr) {
+    case 1: tile16x2_mr<1>(K1, a1, lda1, p1, K2, a2, lda2, p2, ldp, bias, s, lds); break;
+    case 2: tile16x2_mr<2>(K1, a1, lda1, p1, K2, a2, lda2, p2, ldp, bias, s, lds); break;
+    case 3: tile16x2_mr<3>(K1, a1, lda1, p1, K2, a2, lda2, p2, ldp, bias, s, lds); break;
+    case 4: tile16x2_mr<4>(K1, a1, lda1, p1, K2, a2, lda2, p2, ldp, bias, s, lds); break;
+    case 5: tile16x2_mr<5>(K1, a1, lda1, p1, K2, a2, lda2, p2, ldp, bias, s, lds); break;
+    default: tile16x2_mr<6>(K1, a1, lda1, p1, K2, a2, lda2, p2, ldp, bias, s, lds); break;
   }
 }
 
@@ -136,16 +177,24 @@ void dot_rows_avx2(int rows, int K, const float* m, ptrdiff_t ldm, const float* 
 // ---- The fused forward epilogue (GatesFwd8Fn), with the activations of vec_math_avx2.h (the same
 // as gates_avx2.cc's, so both paths give the same bits).
 
+// kAddG: pre-activations G + acc (hoisted input product), else acc alone (fused input product).
+template <bool kAddG>
+inline __m256 preact(const float* Gr, const float* s) {
+  if constexpr (kAddG) return _mm256_add_ps(_mm256_loadu_ps(Gr), _mm256_loadu_ps(s));
+  return _mm256_loadu_ps(s);
+}
+
+template <bool kAddG>
 void gates_fwd8_avx2(int rows, const float* acc, float* G, ptrdiff_t ldg, int H,
                      const float* c_prev, float* c, float* tc, float* h, ptrdiff_t ldh, float* y,
                      ptrdiff_t ldy) {
   for (int r = 0; r < rows; ++r) {
     const float* s = acc + r * kFwdCols;
     float* Gr = G + r * ldg;
-    const __m256 i = sigmoid_ps(_mm256_add_ps(_mm256_loadu_ps(Gr), _mm256_loadu_ps(s)));
-    const __m256 f = sigmoid_ps(_mm256_add_ps(_mm256_loadu_ps(Gr + H), _mm256_loadu_ps(s + 8)));
-    const __m256 g = tanh_ps(_mm256_add_ps(_mm256_loadu_ps(Gr + 2 * H), _mm256_loadu_ps(s + 16)));
-    const __m256 o = sigmoid_ps(_mm256_add_ps(_mm256_loadu_ps(Gr + 3 * H), _mm256_loadu_ps(s + 24)));
+    const __m256 i = sigmoid_ps(preact<kAddG>(Gr, s));
+    const __m256 f = sigmoid_ps(preact<kAddG>(Gr + H, s + 8));
+    const __m256 g = tanh_ps(preact<kAddG>(Gr + 2 * H, s + 16));
+    const __m256 o = sigmoid_ps(preact<kAddG>(Gr + 3 * H, s + 24));
     const ptrdiff_t rc = static_cast<ptrdiff_t>(r) * H;
     const __m256 cp = _mm256_loadu_ps(c_prev + rc);
     const __m256 cj = _mm256_fmadd_ps(f, cp, _mm256_mul_ps(i, g));
@@ -194,7 +243,9 @@ void gates_bwd16_avx2(float* dh, const float* dy, const float* G, int H, const f
 
 }  // namespace
 
-const RecKernels rec_kernels_avx2 = {"avx2", &tile16_avx2, &dot_rows_avx2, &gates_fwd8_avx2,
+const RecKernels rec_kernels_avx2 = {"avx2",          &tile16_avx2,
+                                     &tile16x2_avx2,  &dot_rows_avx2,
+                                     &gates_fwd8_avx2<true>, &gates_fwd8_avx2<false>,
                                      &gates_bwd16_avx2};
 
 }  // namespace rec

@@ -14,6 +14,13 @@ namespace {
 bool mul(size_t a, size_t b, size_t* out) { return !__builtin_mul_overflow(a, b, out); }
 bool add(size_t a, size_t b, size_t* out) { return !__builtin_add_overflow(a, b, out); }
 
+// The forward's packed weights: W_hh, plus W_ih and the bias when the input product is fused.
+size_t packed_fwd_total(const LstmDims& d) {
+  size_t n = rec::packed_fwd_size(d.H, d.hout());
+  if (rec::fuse_input(d.B, d.I, d.H, d.hout())) n += rec::packed_in_size(d.H, d.I);
+  return n;
+}
+
 }  // namespace
 
 bool lstm_workspace_layout(const LstmDims& d, LstmWorkspaceLayout* L) {
@@ -33,7 +40,7 @@ bool lstm_workspace_layout(const LstmDims& d, LstmWorkspaceLayout* L) {
   L->forward_size = at;
   ok = ok && place(&L->dG, tb4h) && place(&L->dHP, tbp) && place(&L->dh, B * Ho) && place(&L->dc, B * H) &&
        place(&L->dhr, B * H) && place(&L->dht, B * Ho) && place(&L->db, 4 * H) &&
-       place(&L->PK, std::max(rec::packed_fwd_size(d.H, d.hout()), rec::packed_bwd_size(d.H, d.hout())));
+       place(&L->PK, std::max(packed_fwd_total(d), rec::packed_bwd_size(d.H, d.hout())));
   L->total_size = at;
   // GEMM dimensions and leading dimensions are int: every matrix the kernel hands to a GEMM must
   // have fewer than 2^31 elements (x (T*B, I) too), which also keeps byte sizes far from overflow.
@@ -60,7 +67,7 @@ bool lstm_inference_layout(const LstmDims& d, LstmInferenceLayout* L) {
   size_t g;
   bool ok = mul(static_cast<size_t>(L->Tc), row, &g) && place(&L->G, g) && place(&L->HS, 2 * B * Ho) &&
             place(&L->CS, 2 * B * H) && place(&L->TC, B * H) && place(&L->HR, P > 0 ? B * H : 0) &&
-            place(&L->PK, rec::packed_fwd_size(d.H, d.hout()));
+            place(&L->PK, packed_fwd_total(d));
   L->total_size = at;
   return ok;
 }
