@@ -55,16 +55,14 @@ export async function timeit(fn, { reps = 7, minTime = 0.5, maxSec = 30, warmup 
     for (let i = 1; i < warmup; i++) await fn();
     one = (now() - t0) / (warmup - 1);
   }
-  const iters = Math.max(1, Math.ceil(minTime / Math.max(one, 1e-7)));
-  let runs = reps;
-  if (one * iters * runs > maxSec) runs = Math.max(1, Math.floor(maxSec / (one * iters)));
+  const { iters, runs } = repetitions(one, reps, minTime, maxSec);
   const perRep = [];
   for (let r = 0; r < runs; r++) {
     const t = now();
     for (let i = 0; i < iters; i++) await fn();
     perRep.push((now() - t) / iters);
   }
-  return { sec: median(perRep), best: Math.min(...perRep), reps: runs, iters, perRep };
+  return summary(perRep, runs, iters);
 }
 
 /** The same for a synchronous function, with no await in the loop (for sub-millisecond calls). */
@@ -77,15 +75,24 @@ export function timeitSync(fn, { reps = 7, minTime = 0.5, maxSec = 30, warmup = 
     for (let i = 1; i < warmup; i++) fn();
     one = (now() - t0) / (warmup - 1);
   }
-  const iters = Math.max(1, Math.ceil(minTime / Math.max(one, 1e-7)));
-  let runs = reps;
-  if (one * iters * runs > maxSec) runs = Math.max(1, Math.floor(maxSec / (one * iters)));
+  const { iters, runs } = repetitions(one, reps, minTime, maxSec);
   const perRep = [];
   for (let r = 0; r < runs; r++) {
     const t = now();
     for (let i = 0; i < iters; i++) fn();
     perRep.push((now() - t) / iters);
   }
+  return summary(perRep, runs, iters);
+}
+
+/** Calls per repetition (>= minTime s each) and repetitions (fewer for slow calls, so the total stays under maxSec). */
+function repetitions(one, reps, minTime, maxSec) {
+  const iters = Math.max(1, Math.ceil(minTime / Math.max(one, 1e-7)));
+  const runs = one * iters * reps > maxSec ? Math.max(1, Math.floor(maxSec / (one * iters))) : reps;
+  return { iters, runs };
+}
+
+function summary(perRep, runs, iters) {
   return { sec: median(perRep), best: Math.min(...perRep), reps: runs, iters, perRep };
 }
 
