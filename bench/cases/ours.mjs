@@ -90,7 +90,8 @@ async function runCase(mod, shape, mode, timing) {
     lstm.zeroGrad();
     const { h } = lstm.forward(x);
     dh.set(loss.grad(h.data.subarray(off, off + B * H)), off);
-    lstm.backward({ h: dhT });
+    // x needs no gradient (as in the PyTorch peer, where x has requires_grad False)
+    lstm.backward({ h: dhT }, { inputGrad: false });
     opt.step();
   };
   try { step(); } catch (err) {

@@ -16,8 +16,8 @@ export type FloatArrayConstructor<A extends FloatArray> = { new (n: number): A }
 
 /** Time-major results of a forward: y (T, B, D*Hout), hn (L*D, B, Hout), cn (L*D, B, H). */
 export interface StackForwardResult<A extends FloatArray> { y: A; hn: A; cn: A }
-/** Gradients of the inputs: dx (T, B, I), dh0 (L*D, B, Hout), dc0 (L*D, B, H). */
-export interface StackBackwardResult<A extends FloatArray> { dx: A; dh0: A; dc0: A }
+/** Gradients of the inputs: dx (T, B, I; null when not asked for), dh0 (L*D, B, Hout), dc0 (L*D, B, H). */
+export interface StackBackwardResult<A extends FloatArray> { dx: A | null; dh0: A; dc0: A }
 
 interface Saved<A extends FloatArray> {
   T: number;
@@ -142,7 +142,7 @@ export class LstmStack<A extends FloatArray> {
   }
 
   /** Prepares every native call of a backward, top layer first; gradient outputs allocated here. */
-  private planBackward(dy: A | null, dhn: A | null, dcn: A | null, where: string):
+  private planBackward(dy: A | null, dhn: A | null, dcn: A | null, where: string, inputGrad: boolean):
     { calls: Step<NativeLstmBackward>[]; result: StackBackwardResult<A> } {
     const saved = this.saved;
     if (!saved) {
@@ -156,10 +156,11 @@ export class LstmStack<A extends FloatArray> {
     const dc0 = new this.Ctor(L * D * B * H);
     const calls: Step<NativeLstmBackward>[] = [];
     let dOut: A | null = dy;
-    let dx: A | undefined;
+    let dx: A | null = null;
     for (let layer = L - 1; layer >= 0; layer--) {
-      // Both directions of this layer add into the gradient of its input.
-      const dIn = layer === 0 ? new this.Ctor(T * B * this.cfg.inputSize) : new this.Ctor(T * B * D * Hout);
+      // Both directions of this layer add into the gradient of its input. The first layer's input
+      // gradient is skipped when not wanted: one GEMM of the size of the hoisted input product.
+      const dIn = layer > 0 ? new this.Ctor(T * B * D * Hout) : inputGrad ? new this.Ctor(T * B * this.cfg.inputSize) : null;
       if (layer === 0) dx = dIn;
       for (let dir = 0; dir < D; dir++) {
         const i = layer * D + dir;
@@ -182,10 +183,10 @@ export class LstmStack<A extends FloatArray> {
         });
       }
       const mask = layer > 0 ? masks[layer - 1] : null;
-      if (mask) calls.push(() => { for (let i = 0; i < dIn.length; i++) dIn[i] = dIn[i]! * mask[i]!; });
+      if (mask && dIn) calls.push(() => { for (let i = 0; i < dIn.length; i++) dIn[i] = dIn[i]! * mask[i]!; });
       dOut = dIn;
     }
-    return { calls, result: { dx: dx!, dh0, dc0 } };
+    return { calls, result: { dx, dh0, dc0 } };
   }
 
   /**
@@ -220,20 +221,23 @@ export class LstmStack<A extends FloatArray> {
     return plan.result;
   }
 
-  /** BPTT for the last forward; parameter gradients accumulate into `grads`. */
-  backward(dy: A | null, dhn: A | null, dcn: A | null, where = 'lstm.backward'): StackBackwardResult<A> {
+  /**
+   * BPTT for the last forward; parameter gradients accumulate into `grads`. With inputGrad = false
+   * the gradient of x is not computed (dx null).
+   */
+  backward(dy: A | null, dhn: A | null, dcn: A | null, where = 'lstm.backward', inputGrad = true): StackBackwardResult<A> {
     this.assertIdle(where);
-    const plan = this.planBackward(dy, dhn, dcn, where);
+    const plan = this.planBackward(dy, dhn, dcn, where, inputGrad);
     const native = loadNative();
     for (const call of plan.calls) if (typeof call === 'function') call(); else native.lstmBackward(call);
     return plan.result;
   }
 
   /** As backward, off the main thread. */
-  async backwardAsync(dy: A | null, dhn: A | null, dcn: A | null, where = 'lstm.backwardAsync'):
+  async backwardAsync(dy: A | null, dhn: A | null, dcn: A | null, where = 'lstm.backwardAsync', inputGrad = true):
     Promise<StackBackwardResult<A>> {
     this.assertIdle(where);
-    const plan = this.planBackward(dy, dhn, dcn, where);
+    const plan = this.planBackward(dy, dhn, dcn, where, inputGrad);
     const native = loadNative();
     this.busyWith = where;
     try {

@@ -88,8 +88,12 @@ export abstract class Module {
 
   /** Forward as a step of a Sequential: may read and change the lengths. @internal */
   abstract forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor;
-  /** Backward as a step of a Sequential: the gradient of the input, or null for token inputs. @internal */
-  abstract backwardChain(grad: Tensor): Tensor | null;
+  /**
+   * Backward as a step of a Sequential: the gradient of the input, or null for token inputs. With
+   * inputGrad false the caller does not need the input's gradient (a layer may then skip it and
+   * return null). @internal
+   */
+  abstract backwardChain(grad: Tensor, inputGrad?: boolean): Tensor | null;
 
   /** Called after the buffers moved; layers that cache views refresh them here. */
   protected onBind(): void {}

@@ -27,6 +27,15 @@ export interface SequentialForwardOptions {
   noGrad?: boolean;
 }
 
+/** Options of {@link Sequential.backward}. */
+export interface SequentialBackwardOptions {
+  /**
+   * Compute the gradient of the model's input (default true). False lets the first layer skip it
+   * (for an LSTM, one product as large as its input projection); backward then returns null.
+   */
+  inputGrad?: boolean;
+}
+
 function describeFeatures(f: Features): string {
   return f.kind === 'tokens' ? 'token ids' : f.size === null ? 'features of any size' : `${f.size} features`;
 }
@@ -157,10 +166,16 @@ export class Sequential extends Module {
     return this.forwardChain(x, { lengths: (o.lengths ?? null) as ChainState['lengths'], noGrad });
   }
 
-  /** Backpropagates `grad` (shaped like the last forward's output) through every layer; returns the input's gradient, or null for token ids. */
-  backward(grad: Tensor): Tensor | null {
-    if (!this.ran) throw new LstmError(`${this.where}.backward: call forward() before backward()`, 'ERR_LSTM_STATE');
-    return this.backwardChain(grad);
+  /**
+   * Backpropagates `grad` (shaped like the last forward's output) through every layer; returns the
+   * input's gradient, or null for token ids or with `inputGrad: false`.
+   */
+  backward(grad: Tensor, options: SequentialBackwardOptions = {}): Tensor | null {
+    const where = `${this.where}.backward`;
+    const o = checkOptions(where, options, ['inputGrad']);
+    const inputGrad = o.inputGrad === undefined ? true : checkBoolean(where, 'inputGrad', o.inputGrad);
+    if (!this.ran) throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
+    return this.backwardChain(grad, inputGrad);
   }
 
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
@@ -171,15 +186,15 @@ export class Sequential extends Module {
     return flow as Tensor;
   }
 
-  backwardChain(grad: Tensor): Tensor | null {
+  backwardChain(grad: Tensor, inputGrad = true): Tensor | null {
     let g: Tensor | null = grad;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       if (g === null) {
         throw new LstmError(`${this.where}.backward: layer "${this.layers[i]![0]}" has no gradient to pass back (it follows a layer taking token ids)`,
           'ERR_LSTM_STATE');
       }
-      g = this.layers[i]![1].backwardChain(g);
+      g = this.layers[i]![1].backwardChain(g, i > 0 || inputGrad);
     }
-    return g;
+    return inputGrad ? g : null;
   }
 }

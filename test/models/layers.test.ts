@@ -160,6 +160,24 @@ describe('Sequential', () => {
     expect(gradcheck(model, () => model.forward(tokens, { lengths: [6, 4] }), 300)).toBeLessThan(2e-3);
   });
 
+  it('backward with inputGrad: false returns null and the same parameter gradients', () => {
+    const model = new Sequential({
+      lstm: new LSTM({ inputSize: 6, hiddenSize: 8, numLayers: 2, batchFirst: true, returnSequences: false }),
+      head: new Linear({ inFeatures: 8, outFeatures: 2 }),
+    }, { seed: 4 });
+    const x = rand([3, 5, 6]);
+    const dy = rand([3, 2]);
+    model.forward(x);
+    const dx = model.backward(dy);
+    expect(dx!.shape).toEqual([3, 5, 6]);
+    const grads = model.parameters().grads.slice();
+    model.zeroGrad();
+    expect(model.backward(dy, { inputGrad: false })).toBeNull();
+    expect(model.parameters().grads).toEqual(grads);
+    expectError(() => model.backward(dy, { inputGrad: 'no' as never }), TypeError,
+      /^sequential.backward: inputGrad must be a boolean, got the string "no"$/);
+  });
+
   it('passes the last valid step on from an LSTM with returnSequences: false', () => {
     const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, bidirectional: true, batchFirst: true, returnSequences: false, seed: 1 });
     const model = new Sequential({ lstm, head: new Linear({ inFeatures: 8, outFeatures: 1, seed: 2 }) });

@@ -48,7 +48,7 @@ function check(c: Case) {
   stack.forward(x, T, B, h0, c0, lengths);
   const g = stack.backward(Ry, Rh, Rc);
   const analytic: [string, Float64Array, Float64Array][] = [
-    ['params', stack.params, stack.grads.slice()], ['x', x, g.dx], ['h0', h0, g.dh0], ['c0', c0, g.dc0],
+    ['params', stack.params, stack.grads.slice()], ['x', x, g.dx!], ['h0', h0, g.dh0], ['c0', c0, g.dc0],
   ];
   const eps = 1e-6;
   let worst = 0;
@@ -95,7 +95,7 @@ describe('float64 finite-difference gradient check', () => {
         for (let k = 0; k < 6; k++) {
           if (pad) expect(r.y[(t * B + b) * 6 + k]).toBe(0);
         }
-        for (let k = 0; k < 2; k++) if (pad) expect(g.dx[(t * B + b) * 2 + k]).toBe(0);
+        for (let k = 0; k < 2; k++) if (pad) expect(g.dx![(t * B + b) * 2 + k]).toBe(0);
       }
     }
   });

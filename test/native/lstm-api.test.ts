@@ -106,6 +106,40 @@ describe('LSTM.backward', () => {
     lstm.zeroGrad();
     expect(lstm.namedGradients().weight_ih_l0!.data.every((v) => v === 0)).toBe(true);
   });
+  it('inputGrad: false skips dx and leaves every other gradient bit-identical (sync and async)', async () => {
+    // 2 layers, bidirectional, I 48 > H/2 and I 8 < H/2: both the hoisted and the fused-input step
+    for (const I of [48, 8]) {
+      const lstm = new LSTM({ inputSize: I, hiddenSize: 24, numLayers: 2, bidirectional: true, seed: 3 });
+      const x = rand([6, 5, I]);
+      const gy = rand([6, 5, 48]);
+      const gh = rand([4, 5, 24]);
+      lstm.forward(x);
+      const full = lstm.backward({ output: gy, h: gh });
+      const grads = lstm.parameters().grads.slice();
+      lstm.zeroGrad();
+      const skipped = lstm.backward({ output: gy, h: gh }, { inputGrad: false });
+      expect(skipped.x).toBeNull();
+      expect(full.x.data.some((v) => v !== 0)).toBe(true);
+      expect(skipped.h0.data).toEqual(full.h0.data);
+      expect(skipped.c0.data).toEqual(full.c0.data);
+      expect(lstm.parameters().grads).toEqual(grads);
+      lstm.zeroGrad();
+      const viaAsync = await lstm.backwardAsync({ output: gy, h: gh }, { inputGrad: false });
+      expect(viaAsync.x).toBeNull();
+      expect(lstm.parameters().grads).toEqual(grads);
+      lstm.zeroGrad();
+      const explicit = lstm.backward({ output: gy, h: gh }, { inputGrad: true });
+      expect(explicit.x.data).toEqual(full.x.data);
+    }
+  });
+  it('names a bad backward option', () => {
+    const lstm = new LSTM({ inputSize: 3, hiddenSize: 4 });
+    lstm.forward(rand([5, 2, 3]));
+    expectError(() => lstm.backward({}, { inputGrad: 0 as never }), TypeError,
+      /^lstm.backward: inputGrad must be a boolean, got the number 0$/);
+    expectError(() => lstm.backward({}, { inputgrad: false } as never), RangeError,
+      /^lstm.backward: unknown option "inputgrad" \(did you mean "inputGrad"\?\)/);
+  });
 });
 
 describe('noGrad (inference-only forward)', () => {
