@@ -226,8 +226,12 @@ class FastStep {
       const int r1 = std::min(B_, r0 + kChunk);
       if (gemv_) {
         for (int g = 0; g < 4; ++g) {
-          k_.dot_rows(nu, Ho, p_.W_hh + (static_cast<size_t>(g) * H + j0) * Ho, Ho, s.h_prev,
-                      acc + g * rec::kUnits);
+          const float* rows = p_.W_hh + (static_cast<size_t>(g) * H + j0) * Ho;
+          if (k_.dot8 && nu == rec::kUnits) {
+            k_.dot8(Ho, rows, Ho, s.h_prev, acc + g * rec::kUnits);
+          } else {
+            k_.dot_rows(nu, Ho, rows, Ho, s.h_prev, acc + g * rec::kUnits);
+          }
         }
       } else {
         for (int half = 0; half < 2; ++half) {
@@ -238,15 +242,15 @@ class FastStep {
             const int r = r0 + n * ti / nt, mr = r0 + n * (ti + 1) / nt - r;
             if (half == 0 && next_) prefetch_rows(r, r + mr, j0);
             float* ar = acc + (r - r0) * rec::kFwdCols + 16 * half;
+            const float* hp = panel + static_cast<size_t>(half) * rec::kHalfCols * Ho;
             if (fused_) {
-              k_.tile16x2(I_, s.x + static_cast<size_t>(r) * I_, I_,
-                          pki_ + static_cast<size_t>(jb) * rec::kFwdCols * I_ + 16 * half, Ho,
-                          s.h_prev + static_cast<size_t>(r) * Ho, Ho, panel + 16 * half,
-                          rec::kFwdCols, pkb_ + jb * rec::kFwdCols + 16 * half, mr, ar,
-                          rec::kFwdCols);
+              const float* ip = pki_ + (static_cast<size_t>(jb) * 2 + half) * rec::kHalfCols * I_;
+              k_.tile16x2(I_, s.x + static_cast<size_t>(r) * I_, I_, ip, Ho,
+                          s.h_prev + static_cast<size_t>(r) * Ho, Ho, hp, rec::kHalfCols,
+                          pkb_ + jb * rec::kFwdCols + 16 * half, mr, ar, rec::kFwdCols);
             } else {
-              k_.tile16(Ho, s.h_prev + static_cast<size_t>(r) * Ho, Ho, mr, panel + 16 * half,
-                        rec::kFwdCols, ar, rec::kFwdCols);
+              k_.tile16(Ho, s.h_prev + static_cast<size_t>(r) * Ho, Ho, mr, hp, rec::kHalfCols, ar,
+                        rec::kFwdCols);
             }
           }
         }

@@ -70,8 +70,9 @@ thread_local int tl_slice = -1;
 
 }  // namespace
 
-const RecKernels rec_kernels_scalar = {"scalar", &tile16_scalar, &tile16x2_scalar,
-                                           &dot_rows_scalar, nullptr, nullptr, nullptr};
+const RecKernels rec_kernels_scalar = {"scalar",         &tile16_scalar, &tile16x2_scalar,
+                                       &dot_rows_scalar, nullptr,        nullptr,
+                                       nullptr,          nullptr};
 
 const RecKernels& rec_kernels() {
   static const RecKernels* k = [] {
@@ -124,16 +125,17 @@ void pack_fwd(const float* W_hh, int H, int Hout, float* pf) {
   const size_t panel = static_cast<size_t>(kFwdCols) * Hout;
   parallel_for_min(nb, 4, [&](int64_t b0, int64_t b1) {
     for (int64_t jb = b0; jb < b1; ++jb) {
-      float* dst = pf + jb * panel;
       const int j0 = static_cast<int>(jb) * kUnits;
       for (int g = 0; g < 4; ++g) {
+        const int half = g / 2;  // (i, f) | (g, o)
+        float* dst = pf + jb * panel + static_cast<size_t>(half) * kHalfCols * Hout;
         for (int u = 0; u < kUnits; ++u) {
-          const int col = g * kUnits + u;
+          const int col = (g % 2) * kUnits + u;
           if (j0 + u < H) {
             const float* src = W_hh + (static_cast<size_t>(g) * H + j0 + u) * Hout;
-            for (int k = 0; k < Hout; ++k) dst[static_cast<size_t>(k) * kFwdCols + col] = src[k];
+            for (int k = 0; k < Hout; ++k) dst[static_cast<size_t>(k) * kHalfCols + col] = src[k];
           } else {
-            for (int k = 0; k < Hout; ++k) dst[static_cast<size_t>(k) * kFwdCols + col] = 0.0f;
+            for (int k = 0; k < Hout; ++k) dst[static_cast<size_t>(k) * kHalfCols + col] = 0.0f;
           }
         }
       }

@@ -4,10 +4,13 @@
 //
 // Packed layouts (float, zero-padded so kernels always run full tiles):
 //   forward  (gates of 8 hidden units interleaved): for unit block jb (units j0 = 8 jb .. j0+7),
-//            a panel of Hout x 32 floats, pf[jb][k][g*8 + u] = W_hh[(g*H + j0+u) * Hout + k]
-//            (g = i, f, g, o). One 6x16 register tile over the first / second half of a panel
-//            row gives gates (i, f) / (g, o) of the same 8 units, so the gate math runs on the tile
-//            right after the product, still in L1.
+//            two half panels of Hout x 16 floats each, one after the other:
+//            pf[jb][half][k][c] = W_hh[(g*H + j0+u) * Hout + k] with g*8 + u = 16*half + c
+//            (g = i, f, g, o): half 0 holds gates (i, f), half 1 gates (g, o) of the same 8 units.
+//            One 6x16 register tile runs over one half panel, so the gate math runs on the tile
+//            right after the product, still in L1. Each half is contiguous (16 floats = one cache
+//            line per k): a panel whose rows were 32 floats apart would use only the even L1 sets,
+//            and at Hout = 320 one half would no longer fit in L1 between the row tiles.
 //   backward (non-transposed, for dh = dG W_hh): for column block cb (columns c0 = 16 cb .. +15 of
 //            Hout), a panel of 4H x 16 floats, pb[cb][g][c] = W_hh[g * Hout + c0 + c].
 #pragma once
@@ -20,6 +23,7 @@ namespace rec {
 
 constexpr int kUnits = 8;    // hidden units per forward block
 constexpr int kFwdCols = 32; // 4 gates x kUnits
+constexpr int kHalfCols = 16; // columns of one forward half panel (2 gates x kUnits)
 constexpr int kBwdCols = 16; // output columns per backward block
 constexpr int kTileRows = 6; // rows of one register tile
 
@@ -33,6 +37,9 @@ using Tile16x2Fn = void (*)(int K1, const float* a1, ptrdiff_t lda1, const float
                             const float* bias, int mr, float* s, ptrdiff_t lds);
 // y[i] = dot(m[i*ldm : i*ldm + K], x) for i < rows.
 using DotRowsFn = void (*)(int rows, int K, const float* m, ptrdiff_t ldm, const float* x, float* y);
+// The same for exactly 8 rows (the 8 units of one gate of a forward block): one accumulator per
+// row and one transposing reduction for all 8, instead of a horizontal sum per row.
+using Dot8Fn = void (*)(int K, const float* m, ptrdiff_t ldm, const float* x, float* y);
 
 // The forward epilogue of one full block of kUnits (8) hidden units, fused: for r < rows,
 //   a = G[r*ldg + g*H + u] + acc[r*kFwdCols + g*kUnits + u]  (g = i, f, g, o; u < 8)
@@ -55,6 +62,7 @@ struct RecKernels {
   Tile16Fn tile16;
   Tile16x2Fn tile16x2;
   DotRowsFn dot_rows;
+  Dot8Fn dot8;  // nullptr: use dot_rows
   GatesFwd8Fn gates_fwd8;
   // As gates_fwd8 with the pre-activations from acc only (G is written, not read): the fused
   // input product. nullptr: not available.
