@@ -166,12 +166,13 @@ class FastStep {
  public:
   // fused: the input product is folded into the step tile (rec::fuse_input; PK then also holds
   // packed W_ih and bias) and the steps' G_t are outputs only.
+  // inference: nothing is kept for backward, so the fused epilogue skips the G and tanh(c) stores.
   FastStep(const LstmParams<float>& p, const LstmDims& d, int ldy, const int32_t* lengths, float* pk,
-           bool fused)
+           bool fused, bool inference = false)
       : k_(rec::rec_kernels()), gates_(gates_forward<float>()), p_(p), d_(d), ldy_(ldy),
         lengths_(lengths), B_(d.B), H_(d.H), Ho_(d.hout()), P_(d.P), G4_(4 * d.H), I_(d.I),
         nb_((d.H + rec::kUnits - 1) / rec::kUnits), gemv_(d.B == 1), fused_(fused && d.B > 1),
-        pk_(pk) {
+        inference_(inference), pk_(pk) {
     if (!gemv_) rec::pack_fwd(p.W_hh, H_, Ho_, pk_);
     if (fused_) {
       pki_ = pk_ + rec::packed_fwd_size(H_, Ho_);
@@ -202,12 +203,13 @@ class FastStep {
   // are lines not touched since the previous call: without this the epilogue waits on memory.
   void prefetch_rows(int b0, int b1, int j0) const {
     const StepIo<float>& s = *next_;
+    const bool touch_g = !(inference_ && fused_);  // inference + fused: G neither read nor written
     for (int b = b0; b < b1; ++b) {
       const float* G = s.Gt + static_cast<size_t>(b) * G4_ + j0;
-      for (int g = 0; g < 4; ++g) __builtin_prefetch(G + g * H_, 1, 3);
+      if (touch_g) for (int g = 0; g < 4; ++g) __builtin_prefetch(G + g * H_, 1, 3);
       const size_t bh = static_cast<size_t>(b) * H_ + j0;
       __builtin_prefetch(s.c_cur + bh, 1, 3);
-      __builtin_prefetch(s.tc + bh, 1, 3);
+      if (!inference_) __builtin_prefetch(s.tc + bh, 1, 3);
       if (P_ == 0) {
         __builtin_prefetch(s.h_cur + static_cast<size_t>(b) * Ho_ + j0, 1, 3);
         __builtin_prefetch(s.y + static_cast<size_t>(b) * ldy_ + j0, 1, 3);
@@ -265,7 +267,7 @@ class FastStep {
           const size_t bh = static_cast<size_t>(b) * H + j0;
           const bool proj = P_ > 0;
           fwd8(e - b, acc + (b - r0) * rec::kFwdCols, s.Gt + static_cast<size_t>(b) * G4 + j0,
-                        G4, H, s.c_prev + bh, s.c_cur + bh, s.tc + bh,
+                        G4, H, s.c_prev + bh, s.c_cur + bh, inference_ ? nullptr : s.tc + bh,
                         proj ? s.hr + bh : s.h_cur + static_cast<size_t>(b) * Ho + j0, proj ? H : Ho,
                         proj ? nullptr : s.y + static_cast<size_t>(b) * ldy_ + j0, ldy_);
           b = e;
@@ -309,7 +311,7 @@ class FastStep {
   const int ldy_;
   const int32_t* lengths_;
   const int B_, H_, Ho_, P_, G4_, I_, nb_;
-  const bool gemv_, fused_;
+  const bool gemv_, fused_, inference_;
   float* pk_;
   float* pki_ = nullptr;  // packed W_ih (fused)
   float* pkb_ = nullptr;  // packed bias (fused)
@@ -437,7 +439,7 @@ Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, co
 
   std::optional<FastStep> step;
   if constexpr (use_fast<F>()) {
-    if (fast) step.emplace(p, d, ldy, lengths, ws + L.PK, fused);
+    if (fast) step.emplace(p, d, ldy, lengths, ws + L.PK, fused, /*inference=*/true);
   }
   const GatesForwardFn<F> gates = gates_forward<F>();
   for (int k0 = 0; k0 < T; k0 += L.Tc) {
@@ -447,21 +449,31 @@ Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, co
       hoisted_input(G, static_cast<size_t>(n) * B, x + static_cast<size_t>(tlo) * B * I, p, d,
                     fast && rec::lstm_use_builtin_gemm());
     }
-    for (int k = k0; k < k0 + n; ++k) {
+    // Step k of this chunk (G of the chunk's own rows: valid for k in [k0, k0 + n)).
+    auto io = [&](int k) {
       const int t = d.reverse ? T - 1 - k : k;
-      const StepIo<F> s{t,
-                        G + static_cast<size_t>(t - tlo) * B * G4,
-                        HS + static_cast<size_t>(k & 1) * B * Ho,
-                        HS + static_cast<size_t>((k + 1) & 1) * B * Ho,
-                        CS + static_cast<size_t>(k & 1) * B * H,
-                        CS + static_cast<size_t>((k + 1) & 1) * B * H,
-                        ws + L.TC,
-                        ws + L.HR,
-                        y + static_cast<size_t>(t) * B * ldy,
-                        x + static_cast<size_t>(t) * B * I};
+      const int tg = std::min(std::max(t - tlo, 0), n - 1);  // a step of the next chunk: never read
+      return StepIo<F>{t,
+                       G + static_cast<size_t>(tg) * B * G4,
+                       HS + static_cast<size_t>(k & 1) * B * Ho,
+                       HS + static_cast<size_t>((k + 1) & 1) * B * Ho,
+                       CS + static_cast<size_t>(k & 1) * B * H,
+                       CS + static_cast<size_t>((k + 1) & 1) * B * H,
+                       ws + L.TC,
+                       ws + L.HR,
+                       y + static_cast<size_t>(t) * B * ldy,
+                       x + static_cast<size_t>(t) * B * I};
+    };
+    for (int k = k0; k < k0 + n; ++k) {
+      const StepIo<F> s = io(k);
       if constexpr (use_fast<F>()) {
         if (fast) {
-          step->run(s);
+          // The next step's rows (y above all: fresh output memory) are prefetched during this
+          // one; across a chunk boundary only when G is not read (fused), as the next chunk's G
+          // is not computed yet.
+          const bool has_next = k + 1 < k0 + n || (fused && k + 1 < T);
+          const StepIo<F> next = io(has_next ? k + 1 : k);
+          step->run(s, has_next ? &next : nullptr);
           continue;
         }
       }

@@ -227,12 +227,14 @@ void gates_fwd8_avx2(int rows, const float* acc, float* G, ptrdiff_t ldg, int H,
     const __m256 cp = _mm256_loadu_ps(c_prev + rc);
     const __m256 cj = _mm256_fmadd_ps(f, cp, _mm256_mul_ps(i, g));
     const __m256 tcj = tanh_ps(cj);
-    _mm256_storeu_ps(Gr, i);
-    _mm256_storeu_ps(Gr + H, f);
-    _mm256_storeu_ps(Gr + 2 * H, g);
-    _mm256_storeu_ps(Gr + 3 * H, o);
+    if (tc) {  // kept for backward
+      _mm256_storeu_ps(Gr, i);
+      _mm256_storeu_ps(Gr + H, f);
+      _mm256_storeu_ps(Gr + 2 * H, g);
+      _mm256_storeu_ps(Gr + 3 * H, o);
+      _mm256_storeu_ps(tc + rc, tcj);
+    }
     _mm256_storeu_ps(c + rc, cj);
-    _mm256_storeu_ps(tc + rc, tcj);
     const __m256 hj = _mm256_mul_ps(o, tcj);
     _mm256_storeu_ps(h + r * ldh, hj);
     if (y) _mm256_storeu_ps(y + r * ldy, hj);

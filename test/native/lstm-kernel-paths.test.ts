@@ -87,6 +87,12 @@ for (const reverse of [false, true]) {
     for (const P of [0, 7]) cases.push({ T: 9, B: 7, I: 11, H: 24, P, reverse, lengths, state: lengths });
   }
 }
+// Inference mode hoists the input product in chunks of ~256K floats of pre-activations: at B 128,
+// H 256 that is 2 steps, so T 5 crosses chunk boundaries (the fused-input step, I 16, and the
+// hoisted one, I 300; both directions).
+for (const reverse of [false, true]) {
+  for (const I of [16, 300]) cases.push({ T: 5, B: 128, I, H: 256, P: 0, reverse, lengths: true, state: true });
+}
 
 describe('fast LSTM kernel path vs the reference path (float32)', () => {
   for (const [i, c] of cases.entries()) {
