@@ -46,8 +46,9 @@ using Dot8Fn = void (*)(int K, const float* m, ptrdiff_t ldm, const float* x, fl
 //   the gates math of gates.h on a -> G (activated gates), c, tc, h (row stride ldh), and y (row
 //   stride ldy, skipped when y is null); c_prev / c / tc with row stride H.
 // tc null (inference): neither G nor tc is written (nothing will read them), c and h are.
+// acc is scratch: its rows may be overwritten.
 // The same formulas (and float operations) as the ISA's gates_forward. nullptr: not available.
-using GatesFwd8Fn = void (*)(int rows, const float* acc, float* G, ptrdiff_t ldg, int H,
+using GatesFwd8Fn = void (*)(int rows, float* acc, float* G, ptrdiff_t ldg, int H,
                              const float* c_prev, float* c, float* tc, float* h, ptrdiff_t ldh,
                              float* y, ptrdiff_t ldy);
 
