@@ -183,26 +183,75 @@ class FastStep {
     slices_ = rec::slice_count(nb_, 2.0 * B_ * G4_ * (Ho_ + (fused_ ? I_ : 0)));
   }
 
-  // next: the step after this one when known (its rows are prefetched during this one).
+  // One step. next: the step after this one when known (its rows are prefetched during this one).
   void run(const StepIo<float>& s, const StepIo<float>* next = nullptr) {
-    s_ = &s;
-    next_ = next;
-    auto fn = [this](int slice) {
-      const int b0 = nb_ * slice / slices_, b1 = nb_ * (slice + 1) / slices_;
-      for (int jb = b0; jb < b1; ++jb) block(jb);
-    };
+    auto fn = [&](int slice) { run_slice(slice, s, next); };
     rec::run_slices(slices_, fn);
     if (P_ > 0) projection_and_y(s, ldy_, lengths_, p_, d_, rec::lstm_use_builtin_gemm());
   }
 
+  // Whether run_steps may run this layer: nothing between the steps (no projection GEMM).
+  bool can_run_steps() const { return P_ == 0; }
+
+  // Steps 0 .. steps-1, io(k) giving step k's StepIo, in one pool job (rec::run_slices_steps).
+  // Only when nothing has to happen between steps (can_run_steps; the input product hoisted).
+  template <class Io>
+  void run_steps(int steps, const Io& io) {
+    auto fn = [&](int slice, int k) {
+      const StepIo<float> s = io(k);
+      if (k + 1 < steps) {
+        const StepIo<float> next = io(k + 1);
+        run_slice(slice, s, &next);
+      } else {
+        run_slice(slice, s, nullptr);
+      }
+    };
+    rec::run_slices_steps(slices_, steps, fn);
+  }
+
  private:
   static constexpr int kChunk = 48;  // rows per pass over a panel (a multiple of kTileRows)
+  static constexpr int kGemvGroup = 16;  // batch-1 blocks per epilogue call
+
+  void run_slice(int slice, const StepIo<float>& s, const StepIo<float>* next) const {
+    const int b0 = nb_ * slice / slices_, b1 = nb_ * (slice + 1) / slices_;
+    if (gemv_ && k_.dot8 && k_.gates_fwd8 && (!lengths_ || s.t < lengths_[0])) {
+      // Batch 1: the matrix-vector products of a group of blocks first, then one epilogue call
+      // over the group, its blocks as independent "rows" (one block's cell alone is a chain of
+      // dependent operations the CPU cannot overlap with anything).
+      const int full_end = std::min(b1, H_ / rec::kUnits);  // blocks of 8 whole units
+      for (int g0 = b0; g0 < full_end; g0 += kGemvGroup) {
+        const int g1 = std::min(full_end, g0 + kGemvGroup);
+        gemv_group(g0, g1, s);
+      }
+      for (int jb = std::max(b0, full_end); jb < b1; ++jb) block(jb, s, next);
+      return;
+    }
+    for (int jb = b0; jb < b1; ++jb) block(jb, s, next);
+  }
+
+  // Batch 1, full blocks [g0, g1): acc[block][g*8 + u] = W_hh rows . h_prev, then the epilogue.
+  void gemv_group(int g0, int g1, const StepIo<float>& s) const {
+    const int H = H_, Ho = Ho_;
+    alignas(64) float acc[kGemvGroup * rec::kFwdCols];
+    for (int jb = g0; jb < g1; ++jb) {
+      const int j0 = jb * rec::kUnits;
+      for (int g = 0; g < 4; ++g) {
+        k_.dot8(Ho, p_.W_hh + (static_cast<size_t>(g) * H + j0) * Ho, Ho, s.h_prev,
+                acc + (jb - g0) * rec::kFwdCols + g * rec::kUnits);
+      }
+    }
+    const int j0 = g0 * rec::kUnits, u = rec::kUnits;
+    const bool proj = P_ > 0;
+    k_.gates_fwd8(g1 - g0, acc, s.Gt + j0, u, H, s.c_prev + j0, s.c_cur + j0,
+                  inference_ ? nullptr : s.tc + j0, u, (proj ? s.hr : s.h_cur) + j0, u,
+                  proj ? nullptr : s.y + j0, u);
+  }
 
   // Rows [b0, b1) of the epilogue of the block at unit j0 at the NEXT step: G (read and written),
   // c, tanh c, h, y. G_t was written by the hoisted product long before its step and the outputs
   // are lines not touched since the previous call: without this the epilogue waits on memory.
-  void prefetch_rows(int b0, int b1, int j0) const {
-    const StepIo<float>& s = *next_;
+  void prefetch_rows(const StepIo<float>& s, int b0, int b1, int j0) const {
     const bool touch_g = !(inference_ && fused_);  // inference + fused: G neither read nor written
     for (int b = b0; b < b1; ++b) {
       const float* G = s.Gt + static_cast<size_t>(b) * G4_ + j0;
@@ -217,8 +266,7 @@ class FastStep {
     }
   }
 
-  void block(int jb) const {
-    const StepIo<float>& s = *s_;
+  void block(int jb, const StepIo<float>& s, const StepIo<float>* next) const {
     const int H = H_, Ho = Ho_, G4 = G4_, t = s.t;
     const int j0 = jb * rec::kUnits, nu = std::min(rec::kUnits, H - j0);
     const float* panel = pk_ + static_cast<size_t>(jb) * rec::kFwdCols * Ho;
@@ -242,7 +290,7 @@ class FastStep {
           const int n = r1 - r0, nt = (n + rec::kTileRows - 1) / rec::kTileRows;
           for (int ti = 0; ti < nt; ++ti) {
             const int r = r0 + n * ti / nt, mr = r0 + n * (ti + 1) / nt - r;
-            if (half == 0 && next_) prefetch_rows(r, r + mr, j0);
+            if (half == 0 && next) prefetch_rows(*next, r, r + mr, j0);
             float* ar = acc + (r - r0) * rec::kFwdCols + 16 * half;
             const float* hp = panel + static_cast<size_t>(half) * rec::kHalfCols * Ho;
             if (fused_) {
@@ -267,7 +315,7 @@ class FastStep {
           const size_t bh = static_cast<size_t>(b) * H + j0;
           const bool proj = P_ > 0;
           fwd8(e - b, acc + (b - r0) * rec::kFwdCols, s.Gt + static_cast<size_t>(b) * G4 + j0,
-                        G4, H, s.c_prev + bh, s.c_cur + bh, inference_ ? nullptr : s.tc + bh,
+                        G4, H, s.c_prev + bh, s.c_cur + bh, inference_ ? nullptr : s.tc + bh, H,
                         proj ? s.hr + bh : s.h_cur + static_cast<size_t>(b) * Ho + j0, proj ? H : Ho,
                         proj ? nullptr : s.y + static_cast<size_t>(b) * ldy_ + j0, ldy_);
           b = e;
@@ -316,8 +364,6 @@ class FastStep {
   float* pki_ = nullptr;  // packed W_ih (fused)
   float* pkb_ = nullptr;  // packed bias (fused)
   int slices_ = 1;
-  const StepIo<float>* s_ = nullptr;
-  const StepIo<float>* next_ = nullptr;
 };
 
 template <typename F>
@@ -384,12 +430,16 @@ Status forward_impl(bool fast, F* y, int ldy, F* hn, F* cn, F* ws, const F* x, c
   if constexpr (use_fast<F>()) {
     if (fast) {
       FastStep step(p, d, ldy, lengths, ws + L.PK, fused);
-      StepIo<F> cur = io(0);
-      for (int k = 0; k < T; ++k) {
-        if (!fused && tc < T && k % tc == 0) hoist(k);
-        const StepIo<F> next = io(std::min(k + 1, T - 1));
-        step.run(cur, k + 1 < T ? &next : nullptr);
-        cur = next;
+      if (step.can_run_steps() && (fused || tc >= T)) {
+        step.run_steps(T, io);  // nothing between the steps: one pool job for all of them
+      } else {
+        StepIo<F> cur = io(0);
+        for (int k = 0; k < T; ++k) {
+          if (!fused && tc < T && k % tc == 0) hoist(k);
+          const StepIo<F> next = io(std::min(k + 1, T - 1));
+          step.run(cur, k + 1 < T ? &next : nullptr);
+          cur = next;
+        }
       }
     }
   }
@@ -450,7 +500,7 @@ Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, co
                     fast && rec::lstm_use_builtin_gemm());
     }
     // Step k of this chunk (G of the chunk's own rows: valid for k in [k0, k0 + n)).
-    auto io = [&](int k) {
+    auto io = [&, k0, n, tlo](int k) {
       const int t = d.reverse ? T - 1 - k : k;
       const int tg = std::min(std::max(t - tlo, 0), n - 1);  // a step of the next chunk: never read
       return StepIo<F>{t,
@@ -464,6 +514,14 @@ Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, co
                        y + static_cast<size_t>(t) * B * ldy,
                        x + static_cast<size_t>(t) * B * I};
     };
+    if constexpr (use_fast<F>()) {
+      // The whole sequence in one chunk (or no hoisted product) and nothing between the steps:
+      // all steps in one pool job.
+      if (fast && step->can_run_steps() && (fused || n == T)) {
+        step->run_steps(T, io);
+        break;
+      }
+    }
     for (int k = k0; k < k0 + n; ++k) {
       const StepIo<F> s = io(k);
       if constexpr (use_fast<F>()) {

@@ -11,6 +11,16 @@
 #include "cpu_features.h"
 #include "thread_pool.h"
 
+#include <thread>
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
+#include <immintrin.h>
+#define LSTM_REC_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__) || defined(__arm__)
+#define LSTM_REC_CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define LSTM_REC_CPU_RELAX() ((void)0)
+#endif
+
 namespace lstm {
 namespace rec {
 namespace {
@@ -184,6 +194,115 @@ void run_slices(int n, void (*fn)(void* ctx, int slice), void* ctx) {
   };
   parallel_for(n, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) fn(ctx, take());
+  });
+}
+
+namespace {
+
+// Slots of the step ring: a step's claim and done words are reused R steps later, when (as the
+// step loop only advances past complete steps) every slice of the old step has finished.
+constexpr int kRing = 4;
+
+// Tag of step k in the high half of a slot word (0: never used).
+inline uint64_t step_tag(int k) { return static_cast<uint64_t>(k + 1) << 32; }
+inline uint32_t tag_step_plus1(uint64_t v) { return static_cast<uint32_t>(v >> 32); }
+
+struct alignas(64) Slot {
+  std::atomic<uint64_t> word{0};
+};
+
+struct StepSync {
+  Slot claim[kRing];  // tag | bit mask of claimed slices
+  Slot done[kRing];   // tag | count of finished slices
+};
+
+// A slice of step k for this thread; -1: none left; -2: step k is already complete (this thread
+// fell behind).
+int claim_slice(StepSync& S, int n, int k) {
+  std::atomic<uint64_t>& w = S.claim[k % kRing].word;
+  const uint64_t tag = step_tag(k), full = n >= 32 ? 0xffffffffu : (uint64_t{1} << n) - 1;
+  uint64_t v = w.load(std::memory_order_acquire);
+  for (;;) {
+    const uint64_t vt = v & ~uint64_t{0xffffffffu};
+    if (vt > tag) return -2;
+    if (vt < tag) {  // the slot still holds a finished older step: open it for step k
+      if (w.compare_exchange_weak(v, tag, std::memory_order_acq_rel, std::memory_order_acquire)) v = tag;
+      continue;
+    }
+    const uint64_t mask = v & 0xffffffffu;
+    if ((mask & full) == full) return -1;
+    int s = tl_slice;
+    if (s < 0 || s >= n || (mask >> s) & 1u) {
+      s = 0;
+      while ((mask >> s) & 1u) ++s;
+    }
+    if (w.compare_exchange_weak(v, v | (uint64_t{1} << s), std::memory_order_acq_rel,
+                                std::memory_order_acquire)) {
+      tl_slice = s;
+      return s;
+    }
+  }
+}
+
+void finish_slice(StepSync& S, int k) {
+  std::atomic<uint64_t>& w = S.done[k % kRing].word;
+  const uint64_t tag = step_tag(k);
+  uint64_t v = w.load(std::memory_order_relaxed);
+  for (;;) {
+    const uint64_t next = (v & ~uint64_t{0xffffffffu}) == tag ? v + 1 : tag | 1u;
+    if (w.compare_exchange_weak(v, next, std::memory_order_acq_rel, std::memory_order_relaxed)) return;
+  }
+}
+
+bool step_complete(const StepSync& S, int n, int k) {
+  const uint64_t v = S.done[k % kRing].word.load(std::memory_order_acquire);
+  const uint32_t t = tag_step_plus1(v);
+  return t > static_cast<uint32_t>(k + 1) ||
+         (t == static_cast<uint32_t>(k + 1) && (v & 0xffffffffu) == static_cast<uint64_t>(n));
+}
+
+}  // namespace
+
+void run_slices_steps(int n, int steps, void (*fn)(void* ctx, int slice, int step), void* ctx) {
+  if (steps <= 0) return;
+  if (n <= 1) {
+    for (int k = 0; k < steps; ++k) fn(ctx, 0, k);
+    return;
+  }
+  if (n > 32) {  // more slices than the claim word has bits: one job per step
+    for (int k = 0; k < steps; ++k) {
+      auto one = [&](int slice) { fn(ctx, slice, k); };
+      run_slices(n, one);
+    }
+    return;
+  }
+  StepSync S;
+  parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t part = b; part < e; ++part) {
+      for (int k = 0; k < steps; ++k) {
+        bool behind = false;
+        for (;;) {
+          const int s = claim_slice(S, n, k);
+          if (s == -1) break;
+          if (s == -2) {
+            behind = true;
+            break;
+          }
+          fn(ctx, s, k);
+          finish_slice(S, k);
+        }
+        if (behind) continue;
+        // The step's other slices are running on other threads: a short wait (~5 us), then yield
+        // the core, which the thread we wait for may need (more threads than cores).
+        for (int spins = 0; !step_complete(S, n, k); ++spins) {
+          if (spins < 256) {
+            LSTM_REC_CPU_RELAX();
+          } else {
+            std::this_thread::yield();
+          }
+        }
+      }
+    }
   });
 }
 

@@ -44,13 +44,15 @@ using Dot8Fn = void (*)(int K, const float* m, ptrdiff_t ldm, const float* x, fl
 // The forward epilogue of one full block of kUnits (8) hidden units, fused: for r < rows,
 //   a = G[r*ldg + g*H + u] + acc[r*kFwdCols + g*kUnits + u]  (g = i, f, g, o; u < 8)
 //   the gates math of gates.h on a -> G (activated gates), c, tc, h (row stride ldh), and y (row
-//   stride ldy, skipped when y is null); c_prev / c / tc with row stride H.
+//   stride ldy, skipped when y is null); c_prev / c / tc with row stride ldc. A "row" is a batch
+//   row of one block (ldg = 4H, ldc = H) or, at batch 1, one block of the only row (ldg = ldc =
+//   ldh = ldy = 8): the rows' cells are independent either way.
 // tc null (inference): neither G nor tc is written (nothing will read them), c and h are.
 // acc is scratch: its rows may be overwritten.
 // The same formulas (and float operations) as the ISA's gates_forward. nullptr: not available.
 using GatesFwd8Fn = void (*)(int rows, float* acc, float* G, ptrdiff_t ldg, int H,
-                             const float* c_prev, float* c, float* tc, float* h, ptrdiff_t ldh,
-                             float* y, ptrdiff_t ldy);
+                             const float* c_prev, float* c, float* tc, ptrdiff_t ldc, float* h,
+                             ptrdiff_t ldh, float* y, ptrdiff_t ldy);
 
 // The backward epilogue of one row of one full column block of kBwdCols (16) hidden units, fused:
 //   dh[u] += dy[u] (when dy), then the gates backward of gates.h with gates G[g*H + u],
@@ -100,6 +102,19 @@ template <class Fn>
 void run_slices(int n, Fn& fn) {
   run_slices(n, [](void* c, int s) { (*static_cast<Fn*>(c))(s); }, &fn);
 }
+// Runs fn(slice, step) for every slice in [0, n) of every step in [0, steps), in ONE pool job
+// instead of one per step: no slice of step k starts before every slice of step k - 1 has
+// finished (release/acquire: its writes are visible). Each thread claims slices of the current
+// step (the one it ran last first, as run_slices), then waits for the step's stragglers. A thread
+// only ever waits for slices another running thread has claimed, so one thread alone (a late
+// worker, a nested call) still runs every step: no deadlock. For the step loops with nothing to do
+// between steps; a step of a few microseconds then costs one handoff, not a job's four.
+void run_slices_steps(int n, int steps, void (*fn)(void* ctx, int slice, int step), void* ctx);
+template <class Fn>
+void run_slices_steps(int n, int steps, Fn& fn) {
+  run_slices_steps(n, steps, [](void* c, int s, int k) { (*static_cast<Fn*>(c))(s, k); }, &fn);
+}
+
 // How many slices to use for `blocks` blocks of work of `flops_per_step` FLOP per step.
 int slice_count(int blocks, double flops_per_step);
 

@@ -222,7 +222,8 @@ inline __m256 preact(const float* Gr, const float* s) {
 // (rows independent of each other); o waits in acc between them. Same operations, same bits.
 template <bool kAddG>
 void gates_fwd8_avx2(int rows, float* acc, float* G, ptrdiff_t ldg, int H, const float* c_prev,
-                     float* c, float* tc, float* h, ptrdiff_t ldh, float* y, ptrdiff_t ldy) {
+                     float* c, float* tc, ptrdiff_t ldc, float* h, ptrdiff_t ldh, float* y,
+                     ptrdiff_t ldy) {
   for (int r = 0; r < rows; ++r) {
     float* s = acc + r * kFwdCols;
     float* Gr = G + r * ldg;
@@ -230,7 +231,7 @@ void gates_fwd8_avx2(int rows, float* acc, float* G, ptrdiff_t ldg, int H, const
     const __m256 f = sigmoid_ps(preact<kAddG>(Gr + H, s + 8));
     const __m256 g = tanh_ps(preact<kAddG>(Gr + 2 * H, s + 16));
     const __m256 o = sigmoid_ps(preact<kAddG>(Gr + 3 * H, s + 24));
-    const ptrdiff_t rc = static_cast<ptrdiff_t>(r) * H;
+    const ptrdiff_t rc = static_cast<ptrdiff_t>(r) * ldc;
     // c_prev is read before c is written, so c may alias c_prev.
     const __m256 cj = _mm256_fmadd_ps(f, _mm256_loadu_ps(c_prev + rc), _mm256_mul_ps(i, g));
     if (tc) {  // kept for backward
@@ -243,7 +244,7 @@ void gates_fwd8_avx2(int rows, float* acc, float* G, ptrdiff_t ldg, int H, const
     _mm256_storeu_ps(s + 24, o);
   }
   for (int r = 0; r < rows; ++r) {
-    const ptrdiff_t rc = static_cast<ptrdiff_t>(r) * H;
+    const ptrdiff_t rc = static_cast<ptrdiff_t>(r) * ldc;
     const __m256 tcj = tanh_ps(_mm256_loadu_ps(c + rc));
     const __m256 hj = _mm256_mul_ps(_mm256_loadu_ps(acc + r * kFwdCols + 24), tcj);
     if (tc) _mm256_storeu_ps(tc + rc, tcj);

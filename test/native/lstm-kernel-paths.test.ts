@@ -117,3 +117,42 @@ describe('fast LSTM kernel path vs the reference path (float32)', () => {
     });
   }
 });
+
+describe('fast path across thread counts', () => {
+  // The step loop runs every time step in one pool job when nothing happens between steps
+  // (batch 1, the fused-input step; P = 0) and one job per step otherwise. A slice's arithmetic
+  // does not depend on which thread runs it, so any thread count, including more threads than
+  // cores (threads that fall behind and skip completed steps), gives the same bits.
+  const shapes: Case[] = [
+    { T: 24, B: 1, I: 32, H: 128, P: 0, reverse: false, lengths: false, state: true },
+    { T: 24, B: 1, I: 9, H: 27, P: 0, reverse: true, lengths: true, state: false },
+    { T: 16, B: 32, I: 16, H: 64, P: 0, reverse: false, lengths: true, state: true },
+    { T: 12, B: 7, I: 40, H: 48, P: 0, reverse: true, lengths: false, state: true },
+  ];
+  for (const [i, c] of shapes.entries()) {
+    it(`T${c.T} B${c.B} I${c.I} H${c.H}${c.reverse ? ' reverse' : ''}${c.lengths ? ' lengths' : ''}: 1, 2, 3 and 6 threads`, () => {
+      const native = loadNative();
+      const before = native.backendInfo().threads;
+      try {
+        native.setNumThreads(1);
+        const one = run(c, 'fast', 500 + i);
+        for (const n of [2, 3, 6]) {
+          native.setNumThreads(n);
+          for (let rep = 0; rep < 2; rep++) {
+            const many = run(c, 'fast', 500 + i);
+            for (const key of Object.keys(one) as (keyof typeof one)[]) {
+              const a = many[key], b = one[key];
+              if (a === null || b === null) { expect(a).toBe(b); continue; }
+              // bitwise (NaN-safe), without a deep-equality walk over 64K elements
+              const same = Buffer.from(a.buffer, a.byteOffset, a.byteLength)
+                .equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+              expect(same, `${key} with ${n} threads`).toBe(true);
+            }
+          }
+        }
+      } finally {
+        native.setNumThreads(before);
+      }
+    });
+  }
+});
