@@ -11,14 +11,17 @@
 //     steps run just before them when G is too large to stay in cache over the call (else each
 //     step's epilogue waits on G_t from memory; forward_impl);
 //   - W_hh packed once per call into panels of 8 hidden units x 4 gates (lstm_recurrent.h);
-//   - per step ONE parallel region: each thread takes the same slice of unit blocks at every step
+//   - per step ONE parallel region (and when nothing happens between steps, i.e. no hoisted
+//     chunk and no projection, one pool job for ALL steps, synchronised per step by
+//     rec::run_slices_steps): each thread takes the same slice of unit blocks at every step
 //     (its weights stay in its L2), computes h_{t-1} x panel for all B rows in 6x16 register tiles
 //     (rec_kernels().tile16, AVX2 or scalar), adds the hoisted pre-activations and runs the gate
 //     math (AVX2: rec_kernels().gates_fwd8, the add and gates.h's formulas fused over the rows of
 //     a block of 8 units; else the gates.h function on a copy) on the tile while it is in L1,
 //     writing gates, c, tanh(c), h and the y row of those units directly; the rows the next step's
 //     epilogue will touch are prefetched during the tiles. Batch 1: a dot-product GEMV on the
-//     unpacked W_hh (no packing cost; both cores split the rows).
+//     unpacked W_hh (no packing cost; both cores split the rows), 8 rows per kernel call, then
+//     one epilogue call over a group of blocks (independent cells, so their latencies overlap).
 //   - fused input (rec::fuse_input: B > 1 and 2I <= Hout, e.g. I 64, H 256): no hoisted product;
 //     W_ih and the bias are packed like W_hh and each step tile computes
 //     bias + x_t W_ih^T + h_{t-1} W_hh^T in one set of accumulators (rec_kernels().tile16x2), the
@@ -26,7 +29,7 @@
 //     for backward. Not for large I (I = H = 512: the longer step K loses to the hoisted GEMM).
 //   - the projection (P > 0) stays one GEMM per step after the region.
 // lstm_forward_inference: the same step code with ping-pong h/c buffers and the hoisted product
-// computed per chunk of Tc steps (no history kept).
+// computed per chunk of Tc steps (no history kept: the epilogue skips the G and tanh(c) stores).
 // Reference: PyTorch aten/src/ATen/native/RNN.cpp (pre-computed input projection, fused cell).
 // Nothing is allocated here: every buffer is a region of the caller's workspace.
 #include <algorithm>
