@@ -184,6 +184,28 @@ describe('batchFirst', () => {
 });
 
 describe('async variants', () => {
+  it('give the same bits when several run at once on libuv threads (one pool job at a time, the rest inline)', async () => {
+    // batch 1, a small batch and the fused-input step: the shapes whose steps run as one pool job
+    const cases = [[16, 64, 1, 40], [16, 64, 8, 30], [8, 128, 32, 20], [32, 128, 1, 50]].map(([I, H, B, T], k) => {
+      const lstm = new LSTM({ inputSize: I!, hiddenSize: H!, seed: k + 1 }).eval();
+      return { lstm, x: rand([T!, B!, I!]) };
+    });
+    const expected = cases.map(({ lstm, x }) => lstm.forward(x).output.data.slice());
+    const native = loadNative();
+    const before = native.backendInfo().threads;
+    try {
+      for (const threads of [2, 3]) {
+        native.setNumThreads(threads);
+        for (let round = 0; round < 5; round++) {
+          const outs = await Promise.all(cases.map(({ lstm, x }) => lstm.forwardAsync(x)));
+          const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+          outs.forEach((o, i) => expect(bytes(o.output.data).equals(bytes(expected[i]!))).toBe(true));
+        }
+      }
+    } finally {
+      native.setNumThreads(before);
+    }
+  });
   it('return what the sync calls return', async () => {
     const lstm = new LSTM({ inputSize: 3, hiddenSize: 5, bidirectional: true, projSize: 2, seed: 3 });
     const x = rand([6, 4, 3]);
