@@ -43,45 +43,32 @@ inline __m256i tail_mask(int rem) {
 template <bool kTail>
 inline void forward_block(float* a, const float* c_prev, float* c, float* tc, float* h, int H, int j,
                           __m256i m) {
-  const __m256 i = sigmoid_ps(load<kTail>(a + j, m));
-  const __m256 f = sigmoid_ps(load<kTail>(a + H + j, m));
-  const __m256 g = tanh_ps(load<kTail>(a + 2 * H + j, m));
-  const __m256 o = sigmoid_ps(load<kTail>(a + 3 * H + j, m));
-  const __m256 cp = load<kTail>(c_prev + j, m);
-  const __m256 cj = _mm256_fmadd_ps(f, cp, _mm256_mul_ps(i, g));
-  const __m256 tcj = tanh_ps(cj);
-  store<kTail>(a + j, m, i);
-  store<kTail>(a + H + j, m, f);
-  store<kTail>(a + 2 * H + j, m, g);
-  store<kTail>(a + 3 * H + j, m, o);
-  store<kTail>(c + j, m, cj);
+  const CellGates s = cell_gates(load<kTail>(a + j, m), load<kTail>(a + H + j, m),
+                                 load<kTail>(a + 2 * H + j, m), load<kTail>(a + 3 * H + j, m),
+                                 load<kTail>(c_prev + j, m));
+  const __m256 tcj = tanh_ps(s.c);
+  store<kTail>(a + j, m, s.i);
+  store<kTail>(a + H + j, m, s.f);
+  store<kTail>(a + 2 * H + j, m, s.g);
+  store<kTail>(a + 3 * H + j, m, s.o);
+  store<kTail>(c + j, m, s.c);
   store<kTail>(tc + j, m, tcj);
-  store<kTail>(h + j, m, _mm256_mul_ps(o, tcj));
+  store<kTail>(h + j, m, _mm256_mul_ps(s.o, tcj));
 }
 
 template <bool kTail>
 inline void backward_block(float* da, float* dc_prev, const float* gates, const float* c_prev,
                            const float* tc, const float* dh, const float* dc, int H, int j, __m256i m) {
-  const __m256 one = splat(1.0f);
-  const __m256 i = load<kTail>(gates + j, m);
-  const __m256 f = load<kTail>(gates + H + j, m);
-  const __m256 g = load<kTail>(gates + 2 * H + j, m);
-  const __m256 o = load<kTail>(gates + 3 * H + j, m);
-  const __m256 t = load<kTail>(tc + j, m);
-  const __m256 dhj = load<kTail>(dh + j, m);
-  const __m256 cp = load<kTail>(c_prev + j, m);
-  const __m256 dcj = load<kTail>(dc + j, m);  // before the dc_prev store: they alias in BPTT
-  const __m256 dho = _mm256_mul_ps(dhj, o);
-  const __m256 dc_tot = _mm256_fmadd_ps(dho, _mm256_fnmadd_ps(t, t, one), dcj);
-  const __m256 di = _mm256_mul_ps(_mm256_mul_ps(dc_tot, g), _mm256_mul_ps(i, _mm256_sub_ps(one, i)));
-  const __m256 df = _mm256_mul_ps(_mm256_mul_ps(dc_tot, cp), _mm256_mul_ps(f, _mm256_sub_ps(one, f)));
-  const __m256 dg = _mm256_mul_ps(_mm256_mul_ps(dc_tot, i), _mm256_fnmadd_ps(g, g, one));
-  const __m256 d_o = _mm256_mul_ps(_mm256_mul_ps(dho, t), _mm256_sub_ps(one, o));
-  store<kTail>(da + j, m, di);
-  store<kTail>(da + H + j, m, df);
-  store<kTail>(da + 2 * H + j, m, dg);
-  store<kTail>(da + 3 * H + j, m, d_o);
-  store<kTail>(dc_prev + j, m, _mm256_mul_ps(dc_tot, f));
+  // Every load before the first store: dc_prev aliases dc in BPTT.
+  const CellGrads d = cell_backward(load<kTail>(gates + j, m), load<kTail>(gates + H + j, m),
+                                    load<kTail>(gates + 2 * H + j, m), load<kTail>(gates + 3 * H + j, m),
+                                    load<kTail>(tc + j, m), load<kTail>(c_prev + j, m),
+                                    load<kTail>(dh + j, m), load<kTail>(dc + j, m));
+  store<kTail>(da + j, m, d.di);
+  store<kTail>(da + H + j, m, d.df);
+  store<kTail>(da + 2 * H + j, m, d.dg);
+  store<kTail>(da + 3 * H + j, m, d.d_o);
+  store<kTail>(dc_prev + j, m, d.dc_prev);
 }
 
 void forward_avx2(float* a, const float* c_prev, float* c, float* tc, float* h, int H) {

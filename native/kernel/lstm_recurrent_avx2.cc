@@ -227,21 +227,19 @@ void gates_fwd8_avx2(int rows, float* acc, float* G, ptrdiff_t ldg, int H, const
   for (int r = 0; r < rows; ++r) {
     float* s = acc + r * kFwdCols;
     float* Gr = G + r * ldg;
-    const __m256 i = sigmoid_ps(preact<kAddG>(Gr, s));
-    const __m256 f = sigmoid_ps(preact<kAddG>(Gr + H, s + 8));
-    const __m256 g = tanh_ps(preact<kAddG>(Gr + 2 * H, s + 16));
-    const __m256 o = sigmoid_ps(preact<kAddG>(Gr + 3 * H, s + 24));
     const ptrdiff_t rc = static_cast<ptrdiff_t>(r) * ldc;
     // c_prev is read before c is written, so c may alias c_prev.
-    const __m256 cj = _mm256_fmadd_ps(f, _mm256_loadu_ps(c_prev + rc), _mm256_mul_ps(i, g));
+    const CellGates cell = cell_gates(preact<kAddG>(Gr, s), preact<kAddG>(Gr + H, s + 8),
+                                      preact<kAddG>(Gr + 2 * H, s + 16), preact<kAddG>(Gr + 3 * H, s + 24),
+                                      _mm256_loadu_ps(c_prev + rc));
     if (tc) {  // kept for backward
-      _mm256_storeu_ps(Gr, i);
-      _mm256_storeu_ps(Gr + H, f);
-      _mm256_storeu_ps(Gr + 2 * H, g);
-      _mm256_storeu_ps(Gr + 3 * H, o);
+      _mm256_storeu_ps(Gr, cell.i);
+      _mm256_storeu_ps(Gr + H, cell.f);
+      _mm256_storeu_ps(Gr + 2 * H, cell.g);
+      _mm256_storeu_ps(Gr + 3 * H, cell.o);
     }
-    _mm256_storeu_ps(c + rc, cj);
-    _mm256_storeu_ps(s + 24, o);
+    _mm256_storeu_ps(c + rc, cell.c);
+    _mm256_storeu_ps(s + 24, cell.o);
   }
   for (int r = 0; r < rows; ++r) {
     const ptrdiff_t rc = static_cast<ptrdiff_t>(r) * ldc;
@@ -255,31 +253,21 @@ void gates_fwd8_avx2(int rows, float* acc, float* G, ptrdiff_t ldg, int H, const
 
 void gates_bwd16_avx2(float* dh, const float* dy, const float* G, int H, const float* c_prev,
                       const float* tc, float* dc, float* dG) {
-  const __m256 one = splat(1.0f);
   for (int j = 0; j < kBwdCols; j += 8) {
     __m256 dhj = _mm256_loadu_ps(dh + j);
     if (dy) {
       dhj = _mm256_add_ps(dhj, _mm256_loadu_ps(dy + j));
       _mm256_storeu_ps(dh + j, dhj);
     }
-    const __m256 i = _mm256_loadu_ps(G + j);
-    const __m256 f = _mm256_loadu_ps(G + H + j);
-    const __m256 g = _mm256_loadu_ps(G + 2 * H + j);
-    const __m256 o = _mm256_loadu_ps(G + 3 * H + j);
-    const __m256 t = _mm256_loadu_ps(tc + j);
-    const __m256 cp = _mm256_loadu_ps(c_prev + j);
-    const __m256 dcj = _mm256_loadu_ps(dc + j);
-    const __m256 dho = _mm256_mul_ps(dhj, o);
-    const __m256 dc_tot = _mm256_fmadd_ps(dho, _mm256_fnmadd_ps(t, t, one), dcj);
-    const __m256 di = _mm256_mul_ps(_mm256_mul_ps(dc_tot, g), _mm256_mul_ps(i, _mm256_sub_ps(one, i)));
-    const __m256 df = _mm256_mul_ps(_mm256_mul_ps(dc_tot, cp), _mm256_mul_ps(f, _mm256_sub_ps(one, f)));
-    const __m256 dg = _mm256_mul_ps(_mm256_mul_ps(dc_tot, i), _mm256_fnmadd_ps(g, g, one));
-    const __m256 d_o = _mm256_mul_ps(_mm256_mul_ps(dho, t), _mm256_sub_ps(one, o));
-    _mm256_storeu_ps(dG + j, di);
-    _mm256_storeu_ps(dG + H + j, df);
-    _mm256_storeu_ps(dG + 2 * H + j, dg);
-    _mm256_storeu_ps(dG + 3 * H + j, d_o);
-    _mm256_storeu_ps(dc + j, _mm256_mul_ps(dc_tot, f));
+    const CellGrads d = cell_backward(_mm256_loadu_ps(G + j), _mm256_loadu_ps(G + H + j),
+                                      _mm256_loadu_ps(G + 2 * H + j), _mm256_loadu_ps(G + 3 * H + j),
+                                      _mm256_loadu_ps(tc + j), _mm256_loadu_ps(c_prev + j), dhj,
+                                      _mm256_loadu_ps(dc + j));
+    _mm256_storeu_ps(dG + j, d.di);
+    _mm256_storeu_ps(dG + H + j, d.df);
+    _mm256_storeu_ps(dG + 2 * H + j, d.dg);
+    _mm256_storeu_ps(dG + 3 * H + j, d.d_o);
+    _mm256_storeu_ps(dc + j, d.dc_prev);
   }
 }
 

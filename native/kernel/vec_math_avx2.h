@@ -83,5 +83,41 @@ inline __m256 tanh_ps(__m256 x) {
   return _mm256_or_ps(t, sign_bits(x));
 }
 
+// The LSTM cell of gates.h on 8 lanes, shared by gates_avx2.cc and the fused step epilogues of
+// lstm_recurrent_avx2.cc, so both give the same bits.
+// Forward up to c: i, f, o = sigmoid, g = tanh of the pre-activations, c = f * c_prev + i * g
+// (the caller takes tanh(c) and h = o * tanh(c) when it wants them).
+struct CellGates {
+  __m256 i, f, g, o, c;
+};
+inline CellGates cell_gates(__m256 ai, __m256 af, __m256 ag, __m256 ao, __m256 c_prev) {
+  CellGates r;
+  r.i = sigmoid_ps(ai);
+  r.f = sigmoid_ps(af);
+  r.g = tanh_ps(ag);
+  r.o = sigmoid_ps(ao);
+  r.c = _mm256_fmadd_ps(r.f, c_prev, _mm256_mul_ps(r.i, r.g));
+  return r;
+}
+
+// Backward from the kept gates i, f, g, o, tanh(c) t, c_prev, and the incoming dh, dc: the
+// pre-activation gradients and dc for the previous step.
+struct CellGrads {
+  __m256 di, df, dg, d_o, dc_prev;
+};
+inline CellGrads cell_backward(__m256 i, __m256 f, __m256 g, __m256 o, __m256 t, __m256 cp,
+                               __m256 dh, __m256 dc) {
+  const __m256 one = splat(1.0f);
+  const __m256 dho = _mm256_mul_ps(dh, o);
+  const __m256 dc_tot = _mm256_fmadd_ps(dho, _mm256_fnmadd_ps(t, t, one), dc);
+  CellGrads r;
+  r.di = _mm256_mul_ps(_mm256_mul_ps(dc_tot, g), _mm256_mul_ps(i, _mm256_sub_ps(one, i)));
+  r.df = _mm256_mul_ps(_mm256_mul_ps(dc_tot, cp), _mm256_mul_ps(f, _mm256_sub_ps(one, f)));
+  r.dg = _mm256_mul_ps(_mm256_mul_ps(dc_tot, i), _mm256_fnmadd_ps(g, g, one));
+  r.d_o = _mm256_mul_ps(_mm256_mul_ps(dho, t), _mm256_sub_ps(one, o));
+  r.dc_prev = _mm256_mul_ps(dc_tot, f);
+  return r;
+}
+
 }  // namespace
 }  // namespace lstm
