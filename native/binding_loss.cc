@@ -24,11 +24,8 @@ constexpr int64_t kMaxDim = INT32_MAX;
 Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CallContext ctx(env, "softmaxCrossEntropy");
-  if (!info[0].IsObject()) {
-    ctx.type_error("expected one call object, got " + describe(info[0]));
-    return env.Undefined();
-  }
-  Napi::Object o = info[0].As<Napi::Object>();
+  Napi::Object o;
+  if (!ctx.call_object(info, &o)) return env.Undefined();
   lstm::SoftmaxXentArgs a;
   a.N = ctx.int_arg(o.Get("N"), "N", 0, kMaxDim);
   a.C = ctx.int_arg(o.Get("C"), "C", 1, kMaxDim);

@@ -245,11 +245,8 @@ template <template <typename> class Job, bool (*ReadF)(CallContext&, const Napi:
 Napi::Value run_call(const Napi::CallbackInfo& info, const char* fn, bool async) {
   Napi::Env env = info.Env();
   CallContext ctx(env, fn);
-  if (!info[0].IsObject()) {
-    ctx.type_error("expected one call object, got " + describe(info[0]));
-    return env.Undefined();
-  }
-  Napi::Object o = info[0].As<Napi::Object>();
+  Napi::Object o;
+  if (!ctx.call_object(info, &o)) return env.Undefined();
   DType dt = ctx.dtype_of(o.Get("x"), "x");
   if (!ctx.ok()) return env.Undefined();
   Pins pins;

@@ -54,11 +54,8 @@ template <void (*F32)(CallContext&, const Napi::Object&, const LinearDims&),
 Napi::Value run(const Napi::CallbackInfo& info, const char* fn) {
   Napi::Env env = info.Env();
   CallContext ctx(env, fn);
-  if (!info[0].IsObject()) {
-    ctx.type_error("expected one call object, got " + describe(info[0]));
-    return env.Undefined();
-  }
-  Napi::Object o = info[0].As<Napi::Object>();
+  Napi::Object o;
+  if (!ctx.call_object(info, &o)) return env.Undefined();
   LinearDims d{};
   DType dt = ctx.dtype_of(o.Get("x"), "x");
   if (!ctx.ok() || !read_dims(ctx, o, &d)) return env.Undefined();

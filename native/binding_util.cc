@@ -80,6 +80,15 @@ void CallContext::type_error(const std::string& message, const char* code) {
   throw_with_code(Napi::TypeError::New(env_, std::string(fn_) + ": " + message), code);
 }
 
+bool CallContext::call_object(const Napi::CallbackInfo& info, Napi::Object* out) {
+  if (!info[0].IsObject()) {
+    type_error("expected one call object, got " + describe(info[0]));
+    return false;
+  }
+  *out = info[0].As<Napi::Object>();
+  return true;
+}
+
 void CallContext::range_error(const std::string& message, const char* code) {
   if (!ok_) return;
   ok_ = false;

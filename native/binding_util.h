@@ -26,6 +26,9 @@ class CallContext {
   void type_error(const std::string& message, const char* code = "ERR_LSTM_ARG_TYPE");
   void range_error(const std::string& message, const char* code = "ERR_LSTM_ARG_RANGE");
 
+  // The single call-object argument of the entry points; false (TypeError thrown) for anything else.
+  bool call_object(const Napi::CallbackInfo& info, Napi::Object* out);
+
   // An integer in [lo, hi].
   int32_t int_arg(const Napi::Value& v, const char* name, int64_t lo, int64_t hi);
   double number_arg(const Napi::Value& v, const char* name);
