@@ -15,6 +15,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nodeGypBuild from 'node-gyp-build';
+import { lcgData } from './lib/common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const self = fileURLToPath(import.meta.url);
@@ -64,16 +65,6 @@ function parseArgs(argv) {
   return opts;
 }
 
-function filled(n, seed) {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = (s / 4294967296) * 2 - 1;
-  }
-  return a;
-}
-
 /** Child: times one implementation with one thread count over all shapes, prints JSON lines. */
 function runChild({ which, threads, runs, minMs, shapes }) {
   const native = nodeGypBuild(root);
@@ -81,14 +72,14 @@ function runChild({ which, threads, runs, minMs, shapes }) {
   // Settle first: right after start-up V8's background threads (compilation, GC) still take CPU,
   // which a 2-core machine shows as a slow first shape.
   {
-    const A = filled(64 * 256, 1), B = filled(256 * 1024, 2), C = filled(64 * 1024, 3);
+    const A = lcgData(64 * 256, 1), B = lcgData(256 * 1024, 2), C = lcgData(64 * 1024, 3);
     const until = performance.now() + 300;
     while (performance.now() < until) {
       try { native._gemm(which, false, true, 64, 1024, 256, 1, A, 256, B, 256, 1, C, 1024); } catch { break; }
     }
   }
   for (const [M, N, K, ta, tb] of shapes) {
-    const A = filled(M * K, 1), B = filled(K * N, 2), C = filled(M * N, 3);
+    const A = lcgData(M * K, 1), B = lcgData(K * N, 2), C = lcgData(M * N, 3);
     const lda = ta ? M : K, ldb = tb ? K : N;
     const call = () => native._gemm(which, ta, tb, M, N, K, 1, A, lda, B, ldb, 1, C, N);
     let result;
