@@ -75,8 +75,10 @@ async function runCase(mod, shape, mode, timing) {
   const lstm = new mod.LSTM({ inputSize: I, hiddenSize: H, numLayers: L, seed: 1 });
   const x = mod.tensor(sinData(T * B * I), [T, B, I]);
   if (mode === 'forward') {
+    // Inference as the peers run it: nothing kept for backward (PyTorch: no_grad; onnxruntime:
+    // an inference engine). noGrad takes the inference forward (small workspace, no G/tanh(c) stores).
     lstm.eval();
-    const t = timeitSync(() => lstm.forward(x), timing);
+    const t = timeitSync(() => lstm.forward(x, { noGrad: true }), timing);
     return caseResult(shape, mode, t);
   }
   lstm.train();

@@ -524,6 +524,13 @@ Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, co
         step->run_steps(T, io);
         break;
       }
+      // Else the chunk's steps in one pool job (its G is complete; the next chunk's product
+      // waits for all of them).
+      if (fast && step->can_run_steps()) {
+        auto chunk_io = [&](int j) { return io(k0 + j); };
+        step->run_steps(n, chunk_io);
+        continue;
+      }
     }
     for (int k = k0; k < k0 + n; ++k) {
       const StepIo<F> s = io(k);

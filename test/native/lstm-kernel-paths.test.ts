@@ -87,11 +87,11 @@ for (const reverse of [false, true]) {
     for (const P of [0, 7]) cases.push({ T: 9, B: 7, I: 11, H: 24, P, reverse, lengths, state: lengths });
   }
 }
-// Inference mode hoists the input product in chunks of ~256K floats of pre-activations: at B 128,
-// H 256 that is 2 steps, so T 5 crosses chunk boundaries (the fused-input step, I 16, and the
+// Inference mode hoists the input product in chunks of ~1M floats of pre-activations: at B 128,
+// H 128 that is 16 steps, so T 19 crosses a chunk boundary (the fused-input step, I 16, and the
 // hoisted one, I 300; both directions).
 for (const reverse of [false, true]) {
-  for (const I of [16, 300]) cases.push({ T: 5, B: 128, I, H: 256, P: 0, reverse, lengths: true, state: true });
+  for (const I of [16, 300]) cases.push({ T: 19, B: 128, I, H: 128, P: 0, reverse, lengths: true, state: true });
 }
 
 describe('fast LSTM kernel path vs the reference path (float32)', () => {
@@ -120,7 +120,8 @@ describe('fast LSTM kernel path vs the reference path (float32)', () => {
 
 describe('fast path across thread counts', () => {
   // The step loop runs every time step in one pool job when nothing happens between steps
-  // (batch 1, the fused-input step; P = 0) and one job per step otherwise. A slice's arithmetic
+  // (batch 1, the fused-input step; P = 0), one job per chunk of steps in inference with a hoisted
+  // input product, and one job per step otherwise. A slice's arithmetic
   // does not depend on which thread runs it, so any thread count, including more threads than
   // cores (threads that fall behind and skip completed steps), gives the same bits.
   const shapes: Case[] = [
@@ -128,6 +129,8 @@ describe('fast path across thread counts', () => {
     { T: 24, B: 1, I: 9, H: 27, P: 0, reverse: true, lengths: true, state: false },
     { T: 16, B: 32, I: 16, H: 64, P: 0, reverse: false, lengths: true, state: true },
     { T: 12, B: 7, I: 40, H: 48, P: 0, reverse: true, lengths: false, state: true },
+    // inference: hoisted input product in chunks of 16 steps (B 512, H 32), each chunk one job
+    { T: 20, B: 512, I: 100, H: 32, P: 0, reverse: false, lengths: true, state: true },
   ];
   for (const [i, c] of shapes.entries()) {
     it(`T${c.T} B${c.B} I${c.I} H${c.H}${c.reverse ? ' reverse' : ''}${c.lengths ? ' lengths' : ''}: 1, 2, 3 and 6 threads`, () => {
