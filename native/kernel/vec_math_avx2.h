@@ -18,22 +18,15 @@ inline __m256 splat(float v) { return _mm256_set1_ps(v); }
 inline __m256 sign_bits(__m256 x) { return _mm256_and_ps(x, splat(-0.0f)); }
 inline __m256 abs_ps(__m256 x) { return _mm256_andnot_ps(splat(-0.0f), x); }
 
-// exp(x) for every float: +inf above ~88.72, gradual underflow to denormals, 0 below ~-103.97,
-// NaN for NaN.
-inline __m256 exp_ps(__m256 x) {
-  // Clamp to [-104, 89]: the result is already 0 / +inf at both ends, and n below stays in
-  // [-150, 128], the range the two-factor scale handles. MINPS/MAXPS return their SECOND operand
-  // when either is NaN, so x goes second to let NaN through.
-  x = _mm256_min_ps(splat(89.0f), x);
-  x = _mm256_max_ps(splat(-104.0f), x);
-  // x = n ln2 + r, |r| <= ln2/2. ln2_hi has 16 significant bits, so n * ln2_hi is exact and the
-  // first reduction step loses nothing; ln2_lo carries the rest of ln2.
+// exp(r) for |r| <= ln2/2 after x = n ln2 + r: n = round(x / ln2) (as a float) and r. ln2_hi has
+// 16 significant bits, so n * ln2_hi is exact and the first reduction step loses nothing; ln2_lo
+// carries the rest of ln2. The polynomial: minimax coefficients (SLEEF expf) evaluated by Horner
+// down to the constant term, so the last step is one fused 1 + r*p with a single rounding.
+inline __m256 exp_reduce(__m256 x, __m256* n_out) {
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, splat(1.44269504088896341f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, splat(0.693145751953125f), x);
   r = _mm256_fnmadd_ps(n, splat(1.428606765330187045e-6f), r);
-  // exp(r) = 1 + r + r^2/2 + ..., minimax coefficients (SLEEF expf) evaluated by Horner down to
-  // the constant term, so the last step is one fused 1 + r*p with a single rounding.
   __m256 p = splat(1.98527617612853646278381e-4f);
   p = _mm256_fmadd_ps(p, r, splat(1.39304355252534151077271e-3f));
   p = _mm256_fmadd_ps(p, r, splat(8.33336077630519866943359e-3f));
@@ -42,9 +35,52 @@ inline __m256 exp_ps(__m256 x) {
   p = _mm256_fmadd_ps(p, r, splat(0.5f));
   p = _mm256_fmadd_ps(p, r, splat(1.0f));
   p = _mm256_fmadd_ps(p, r, splat(1.0f));
-  // 2^n as two factors 2^(n>>1) * 2^(n - (n>>1)), both normal for n in [-150, 128]: p * first is
-  // exact, and the second multiply rounds once, which gives correctly rounded overflow to +inf and
-  // gradual underflow instead of a garbage exponent. (For NaN, n is garbage but p is NaN.)
+  *n_out = n;
+  return p;
+}
+
+// exp(x) for x <= 0 (and NaN): gradual underflow to denormals, 0 below ~-103.97. The sigmoid's
+// exp(-|x|), which never needs the upper clamp of a full exp.
+inline __m256 exp_nonpos_ps(__m256 x) {
+  // Clamp to -104: the result is already 0 there, and n below stays in [-150, 0], the range the
+  // two-factor scale handles. MAXPS returns its SECOND operand when either is NaN, so x goes
+  // second to let NaN through.
+  x = _mm256_max_ps(splat(-104.0f), x);
+  __m256 n;
+  const __m256 p = exp_reduce(x, &n);
+  // 2^n as two factors 2^(n>>1) * 2^(n - (n>>1)), both normal for n in [-150, 0]: p * first is
+  // exact, and the second multiply rounds once, which gives correctly rounded gradual underflow
+  // instead of a garbage exponent. (For NaN, n is garbage but p is NaN.)
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i na = _mm256_srai_epi32(ni, 1);
+  const __m256i nb = _mm256_sub_epi32(ni, na);
+  const __m256i bias = _mm256_set1_epi32(127);
+  const __m256 sa = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(na, bias), 23));
+  const __m256 sb = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(nb, bias), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, sa), sb);
+}
+
+// exp(x) for 0 <= x <= 20 (and NaN): n is in [0, 29], so 2^n is one normal factor and p * 2^n is
+// exact, the same bits as the two-factor scale. tanh's exp(2|x|) with |x| clamped to 10, where
+// tanh is already exactly 1 in float.
+inline __m256 exp_small_ps(__m256 x) {
+  __m256 n;
+  const __m256 p = exp_reduce(x, &n);
+  const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(e, 23)));
+}
+
+// exp(x) for every float: +inf above ~88.72, gradual underflow to denormals, 0 below ~-103.97,
+// NaN for NaN.
+inline __m256 exp_ps(__m256 x) {
+  // Clamp to [-104, 89]: the result is already 0 / +inf at both ends, and n below stays in
+  // [-150, 128], the range the two-factor scale handles (NaN goes second: see exp_nonpos_ps).
+  x = _mm256_min_ps(splat(89.0f), x);
+  x = _mm256_max_ps(splat(-104.0f), x);
+  __m256 n;
+  const __m256 p = exp_reduce(x, &n);
+  // Two factors as in exp_nonpos_ps, both normal for n in [-150, 128]: correctly rounded overflow
+  // to +inf too.
   const __m256i ni = _mm256_cvtps_epi32(n);
   const __m256i na = _mm256_srai_epi32(ni, 1);
   const __m256i nb = _mm256_sub_epi32(ni, na);
@@ -58,15 +94,16 @@ inline __m256 exp_ps(__m256 x) {
 // overflows, both signs keep full relative precision, and the division is a true one (an rcp
 // estimate would cost ~11 bits). NaN fails x >= 0 and e is NaN.
 inline __m256 sigmoid_ps(__m256 x) {
-  const __m256 e = exp_ps(_mm256_or_ps(abs_ps(x), splat(-0.0f)));
+  const __m256 e = exp_nonpos_ps(_mm256_or_ps(abs_ps(x), splat(-0.0f)));
   const __m256 num = _mm256_blendv_ps(e, splat(1.0f), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
   return _mm256_div_ps(num, _mm256_add_ps(splat(1.0f), e));
 }
 
 // tanh after Cephes tanhf, on |x| with the sign restored at the end (tanh is odd; this also keeps
 // tanh(-0) = -0). For |x| < 0.625 an odd polynomial keeps the relative error small near 0, where
-// 1 - 2/(exp(2|x|)+1) would cancel. Above, exp(2|x|) reaches +inf for |x| > ~44 and the
-// expression saturates to exactly 1 (it is already 1 in float beyond |x| ~ 9). NaN: the compare is
+// 1 - 2/(exp(2|x|)+1) would cancel. Above, the exp's argument is clamped to 20 (|x| = 10): from
+// |x| ~ 9 on, 2/(exp(2|x|)+1) < 2^-25 and the expression is exactly 1 in float, clamped or not, and
+// the clamped exp needs no overflow handling. NaN: MINPS passes its second operand, the compare is
 // false, the exp branch gives NaN.
 inline __m256 tanh_ps(__m256 x) {
   const __m256 ax = abs_ps(x);
@@ -77,7 +114,7 @@ inline __m256 tanh_ps(__m256 x) {
   p = _mm256_fmadd_ps(p, z, splat(1.33314422036e-1f));
   p = _mm256_fmadd_ps(p, z, splat(-3.33332819422e-1f));
   const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), ax, ax);
-  const __m256 e = exp_ps(_mm256_add_ps(ax, ax));
+  const __m256 e = exp_small_ps(_mm256_min_ps(splat(20.0f), _mm256_add_ps(ax, ax)));
   const __m256 large = _mm256_sub_ps(splat(1.0f), _mm256_div_ps(splat(2.0f), _mm256_add_ps(e, splat(1.0f))));
   const __m256 t = _mm256_blendv_ps(large, small, _mm256_cmp_ps(ax, splat(0.625f), _CMP_LT_OQ));
   return _mm256_or_ps(t, sign_bits(x));
