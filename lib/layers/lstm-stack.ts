@@ -93,14 +93,16 @@ export class LstmStack<A extends FloatArray> {
   }
 
   /** Prepares every native call of a forward; the outputs are allocated here. */
-  private planForward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null, grad: boolean):
+  private planForward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null, grad: boolean,
+    copyInput: boolean):
     { calls: Step<NativeLstmForward>[]; result: StackForwardResult<A>; saved: Saved<A> } {
     const { hiddenSize: H, projSize: P, numLayers: L } = this.cfg;
     const { D, Hout } = this;
     const hn = new this.Ctor(L * D * B * Hout);
     const cn = new this.Ctor(L * D * B * H);
-    // A copy: backward reads layer 0's input again, and an async call must not see x change.
-    const inputs: A[] = [x.slice() as A];
+    // A copy when backward will read layer 0's input again or an async call must not see x
+    // change; a synchronous forward without grad reads x only while it runs.
+    const inputs: A[] = [copyInput ? x.slice() as A : x];
     const masks: (A | null)[] = [];
     const calls: Step<NativeLstmForward>[] = [];
     const drop = this.training && this.dropout > 0 && this.rng !== null;
@@ -196,7 +198,7 @@ export class LstmStack<A extends FloatArray> {
   forward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null,
     where = 'lstm.forward', grad = true): StackForwardResult<A> {
     this.assertIdle(where);
-    const plan = this.planForward(x, T, B, h0, c0, lengths, grad);
+    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, grad);
     const native = loadNative();
     this.saved = null;
     for (const call of plan.calls) if (typeof call === 'function') call(); else native.lstmForward(call);
@@ -208,7 +210,7 @@ export class LstmStack<A extends FloatArray> {
   async forwardAsync(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null,
     where = 'lstm.forwardAsync', grad = true): Promise<StackForwardResult<A>> {
     this.assertIdle(where);
-    const plan = this.planForward(x, T, B, h0, c0, lengths, grad);
+    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, true);
     const native = loadNative();
     this.saved = null;
     this.busyWith = where;
