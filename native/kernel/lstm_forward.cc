@@ -12,9 +12,12 @@
 //     step's epilogue waits on G_t from memory; forward_impl);
 //   - W_hh packed once per call into panels of 8 hidden units x 4 gates (lstm_recurrent.h);
 //   - per step ONE parallel region (and when nothing happens between steps, i.e. no hoisted
-//     chunk and no projection, one pool job for ALL steps, synchronised per step by
-//     rec::run_slices_steps): each thread takes the same slice of unit blocks at every step
-//     (its weights stay in its L2), computes h_{t-1} x panel for all B rows in 6x16 register tiles
+//     chunk and no projection, one pool job for ALL steps). The slices are batch rows when each
+//     thread gets 8 rows or more and the weights are not too big to stream in full
+//     (rec::split_rows): each thread runs all units of its rows through every step with no
+//     barrier. Otherwise unit blocks, synchronised per step by rec::run_slices_steps: each thread
+//     takes the same slice of unit blocks at every step (its weights stay in its L2). A thread
+//     computes h_{t-1} x panel for its rows in 6x16 register tiles
 //     (rec_kernels().tile16, AVX2 or scalar), adds the hoisted pre-activations and runs the gate
 //     math (AVX2: rec_kernels().gates_fwd8, the add and gates.h's formulas fused over the rows of
 //     a block of 8 units; else the gates.h function on a copy) on the tile while it is in L1,
@@ -183,7 +186,9 @@ class FastStep {
       rec::pack_fwd(p.W_ih, H_, I_, pki_);
       rec::pack_bias(p.b_ih, p.b_hh, H_, pkb_);
     }
-    slices_ = rec::slice_count(nb_, 2.0 * B_ * G4_ * (Ho_ + (fused_ ? I_ : 0)));
+    const double flops = 2.0 * B_ * G4_ * (Ho_ + (fused_ ? I_ : 0));
+    rows_split_ = !gemv_ && rec::split_rows(B_, H_, Ho_ + (fused_ ? I_ : 0));
+    slices_ = rec::slice_count(rows_split_ ? (B_ + rec::kTileRows - 1) / rec::kTileRows : nb_, flops);
   }
 
   // One step. next: the step after this one when known (its rows are prefetched during this one).
@@ -196,11 +201,11 @@ class FastStep {
   // Whether run_steps may run this layer: nothing between the steps (no projection GEMM).
   bool can_run_steps() const { return P_ == 0; }
 
-  // Steps 0 .. steps-1, io(k) giving step k's StepIo, in one pool job (rec::run_slices_steps).
-  // Only when nothing has to happen between steps (can_run_steps; the input product hoisted).
+  // Steps 0 .. steps-1, io(k) giving step k's StepIo, in one pool job. Only when nothing has to
+  // happen between steps (can_run_steps; the input product hoisted).
   template <class Io>
   void run_steps(int steps, const Io& io) {
-    auto fn = [&](int slice, int k) {
+    auto one = [&](int slice, int k) {
       const StepIo<float> s = io(k);
       if (k + 1 < steps) {
         const StepIo<float> next = io(k + 1);
@@ -209,7 +214,16 @@ class FastStep {
         run_slice(slice, s, nullptr);
       }
     };
-    rec::run_slices_steps(slices_, steps, fn);
+    if (rows_split_) {
+      // A slice of batch rows depends only on its own rows: it runs every step on its own, with
+      // no barrier between steps, so a thread slowed down for a while delays only its rows.
+      auto all = [&](int slice) {
+        for (int k = 0; k < steps; ++k) one(slice, k);
+      };
+      rec::run_slices(slices_, all);
+      return;
+    }
+    rec::run_slices_steps(slices_, steps, one);  // units: synchronised per step
   }
 
  private:
@@ -217,6 +231,11 @@ class FastStep {
   static constexpr int kGemvGroup = 16;  // batch-1 blocks per epilogue call
 
   void run_slice(int slice, const StepIo<float>& s, const StepIo<float>* next) const {
+    if (rows_split_) {
+      const int r0 = B_ * slice / slices_, r1 = B_ * (slice + 1) / slices_;
+      for (int jb = 0; jb < nb_; ++jb) block(jb, s, next, r0, r1);
+      return;
+    }
     const int b0 = nb_ * slice / slices_, b1 = nb_ * (slice + 1) / slices_;
     if (gemv_ && k_.dot8 && k_.gates_fwd8 && (!lengths_ || s.t < lengths_[0])) {
       // Batch 1: the matrix-vector products of a group of blocks first, then one epilogue call
@@ -227,10 +246,10 @@ class FastStep {
         const int g1 = std::min(full_end, g0 + kGemvGroup);
         gemv_group(g0, g1, s);
       }
-      for (int jb = std::max(b0, full_end); jb < b1; ++jb) block(jb, s, next);
+      for (int jb = std::max(b0, full_end); jb < b1; ++jb) block(jb, s, next, 0, B_);
       return;
     }
-    for (int jb = b0; jb < b1; ++jb) block(jb, s, next);
+    for (int jb = b0; jb < b1; ++jb) block(jb, s, next, 0, B_);
   }
 
   // Batch 1, full blocks [g0, g1): acc[block][g*8 + u] = W_hh rows . h_prev, then the epilogue.
@@ -269,14 +288,15 @@ class FastStep {
     }
   }
 
-  void block(int jb, const StepIo<float>& s, const StepIo<float>* next) const {
+  // Rows [rb0, rb1) of the block of units jb.
+  void block(int jb, const StepIo<float>& s, const StepIo<float>* next, int rb0, int rb1) const {
     const int H = H_, Ho = Ho_, G4 = G4_, t = s.t;
     const int j0 = jb * rec::kUnits, nu = std::min(rec::kUnits, H - j0);
     const float* panel = pk_ + static_cast<size_t>(jb) * rec::kFwdCols * Ho;
     alignas(64) float acc[kChunk * rec::kFwdCols];
     alignas(64) float a[rec::kFwdCols];
-    for (int r0 = 0; r0 < B_; r0 += kChunk) {
-      const int r1 = std::min(B_, r0 + kChunk);
+    for (int r0 = rb0; r0 < rb1; r0 += kChunk) {
+      const int r1 = std::min(rb1, r0 + kChunk);
       if (gemv_) {
         for (int g = 0; g < 4; ++g) {
           const float* rows = p_.W_hh + (static_cast<size_t>(g) * H + j0) * Ho;
@@ -363,6 +383,7 @@ class FastStep {
   const int32_t* lengths_;
   const int B_, H_, Ho_, P_, G4_, I_, nb_;
   const bool gemv_, fused_, inference_;
+  bool rows_split_ = false;  // slices are batch rows (all units), not units (all rows)
   float* pk_;
   float* pki_ = nullptr;  // packed W_ih (fused)
   float* pkb_ = nullptr;  // packed bias (fused)

@@ -306,6 +306,23 @@ void run_slices_steps(int n, int steps, void (*fn)(void* ctx, int slice, int ste
   });
 }
 
+bool split_rows(int B, int H, int K) {
+  static const int mode = [] {
+    const char* s = env_str("LSTM_NATIVE_LSTM_SPLIT");
+    if (!s) return -1;
+    return std::strcmp(s, "rows") == 0 ? 1 : std::strcmp(s, "units") == 0 ? 0 : -1;
+  }();
+  if (mode >= 0) return mode == 1;
+  const int n = std::min(num_threads(), 64);
+  // Rows when every thread gets at least 8 (tiles of 4 rows or more: a thinner tile streams the
+  // weights for too few FMAs) and the step's weights (4H x K floats), which every thread then
+  // streams in full, are at most 8 MiB. Measured in paired runs (1 layer, T 100, 2 threads):
+  // rows/units I 64 H 256 B 32 1.065-1.08, H 128 B 32 1.10, H 256 B 128 1.05, H 512 B 128 1.06,
+  // I = H = 512 2 layers B 64 1.05; H 1024 (16 MiB) B 32 0.92; B 8 1.01.
+  const double weight_bytes = 16.0 * H * K;
+  return n >= 2 && B >= 8 * n && weight_bytes <= 8.0 * (1 << 20);
+}
+
 int slice_count(int blocks, double flops_per_step) {
   static const double min_flops = [] {
     const char* s = env_str("LSTM_NATIVE_LSTM_MIN_SPLIT_FLOPS");

@@ -115,6 +115,13 @@ void run_slices_steps(int n, int steps, Fn& fn) {
   run_slices_steps(n, steps, [](void* c, int s, int k) { (*static_cast<Fn*>(c))(s, k); }, &fn);
 }
 
+// Whether the forward step's slices are batch rows (each thread all units of its own rows, every
+// step, with no barrier between steps: rows depend only on themselves) rather than hidden units
+// (each thread its units of all rows, a barrier after every step, as every unit reads all of
+// h_{t-1}). K: the step tile's depth (Hout, plus I when the input product is fused).
+// LSTM_NATIVE_LSTM_SPLIT=rows|units overrides (read once).
+bool split_rows(int B, int H, int K);
+
 // How many slices to use for `blocks` blocks of work of `flops_per_step` FLOP per step.
 int slice_count(int blocks, double flops_per_step);
 
