@@ -316,11 +316,13 @@ bool split_rows(int B, int H, int K) {
   const int n = std::min(num_threads(), 64);
   // Rows when every thread gets at least 8 (tiles of 4 rows or more: a thinner tile streams the
   // weights for too few FMAs) and the step's weights (4H x K floats), which every thread then
-  // streams in full, are at most 8 MiB. Measured in paired runs (1 layer, T 100, 2 threads):
-  // rows/units I 64 H 256 B 32 1.065-1.08, H 128 B 32 1.10, H 256 B 128 1.05, H 512 B 128 1.06,
-  // I = H = 512 2 layers B 64 1.05; H 1024 (16 MiB) B 32 0.92; B 8 1.01.
+  // streams in full, are at most 2 MiB. Measured (2 threads), rows/units: alternating in one
+  // process, I 64 H 256 B 32 (1.25 MiB) 1.065-1.08 in three runs and its training step 1.05,
+  // H 128 B 32 1.10, H 256 B 128 1.05; I = H = 512 (4 MiB) B 64 0.97-1.04, H 1024 (16 MiB) B 32
+  // 0.92, B 8 1.01. In separate processes (as the bench runs), I = H = 512 B 64 favoured units by
+  // 6-9% (rows had slow outliers: each thread streams twice the weights through the shared L3).
   const double weight_bytes = 16.0 * H * K;
-  return n >= 2 && B >= 8 * n && weight_bytes <= 8.0 * (1 << 20);
+  return n >= 2 && B >= 8 * n && weight_bytes <= 2.0 * (1 << 20);
 }
 
 int slice_count(int blocks, double flops_per_step) {
