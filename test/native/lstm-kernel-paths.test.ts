@@ -123,7 +123,9 @@ describe('fast path across thread counts', () => {
   // (batch 1, the fused-input step; P = 0), one job per chunk of steps in inference with a hoisted
   // input product, and one job per step otherwise. A slice's arithmetic
   // does not depend on which thread runs it, so any thread count, including more threads than
-  // cores (threads that fall behind and skip completed steps), gives the same bits.
+  // cores (threads that fall behind and skip completed steps), gives the same bits. The split
+  // changes with the thread count too (B 32: batch rows with 2 and 3 threads, hidden units with 1
+  // and 6): every register tile has 3 rows or more either way and sums in the same order.
   const shapes: Case[] = [
     { T: 24, B: 1, I: 32, H: 128, P: 0, reverse: false, lengths: false, state: true },
     { T: 24, B: 1, I: 9, H: 27, P: 0, reverse: true, lengths: true, state: false },
