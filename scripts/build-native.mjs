@@ -2,6 +2,9 @@
 // Builds the addon with cmake-js into build/Release/lstm_native.node.
 // LSTM_NATIVE_BLAS=builtin|openblas|auto (default auto) picks the GEMM backend; when it changes
 // from the last build, the build folder is reconfigured from scratch so CMake sees the new choice.
+// --if-missing (npm install): first ask node-gyp-build's own check whether a prebuild or an
+// earlier build loads here, quietly (its failure is the normal case of a fresh clone, not an
+// error to print), and build only when none does.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,6 +18,15 @@ const blas = process.env.LSTM_NATIVE_BLAS || 'auto';
 if (!['auto', 'openblas', 'builtin'].includes(blas)) {
   console.error(`lstm-native: LSTM_NATIVE_BLAS must be auto, openblas or builtin, got "${blas}"`);
   process.exit(1);
+}
+
+if (process.argv.includes('--if-missing')) {
+  const check = spawnSync(process.execPath, [require.resolve('node-gyp-build/build-test.js')],
+    { stdio: 'ignore', cwd: root });
+  if (check.status === 0) {
+    console.log('lstm-native: a prebuilt or earlier build of the addon loads; nothing to build');
+    process.exit(0);
+  }
 }
 
 const stamp = join(outDir, '.lstm-native-blas');
