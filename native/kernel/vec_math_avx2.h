@@ -39,6 +39,20 @@ inline __m256 exp_reduce(__m256 x, __m256* n_out) {
   return p;
 }
 
+// p * 2^n for integral n in [-150, 128], as two factors 2^(n>>1) * 2^(n - (n>>1)), both normal:
+// p * first is exact, and the second multiply rounds once, which gives correctly rounded overflow
+// to +inf and gradual underflow to denormals instead of a garbage exponent. (For NaN, n is
+// garbage but p is NaN.)
+inline __m256 scale_two_factor(__m256 p, __m256 n) {
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i na = _mm256_srai_epi32(ni, 1);
+  const __m256i nb = _mm256_sub_epi32(ni, na);
+  const __m256i bias = _mm256_set1_epi32(127);
+  const __m256 sa = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(na, bias), 23));
+  const __m256 sb = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(nb, bias), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, sa), sb);
+}
+
 // exp(x) for x <= 0 (and NaN): gradual underflow to denormals, 0 below ~-103.97. The sigmoid's
 // exp(-|x|), which never needs the upper clamp of a full exp.
 inline __m256 exp_nonpos_ps(__m256 x) {
@@ -48,16 +62,7 @@ inline __m256 exp_nonpos_ps(__m256 x) {
   x = _mm256_max_ps(splat(-104.0f), x);
   __m256 n;
   const __m256 p = exp_reduce(x, &n);
-  // 2^n as two factors 2^(n>>1) * 2^(n - (n>>1)), both normal for n in [-150, 0]: p * first is
-  // exact, and the second multiply rounds once, which gives correctly rounded gradual underflow
-  // instead of a garbage exponent. (For NaN, n is garbage but p is NaN.)
-  const __m256i ni = _mm256_cvtps_epi32(n);
-  const __m256i na = _mm256_srai_epi32(ni, 1);
-  const __m256i nb = _mm256_sub_epi32(ni, na);
-  const __m256i bias = _mm256_set1_epi32(127);
-  const __m256 sa = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(na, bias), 23));
-  const __m256 sb = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(nb, bias), 23));
-  return _mm256_mul_ps(_mm256_mul_ps(p, sa), sb);
+  return scale_two_factor(p, n);
 }
 
 // exp(x) for 0 <= x <= 20 (and NaN): n is in [0, 29], so 2^n is one normal factor and p * 2^n is
@@ -79,15 +84,7 @@ inline __m256 exp_ps(__m256 x) {
   x = _mm256_max_ps(splat(-104.0f), x);
   __m256 n;
   const __m256 p = exp_reduce(x, &n);
-  // Two factors as in exp_nonpos_ps, both normal for n in [-150, 128]: correctly rounded overflow
-  // to +inf too.
-  const __m256i ni = _mm256_cvtps_epi32(n);
-  const __m256i na = _mm256_srai_epi32(ni, 1);
-  const __m256i nb = _mm256_sub_epi32(ni, na);
-  const __m256i bias = _mm256_set1_epi32(127);
-  const __m256 sa = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(na, bias), 23));
-  const __m256 sb = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(nb, bias), 23));
-  return _mm256_mul_ps(_mm256_mul_ps(p, sa), sb);
+  return scale_two_factor(p, n);
 }
 
 // sigmoid(x) = 1/(1+e) for x >= 0 and e/(1+e) for x < 0, with e = exp(-|x|) in (0, 1]: exp never
