@@ -539,15 +539,14 @@ Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, co
                        x + static_cast<size_t>(t) * B * I};
     };
     if constexpr (use_fast<F>()) {
-      // The whole sequence in one chunk (or no hoisted product) and nothing between the steps:
-      // all steps in one pool job.
-      if (fast && step->can_run_steps() && (fused || n == T)) {
-        step->run_steps(T, io);
-        break;
-      }
-      // Else the chunk's steps in one pool job (its G is complete; the next chunk's product
-      // waits for all of them).
+      // Nothing between the steps: with no hoisted product (fused) all steps in one pool job,
+      // else each chunk's steps in one (its G is complete; the next chunk's product waits for all
+      // of them; a chunk of all T steps is the whole sequence in one job).
       if (fast && step->can_run_steps()) {
+        if (fused) {
+          step->run_steps(T, io);
+          break;
+        }
         auto chunk_io = [&](int j) { return io(k0 + j); };
         step->run_steps(n, chunk_io);
         continue;
