@@ -39,12 +39,17 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --include-slow     also run the peer cases estimated at minutes per call (tfjs-cpu W3t)
   --json FILE        write every raw result, the medians and the settings to FILE
   --python PATH      Python with torch (default /usr/bin/python3)
-  --timeout SEC      kill a child after SEC seconds (default 900)`;
+  --timeout SEC      kill a child after SEC seconds (default 900)
+  --malloc MODE      steady (default): every process, peers included, runs with glibc's heap
+                     thresholds fixed (MALLOC_MMAP_THRESHOLD_ 32 MiB, MALLOC_TRIM_THRESHOLD_ 128 MiB),
+                     so freed output buffers are reused instead of being returned to the system
+                     and faulted in again page by page; default: glibc's own adaptive policy`;
 
 function parseOptions(argv) {
   const o = {
     procs: 3, quick: false, only: null, peers: ['torch', 'ort', 'tfjs-wasm', 'tfjs-cpu', 'brain'], grid: true,
     threads: 2, slowProcs: 1, includeSlow: false, json: null, gridI: null, python: '/usr/bin/python3', timeout: 900,
+    malloc: 'steady',
   };
   let procsSet = false;
   for (let i = 0; i < argv.length; i++) {
@@ -71,6 +76,10 @@ function parseOptions(argv) {
     else if (a === '--json') o.json = resolve(process.env.INIT_CWD ?? process.cwd(), val());
     else if (a === '--python') o.python = val();
     else if (a === '--timeout') o.timeout = num();
+    else if (a === '--malloc') {
+      o.malloc = val();
+      if (!['steady', 'default'].includes(o.malloc)) throw new Error(`--malloc: expected steady or default, got ${o.malloc}`);
+    }
     else if (a === '--help' || a === '-h') { console.log(HELP); process.exit(0); }
     else throw new Error(`unknown option ${a}\n${HELP}`);
   }
@@ -112,8 +121,19 @@ const PEERS = {
   brain: { label: 'brain.js', slow: true },
 };
 
+// glibc's heap policy for --malloc steady. By default glibc returns the top of its heap to the
+// system once more than a few MiB there are free (the threshold adapts to the largest freed
+// mmapped block): a process that allocates a fresh multi-MiB output every call, as lstm-native's
+// and PyTorch's forwards do, then gets those pages back one fault per 4 KiB (W1: ~560 faults,
+// ~2 ms of a ~20 ms call on the reference VM) or not, depending on where its heap happened to end.
+// onnxruntime hands out outputs from its own arena and barely faults either way. Fixed thresholds
+// (the largest value glibc's adaptive one can reach, and 4x that to trim) make every process
+// reuse freed blocks. Values already in the environment are kept.
+const STEADY_MALLOC = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(128 << 20) };
+
 function childEnv(o, extra = {}) {
-  return { ...process.env, OPENBLAS_NUM_THREADS: String(o.threads), LSTM_NATIVE_NUM_THREADS: String(o.threads), ...extra };
+  const malloc = o.malloc === 'steady' ? STEADY_MALLOC : {};
+  return { ...malloc, ...process.env, OPENBLAS_NUM_THREADS: String(o.threads), LSTM_NATIVE_NUM_THREADS: String(o.threads), ...extra };
 }
 
 /** Runs one child; returns its JSON result ({ ok: true, ... }) or { ok: false, error }. */
@@ -299,6 +319,9 @@ function main() {
   const peerNames = sysList.filter((s) => s.id !== 'ours').map((s) => s.name);
   machineLines.push(`- peers: ${peerNames.length ? peerNames.join('; ') : 'none'}`);
   const plural = (n, w) => `${n} ${w}${n === 1 ? '' : 'es'}`;
+  machineLines.push(o.malloc === 'steady'
+    ? `- glibc heap: steady for every process (MALLOC_MMAP_THRESHOLD_=${STEADY_MALLOC.MALLOC_MMAP_THRESHOLD_}, MALLOC_TRIM_THRESHOLD_=${STEADY_MALLOC.MALLOC_TRIM_THRESHOLD_} unless set; --malloc default: glibc's adaptive trim)`
+    : '- glibc heap: glibc\'s default adaptive policy (--malloc default)');
   machineLines.push(`- ${plural(o.procs, 'process')} per case and system (slow JS peers: ${Math.min(o.slowProcs, o.procs)}), ` +
     `${o.timing.reps} timed repetitions of >= ${o.timing.minTime} s per process${o.quick ? ' (--quick: rough numbers)' : ''}`);
 
@@ -408,6 +431,11 @@ function main() {
     if (ex?.optimizer && (ex.optimizer !== 'Adam' || !String(ex.loss).startsWith('losses.'))) caseNotes.unshift(`lstm-native: ${ex.optimizer}; ${ex.loss}`);
     if (rows.some((r) => r.s.id === 'brain')) { const n = rows.find((r) => r.s.id === 'brain').sm.extra.batch; caseNotes.push(`brain.js: one sequence at a time (no batching); timed on ${n} sequence${n === 1 ? '' : 's'} per call`); }
     if (rows.some((r) => r.s.id === 'tfjs-wasm')) caseNotes.push('tfjs wasm: 1 thread (tfjs disables wasm threads under Node)');
+    const faults = rows.map(({ s }) => {
+      const v = raw.filter((r) => r.system === s.id && r.case === c && r.ok && Number.isFinite(r.faults_per_call)).map((r) => r.faults_per_call);
+      return v.length ? `${s.name.split(' (')[0]} ${fmtNum(median(v))}` : null;
+    }).filter(Boolean);
+    if (faults.length) caseNotes.push(`page faults per call (median over processes; ~3 us each here): ${faults.join(', ')}`);
     if (caseNotes.length) out.push(...caseNotes.map((n) => `- ${n}`), '');
     summary.cases[c] = {
       title: cs.title, gemm_limit_gflops: limit ?? null, gemm_shape: [M, N, K],

@@ -43,6 +43,13 @@ export class LstmStack<A extends FloatArray> {
   private readonly workspaces: (A | null)[];
   /** Smaller workspaces for forwards that keep nothing for backward (noGrad). */
   private readonly inferenceWorkspaces: (A | null)[];
+  /**
+   * The outputs of all but the last layer in a noGrad forward (nothing keeps them after the call),
+   * two alternating so a layer never writes the buffer it reads. Kept, as the workspaces are: a
+   * fresh array per call costs a page fault per 4 KiB written (glibc returns freed heap to the
+   * system), about 3 us each here; W3's first layer (6.5 MB) alone took ~1,600 faults per call.
+   */
+  private readonly inferenceBetween: (A | null)[] = [null, null];
   private saved: Saved<A> | null = null;
   private busyWith: string | null = null;
   /** Dropout probability between layers, applied when `training` and `rng` are set. */
@@ -92,6 +99,16 @@ export class LstmStack<A extends FloatArray> {
     return grown;
   }
 
+  /** Buffer `k` (0 or 1) of the noGrad between-layer outputs, at least n long (a view of n). */
+  private between(k: number, n: number): A {
+    let buf = this.inferenceBetween[k];
+    if (!buf || buf.length < n) {
+      buf = new this.Ctor(n);
+      this.inferenceBetween[k] = buf;
+    }
+    return buf.subarray(0, n) as A;
+  }
+
   /** Prepares every native call of a forward; the outputs are allocated here. */
   private planForward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null, grad: boolean,
     copyInput: boolean):
@@ -121,7 +138,9 @@ export class LstmStack<A extends FloatArray> {
         masks.push(null);
         inputs.push(y);
       }
-      y = new this.Ctor(T * B * D * Hout);
+      // Every element of y is written by the kernel (rows past a sequence's length as zeros), so a
+      // reused buffer needs no clearing.
+      y = !grad && layer < L - 1 ? this.between(layer % 2, T * B * D * Hout) : new this.Ctor(T * B * D * Hout);
       for (let dir = 0; dir < D; dir++) {
         const i = layer * D + dir;
         const ld = this.layout.layerDirs[i]!;

@@ -156,6 +156,25 @@ describe('noGrad (inference-only forward)', () => {
     const native = loadNative();
     expect(native.lstmWorkspaceSize(1000, 32, 64, 256, 0, false)).toBeLessThan(native.lstmWorkspaceSize(1000, 32, 64, 256, 0) / 10);
   });
+  it('gives the same bits call after call while it reuses its between-layer buffers (shapes and lengths changing)', async () => {
+    // 3 layers: both reused buffers alternate; a large call first so later ones run on views of
+    // buffers holding an earlier call's values.
+    const opts = { inputSize: 6, hiddenSize: 12, numLayers: 3, bidirectional: true, seed: 8 };
+    const a = new LSTM(opts);
+    const b = new LSTM(opts);
+    const runs: [number, number, number[] | undefined][] = [[20, 4, undefined], [7, 3, [7, 2, 5]], [20, 4, [3, 20, 1, 9]], [5, 1, undefined]];
+    for (const [T, B, lengths] of runs) {
+      const x = rand([T, B, 6]);
+      const ref = b.forward(x, lengths ? { lengths } : {});
+      const got = a.forward(x, lengths ? { lengths, noGrad: true } : { noGrad: true });
+      expect(got.output.data).toEqual(ref.output.data);
+      expect(got.h.data).toEqual(ref.h.data);
+      expect(got.c.data).toEqual(ref.c.data);
+      const gotAsync = await a.forwardAsync(x, lengths ? { lengths, noGrad: true } : { noGrad: true });
+      expect(gotAsync.output.data).toEqual(ref.output.data);
+      expect(gotAsync.output.data.buffer).not.toBe(got.output.data.buffer);
+    }
+  });
   it('works off the main thread too', async () => {
     const a = new LSTM({ inputSize: 3, hiddenSize: 8, seed: 2 });
     const x = rand([10, 2, 3]);
