@@ -79,7 +79,7 @@ export interface NativeBinding {
   /** out[i] = f(x[i]) with one ISA's vector code, f in 'exp' | 'sigmoid' | 'tanh'. */
   _activation(isa: string, kind: string, x: Float32Array, out: Float32Array): void;
   /** C = alpha op(A) op(B) + beta C, row-major, with one GEMM implementation. */
-  _gemm(which: 'builtin' | 'openblas' | 'default', transA: boolean, transB: boolean,
+  _gemm(which: 'builtin' | 'openblas' | 'default' | 'builtin-packed', transA: boolean, transB: boolean,
         M: number, N: number, K: number, alpha: number, A: FloatArray, lda: number,
         B: FloatArray, ldb: number, beta: number, C: FloatArray, ldc: number): void;
 }

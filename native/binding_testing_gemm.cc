@@ -5,6 +5,8 @@
 //   which = 'builtin'  the built-in blocked GEMM (kernels of the active ISA)
 //           'openblas' OpenBLAS through CBLAS; an Error (ERR_LSTM_NO_OPENBLAS) when not linked
 //           'default'  whatever gemm() uses in this build
+//           'builtin-packed'  the built-in GEMM with op(B) packed first by gemm_builtin_pack_b
+//                      (float32 only), as the LSTM's chunked input product runs it
 // A, B and C are all Float32Array or all Float64Array. Every buffer is checked against its dims and
 // leading dimension before the kernel runs: op(A) is (M, K), stored (M, K) or, transposed, (K, M);
 // a stored (rows, cols) matrix with leading dimension ld needs ld >= max(1, cols) and at least
@@ -15,6 +17,8 @@
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "binding_util.h"
 #include "gemm.h"
@@ -22,7 +26,7 @@
 namespace lstm_binding {
 namespace {
 
-enum class Which { Builtin, OpenBlas, Default };
+enum class Which { Builtin, OpenBlas, Default, BuiltinPacked };
 
 constexpr int64_t kMaxDim = INT32_MAX;
 
@@ -105,6 +109,13 @@ void run(CallContext& ctx, const Napi::CallbackInfo& info, Which which, bool ta,
     case Which::Default:
       lstm::gemm<F>(tA, tB, M, N, K, al, A, lda, B, ldb, be, C, ldc);
       break;
+    case Which::BuiltinPacked:
+      if constexpr (std::is_same_v<F, float>) {
+        std::vector<float> packed(lstm::gemm_builtin_packed_b_size(N, K));
+        lstm::gemm_builtin_pack_b(tB, N, K, B, ldb, packed.data());
+        lstm::gemm_builtin_packed_b(tA, tB, M, N, K, al, A, lda, B, ldb, packed.data(), be, C, ldc);
+      }
+      break;
   }
 }
 
@@ -117,7 +128,8 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
     if (w == "builtin") which = Which::Builtin;
     else if (w == "openblas") which = Which::OpenBlas;
     else if (w == "default") which = Which::Default;
-    else ctx.range_error("which must be 'builtin', 'openblas' or 'default', got '" + w + "'");
+    else if (w == "builtin-packed") which = Which::BuiltinPacked;
+    else ctx.range_error("which must be 'builtin', 'openblas', 'default' or 'builtin-packed', got '" + w + "'");
   }
   const bool ta = ctx.bool_arg(info[1], "transA");
   const bool tb = ctx.bool_arg(info[2], "transB");
@@ -126,6 +138,10 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const int K = ctx.int_arg(info[5], "K", 0, kMaxDim);
   const DType dt = ctx.dtype_of(info[7], "A");
   if (!ctx.ok()) return env.Undefined();
+  if (which == Which::BuiltinPacked && dt != DType::F32) {
+    ctx.type_error("A must be a Float32Array for which 'builtin-packed' (a float32 path), got a Float64Array");
+    return env.Undefined();
+  }
   if (dt == DType::F32) run<float>(ctx, info, which, ta, tb, M, N, K);
   else run<double>(ctx, info, which, ta, tb, M, N, K);
   return env.Undefined();

@@ -13,6 +13,8 @@
 //     always compiled so tests can compare the two.
 #pragma once
 
+#include <cstddef>
+
 namespace lstm {
 
 enum class Trans : int { No = 0, Yes = 1 };
@@ -27,6 +29,17 @@ template <typename F>
 void gemm_builtin(Trans ta, Trans tb, int M, int N, int K, F alpha, const F* A, int lda,
                   const F* B, int ldb, F beta, F* C, int ldc);
 
+// The built-in float GEMM with op(B) (K, N) packed once for several products against the same B
+// (the LSTM's input product, hoisted chunk by chunk over time, always against W_ih^T): same bits as
+// gemm_builtin<float>. packed_b holds gemm_builtin_packed_b_size(N, K) floats (any alignment: the
+// packed data starts at its first 64-byte boundary, the size has room for that) written by
+// gemm_builtin_pack_b with the same tb, N, K and B; B itself is still passed: products the
+// matrix-vector path takes (M or N of 1) read it instead.
+size_t gemm_builtin_packed_b_size(int N, int K);
+void gemm_builtin_pack_b(Trans tb, int N, int K, const float* B, int ldb, float* packed_b);
+void gemm_builtin_packed_b(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A,
+                           int lda, const float* B, int ldb, const float* packed_b, float beta,
+                           float* C, int ldc);
 // True when OpenBLAS is linked; then gemm_openblas() may be called.
 bool gemm_have_openblas();
 template <typename F>

@@ -336,16 +336,33 @@ bool pack_a_trans(int MR, const F* A, ptrdiff_t lda, int i0, int mc, int p0, int
 
 // One thread's share: the blocked loops over an (M, N) sub-problem. A, B and C point at the
 // sub-problem's first row / column.
+// op(B) already packed (gemm_builtin_pack_b): its kc blocks one after the other, each holding the
+// micro-panels of every column; the block starting at k = pc starts at pc * npad. The products
+// read the same packed values in the same order as when they pack B themselves: same bits.
+template <typename F>
+struct PrepackedB {
+  const F* data;
+  ptrdiff_t npad;  // columns of op(B) rounded up to NR
+  int col0;        // column of op(B) where this call's columns start (a multiple of NR)
+};
+
+// The kc block size for K: packing and products must agree on it.
+template <typename F>
+int kc_block(const Kernels<F>& kr, int K) {
+  return balanced_block(K, kr.kc, 4);
+}
+
 template <typename F>
 void gemm_blocked(const Kernels<F>& kr, Trans ta, Trans tb, int M, int N, int K, F alpha,
-                  const F* A, ptrdiff_t lda, const F* B, ptrdiff_t ldb, F beta, F* C, ptrdiff_t ldc) {
+                  const F* A, ptrdiff_t lda, const F* B, ptrdiff_t ldb, F beta, F* C, ptrdiff_t ldc,
+                  const PrepackedB<F>* pre = nullptr) {
   const int MR = kr.mr, NR = kr.nr;
-  const int kc_blk = balanced_block(K, kr.kc, 4);
+  const int kc_blk = kc_block(kr, K);
   const int mc_blk = balanced_block(M, kr.mc, MR);
   const int nc_blk = balanced_block(N, kr.nc, NR);
   F* abuf = tl_pack_a.get<F>(static_cast<size_t>(mc_blk) * kc_blk);
-  F* bbuf = tl_pack_b.get<F>(static_cast<size_t>(nc_blk) * kc_blk);
-  if (abuf == nullptr || bbuf == nullptr) {
+  F* bbuf = pre ? nullptr : tl_pack_b.get<F>(static_cast<size_t>(nc_blk) * kc_blk);
+  if (abuf == nullptr || (!pre && bbuf == nullptr)) {  // no scratch memory: B (never null) itself
     gemm_unpacked(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
@@ -363,9 +380,15 @@ void gemm_blocked(const Kernels<F>& kr, Trans ta, Trans tb, int M, int N, int K,
         }
         for (int jr = 0; jr < nc; jr += NR) {
           const int nr = std::min(NR, nc - jr);
-          F* bp = bbuf + static_cast<ptrdiff_t>(jr) * kc;
-          if (ic == 0 && jr % (kPackGroup * NR) == 0)
-            kr.pack_b(tb, B, ldb, pc, kc, jc + jr, std::min(kPackGroup * NR, nc - jr), bp);
+          const F* bp;
+          if (pre) {
+            bp = pre->data + pc * pre->npad + static_cast<ptrdiff_t>(pre->col0 + jc + jr) * kc;
+          } else {
+            F* dst = bbuf + static_cast<ptrdiff_t>(jr) * kc;
+            if (ic == 0 && jr % (kPackGroup * NR) == 0)
+              kr.pack_b(tb, B, ldb, pc, kc, jc + jr, std::min(kPackGroup * NR, nc - jr), dst);
+            bp = dst;
+          }
           F* c = C + static_cast<ptrdiff_t>(ic) * ldc + jc + jr;
           for (int ir = 0; ir < mc; ir += MR) {
             const int mr = std::min(MR, mc - ir);
@@ -385,7 +408,8 @@ constexpr int64_t kGemvMinPerThread = 32768;  // matrix elements
 template <typename F>
 void gemm_threaded(const Kernels<F>& kr, Trans ta, Trans tb, int M, int N, int K, F alpha,
                    const F* A, ptrdiff_t lda, const F* B, ptrdiff_t ldb, F beta, F* C,
-                   ptrdiff_t ldc) {
+                   ptrdiff_t ldc, const F* packed_b = nullptr) {
+  const ptrdiff_t npad = static_cast<ptrdiff_t>(round_up(N, kr.nr));
   const int MR = kr.mr, NR = kr.nr;
   const int mp = ceil_div(M, MR), np = ceil_div(N, NR);  // micro-panels
   const double flops = 2.0 * M * N * K;
@@ -413,7 +437,8 @@ void gemm_threaded(const Kernels<F>& kr, Trans ta, Trans tb, int M, int N, int K
     if (best >= 0) break;
   }
   if (T <= 1) {
-    gemm_blocked(kr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    const PrepackedB<F> pre{packed_b, npad, 0};
+    gemm_blocked(kr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, packed_b ? &pre : nullptr);
     return;
   }
   parallel_for(tm * tn, [&](int64_t t0, int64_t t1) {
@@ -426,8 +451,9 @@ void gemm_threaded(const Kernels<F>& kr, Trans ta, Trans tb, int M, int N, int K
       if (m1 <= m0 || n1 <= n0) continue;
       const F* As = ta == Trans::No ? A + m0 * lda : A + m0;
       const F* Bs = tb == Trans::No ? B + n0 : B + n0 * ldb;
+      const PrepackedB<F> pre{packed_b, npad, n0};
       gemm_blocked(kr, ta, tb, m1 - m0, n1 - n0, K, alpha, As, lda, Bs, ldb, beta,
-                   C + m0 * ldc + n0, ldc);
+                   C + m0 * ldc + n0, ldc, packed_b ? &pre : nullptr);
     }
   });
 }
@@ -571,6 +597,58 @@ void gemm_builtin(Trans ta, Trans tb, int M, int N, int K, F alpha, const F* A, 
 
 template void gemm_builtin<float>(Trans, Trans, int, int, int, float, const float*, int,
                                   const float*, int, float, float*, int);
+
+namespace {
+const gemm_detail::Kernels<float>& active_float_kernels() {
+  static const gemm_detail::Kernels<float>& kr =
+      gemm_detail::kernel_table<float>().get(gemm_detail::gemm_builtin_active_isa());
+  return kr;
+}
+}  // namespace
+
+// The micro-kernels load packed panels with aligned loads (up to 64 bytes): the packed data starts
+// at the buffer's first 64-byte boundary, and the size includes the 15 floats that may skip.
+constexpr size_t kPackedAlignFloats = 16;
+template <typename P>
+P* packed_start(P* p) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(p);
+  return reinterpret_cast<P*>((at + 63) & ~static_cast<uintptr_t>(63));
+}
+
+size_t gemm_builtin_packed_b_size(int N, int K) {
+  if (N <= 0 || K <= 0) return 0;
+  return static_cast<size_t>(gemm_detail::round_up(N, active_float_kernels().nr)) * static_cast<size_t>(K) +
+         kPackedAlignFloats;
+}
+
+void gemm_builtin_pack_b(Trans tb, int N, int K, const float* B, int ldb, float* packed_b) {
+  const gemm_detail::Kernels<float>& kr = active_float_kernels();
+  if (N <= 0 || K <= 0) return;
+  float* dst = packed_start(packed_b);
+  const int NR = kr.nr, group = gemm_detail::kPackGroup * NR;
+  const int kc_blk = gemm_detail::kc_block(kr, K);
+  const ptrdiff_t npad = gemm_detail::round_up(N, NR);
+  const int groups = gemm_detail::ceil_div(N, group);
+  parallel_for_min(groups, 4, [&](int64_t g0, int64_t g1) {
+    for (int pc = 0; pc < K; pc += kc_blk) {
+      const int kc = std::min(kc_blk, K - pc);
+      for (int64_t g = g0; g < g1; ++g) {
+        const int j0 = static_cast<int>(g) * group;
+        kr.pack_b(tb, B, ldb, pc, kc, j0, std::min(group, N - j0), dst + pc * npad + static_cast<ptrdiff_t>(j0) * kc);
+      }
+    }
+  });
+}
+
+void gemm_builtin_packed_b(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
+                           const float* B, int ldb, const float* packed_b, float beta, float* C, int ldc) {
+  const gemm_detail::Kernels<float>& kr = active_float_kernels();
+  if (M <= 1 || N <= 1 || K <= 0 || alpha == 0.0f) {  // the matrix-vector / scaling paths read B itself
+    gemm_detail::gemm_run(kr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  gemm_detail::gemm_threaded(kr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, packed_start(packed_b));
+}
 template void gemm_builtin<double>(Trans, Trans, int, int, int, double, const double*, int,
                                    const double*, int, double, double*, int);
 

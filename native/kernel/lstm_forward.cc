@@ -82,16 +82,24 @@ Status check_args(F* y, int ldy, F* ws, const F* x, const int32_t* lengths, cons
   return Status::Ok;
 }
 
-// G (rows, 4H) = x (rows, I) W_ih^T + b_ih + b_hh.
+// G (rows, 4H) = x (rows, I) W_ih^T + b_ih + b_hh. packed_w_ih: W_ih^T packed by
+// gemm_builtin_pack_b (float32 with the built-in GEMM only), else nullptr.
 template <typename F>
 void hoisted_input(F* G, size_t rows, const F* x, const LstmParams<F>& p, const LstmDims& d,
-                   bool builtin) {
+                   bool builtin, const F* packed_w_ih = nullptr) {
   const int G4 = 4 * d.H, I = d.I;
   F* bias = G;
   for (int j = 0; j < G4; ++j) bias[j] = p.b_ih[j] + p.b_hh[j];
   parallel_for_min(static_cast<int64_t>(rows) - 1, rows_per_thread(G4), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) copy_row(G + (r + 1) * G4, bias, G4);
   });
+  if constexpr (std::is_same_v<F, float>) {
+    if (packed_w_ih) {
+      gemm_builtin_packed_b(Trans::No, Trans::Yes, static_cast<int>(rows), G4, I, 1.0f, x, I, p.W_ih, I,
+                            packed_w_ih, 1.0f, G, G4);
+      return;
+    }
+  }
   if (builtin) {
     gemm_builtin<F>(Trans::No, Trans::Yes, static_cast<int>(rows), G4, I, F(1), x, I, p.W_ih, I, F(1), G, G4);
   } else {
@@ -516,12 +524,20 @@ Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, co
     if (fast) step.emplace(p, d, ldy, lengths, ws + L.PK, fused, /*inference=*/true);
   }
   const GatesForwardFn<F> gates = gates_forward<F>();
+  const bool builtin = fast && rec::lstm_use_builtin_gemm();
+  F* packed_w_ih = nullptr;  // W_ih^T packed once for every chunk's product
+  if constexpr (std::is_same_v<F, float>) {
+    if (builtin && !fused && L.input_prepacked) {
+      packed_w_ih = ws + L.PKI;
+      gemm_builtin_pack_b(Trans::Yes, G4, I, p.W_ih, I, packed_w_ih);
+    }
+  }
   for (int k0 = 0; k0 < T; k0 += L.Tc) {
     const int n = std::min(L.Tc, T - k0);
     const int tlo = d.reverse ? T - k0 - n : k0;  // the chunk covers times [tlo, tlo + n)
     if (!fused) {
       hoisted_input(G, static_cast<size_t>(n) * B, x + static_cast<size_t>(tlo) * B * I, p, d,
-                    fast && rec::lstm_use_builtin_gemm());
+                    builtin, packed_w_ih);
     }
     // Step k of this chunk (G of the chunk's own rows: valid for k in [k0, k0 + n)).
     auto io = [&, k0, n, tlo](int k) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "gemm.h"
 #include "lstm_recurrent.h"
 
 namespace lstm {
@@ -66,10 +67,15 @@ bool lstm_inference_layout(const LstmDims& d, LstmInferenceLayout* L) {
     *off = at;
     return add(at, size, &at);
   };
+  // With more than one chunk, W_ih^T is packed once for all of their products rather than by each
+  // (W3, I 512 and 7 chunks: packing was 2.8% of the forward). Sized for float32 (the fast path);
+  // a float64 call leaves it unused.
+  L->input_prepacked = L->Tc < d.T && !rec::fuse_input(d.B, d.I, d.H, Ho);
+  const size_t pki = L->input_prepacked ? gemm_builtin_packed_b_size(static_cast<int>(4 * H), d.I) : 0;
   size_t g;
   bool ok = mul(static_cast<size_t>(L->Tc), row, &g) && place(&L->G, g) && place(&L->HS, 2 * B * Ho) &&
             place(&L->CS, 2 * B * H) && place(&L->TC, B * H) && place(&L->HR, P > 0 ? B * H : 0) &&
-            place(&L->PK, packed_fwd_total(d));
+            place(&L->PK, packed_fwd_total(d)) && place(&L->PKI, pki);
   L->total_size = at;
   return ok;
 }

@@ -20,6 +20,8 @@ struct LstmInferenceLayout {
   size_t HS, CS;   // (2, B, Hout), (2, B, H): ping-pong states
   size_t TC, HR;   // (B, H) each (HR only when P > 0)
   size_t PK;       // packed W_hh
+  size_t PKI;      // W_ih^T packed once for the chunks' input products (when input_prepacked)
+  bool input_prepacked;  // several chunks share one packed W_ih^T (float32, input not fused)
   int Tc;          // time steps per chunk
   size_t total_size;
 };

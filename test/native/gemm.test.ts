@@ -23,6 +23,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative, type FloatArray } from '../../lib/binding.js';
 import { rng } from '../helpers/compare.js';
+import { expectError } from '../helpers/errors.js';
 
 const native = loadNative();
 const info = native.backendInfo();
@@ -35,7 +36,7 @@ afterAll(() => native.setNumThreads(initialThreads));
 // ---- helpers ------------------------------------------------------------------------------------
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
-type Which = 'builtin' | 'openblas' | 'default';
+type Which = 'builtin' | 'openblas' | 'default' | 'builtin-packed';
 const SENTINEL = 777.25;
 
 /** One GEMM problem: C = alpha op(A) op(B) + beta C, every matrix with its own leading dimension. */
@@ -344,6 +345,42 @@ function expectClose(c: Case, got: FloatArray, want: FloatArray, label: string):
   expect(worst, `${label} ${describeCase(c)} at ${at}`).toBeLessThanOrEqual(bound);
 }
 
+describe('builtin GEMM with op(B) packed once (the LSTM\'s chunked input product)', () => {
+  it('gives the bits of the builtin GEMM that packs B itself, for every transpose, edge and thread count', () => {
+    // N not a multiple of any NR, K over one kc block (256+), M of one row (matrix-vector path, B read
+    // directly), beta 0 and 1, padded leading dimensions; 1, 2 and 3 threads (the column split puts
+    // a thread's first column inside the packed rows).
+    const shapes: [number, number, number][] = [[2, 5, 3], [37, 1000, 300], [512, 2048, 64], [13, 129, 515], [1, 77, 40], [64, 48, 1]];
+    let seed = 900;
+    try {
+      for (const threads of [1, 2, 3]) {
+        native.setNumThreads(threads);
+        for (const [M, N, K] of shapes) {
+          for (const [ta, tb] of [[false, true], [false, false], [true, true]] as const) {
+            for (const beta of [0, 1]) {
+              const c = makeCase(seed++, false, ta, tb, M, N, K, 1, beta, (M + N) % 3);
+              const expected = c.C.slice();
+              runGemm('builtin', c, expected);
+              const got = c.C.slice();
+              runGemm('builtin-packed', c, got);
+              const same = Buffer.from(got.buffer, got.byteOffset, got.byteLength)
+                .equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength));
+              expect(same, `M ${M} N ${N} K ${K} ta ${ta} tb ${tb} beta ${beta}, ${threads} threads: same bits`).toBe(true);
+            }
+          }
+        }
+      }
+    } finally {
+      native.setNumThreads(initialThreads);
+    }
+  });
+  it('is float32 only', () => {
+    const c = makeCase(5, true, false, true, 3, 4, 5, 1, 0, 0);
+    expectError(() => runGemm('builtin-packed', c), TypeError as never,
+      /^_gemm: A must be a Float32Array for which 'builtin-packed' \(a float32 path\), got a Float64Array$/, 'ERR_LSTM_ARG_TYPE');
+  });
+});
+
 describe('builtin vs OpenBLAS and the default backend', () => {
   const skipReason = haveOpenblas ? '' : ' (skipped: this build does not link OpenBLAS)';
 
@@ -455,7 +492,7 @@ describe('_gemm argument checks', () => {
 
   it('rejects an unknown `which`', () => {
     expectError(call((a) => { a[0] = 'mkl' as Which; }), RangeError,
-      /^_gemm: which must be 'builtin', 'openblas' or 'default', got 'mkl'$/, 'ERR_LSTM_ARG_RANGE');
+      /^_gemm: which must be 'builtin', 'openblas', 'default' or 'builtin-packed', got 'mkl'$/, 'ERR_LSTM_ARG_RANGE');
     expectError(call((a) => { (a as unknown[])[0] = 1; }), TypeError,
       /^_gemm: which must be a string, got the number 1$/, 'ERR_LSTM_ARG_TYPE');
   });
