@@ -82,28 +82,32 @@ Status check_args(F* y, int ldy, F* ws, const F* x, const int32_t* lengths, cons
   return Status::Ok;
 }
 
-// G (rows, 4H) = x (rows, I) W_ih^T + b_ih + b_hh. packed_w_ih: W_ih^T packed by
-// gemm_builtin_pack_b (float32 with the built-in GEMM only), else nullptr.
+// G (rows, 4H) = x (rows, I) W_ih^T + b_ih + b_hh, or without the bias when the step adds it
+// (with_bias false: rec::bias_in_step). packed_w_ih: W_ih^T packed by gemm_builtin_pack_b
+// (float32 with the built-in GEMM only), else nullptr.
 template <typename F>
 void hoisted_input(F* G, size_t rows, const F* x, const LstmParams<F>& p, const LstmDims& d,
-                   bool builtin, const F* packed_w_ih = nullptr) {
+                   bool builtin, bool with_bias, const F* packed_w_ih = nullptr) {
   const int G4 = 4 * d.H, I = d.I;
-  F* bias = G;
-  for (int j = 0; j < G4; ++j) bias[j] = p.b_ih[j] + p.b_hh[j];
-  parallel_for_min(static_cast<int64_t>(rows) - 1, rows_per_thread(G4), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) copy_row(G + (r + 1) * G4, bias, G4);
-  });
+  if (with_bias) {
+    F* bias = G;
+    for (int j = 0; j < G4; ++j) bias[j] = p.b_ih[j] + p.b_hh[j];
+    parallel_for_min(static_cast<int64_t>(rows) - 1, rows_per_thread(G4), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) copy_row(G + (r + 1) * G4, bias, G4);
+    });
+  }
+  const F beta = with_bias ? F(1) : F(0);
   if constexpr (std::is_same_v<F, float>) {
     if (packed_w_ih) {
       gemm_builtin_packed_b(Trans::No, Trans::Yes, static_cast<int>(rows), G4, I, 1.0f, x, I, p.W_ih, I,
-                            packed_w_ih, 1.0f, G, G4);
+                            packed_w_ih, beta, G, G4);
       return;
     }
   }
   if (builtin) {
-    gemm_builtin<F>(Trans::No, Trans::Yes, static_cast<int>(rows), G4, I, F(1), x, I, p.W_ih, I, F(1), G, G4);
+    gemm_builtin<F>(Trans::No, Trans::Yes, static_cast<int>(rows), G4, I, F(1), x, I, p.W_ih, I, beta, G, G4);
   } else {
-    gemm<F>(Trans::No, Trans::Yes, static_cast<int>(rows), G4, I, F(1), x, I, p.W_ih, I, F(1), G, G4);
+    gemm<F>(Trans::No, Trans::Yes, static_cast<int>(rows), G4, I, F(1), x, I, p.W_ih, I, beta, G, G4);
   }
 }
 
@@ -186,12 +190,15 @@ class FastStep {
       : k_(rec::rec_kernels()), gates_(gates_forward<float>()), p_(p), d_(d), ldy_(ldy),
         lengths_(lengths), B_(d.B), H_(d.H), Ho_(d.hout()), P_(d.P), G4_(4 * d.H), I_(d.I),
         nb_((d.H + rec::kUnits - 1) / rec::kUnits), gemv_(d.B == 1), fused_(fused && d.B > 1),
-        inference_(inference), pk_(pk) {
+        inference_(inference), bias_in_step_(!fused_ && !gemv_), pk_(pk) {
     if (!gemv_) rec::pack_fwd(p.W_hh, H_, Ho_, pk_);
     if (fused_) {
       pki_ = pk_ + rec::packed_fwd_size(H_, Ho_);
       pkb_ = pki_ + rec::packed_fwd_size(H_, I_);
       rec::pack_fwd(p.W_ih, H_, I_, pki_);
+      rec::pack_bias(p.b_ih, p.b_hh, H_, pkb_);
+    } else if (bias_in_step_) {
+      pkb_ = pk_ + rec::packed_fwd_size(H_, Ho_);
       rec::pack_bias(p.b_ih, p.b_hh, H_, pkb_);
     }
     const double flops = 2.0 * B_ * G4_ * (Ho_ + (fused_ ? I_ : 0));
@@ -208,6 +215,8 @@ class FastStep {
 
   // Whether run_steps may run this layer: nothing between the steps (no projection GEMM).
   bool can_run_steps() const { return P_ == 0; }
+  // Whether the step adds b_ih + b_hh (the hoisted product must then leave it out).
+  bool bias_in_step() const { return bias_in_step_; }
 
   // Steps 0 .. steps-1, io(k) giving step k's StepIo, in one pool job. Only when nothing has to
   // happen between steps (can_run_steps; the input product hoisted).
@@ -330,8 +339,9 @@ class FastStep {
                           s.h_prev + static_cast<size_t>(r) * Ho, Ho, hp, rec::kHalfCols,
                           pkb_ + jb * rec::kFwdCols + 16 * half, mr, ar, rec::kFwdCols);
             } else {
-              k_.tile16(Ho, s.h_prev + static_cast<size_t>(r) * Ho, Ho, mr, hp, rec::kHalfCols, ar,
-                        rec::kFwdCols);
+              // The accumulators start from the bias (no input part: K1 = 0).
+              k_.tile16x2(0, nullptr, 0, nullptr, Ho, s.h_prev + static_cast<size_t>(r) * Ho, Ho, hp,
+                          rec::kHalfCols, pkb_ + jb * rec::kFwdCols + 16 * half, mr, ar, rec::kFwdCols);
             }
           }
         }
@@ -391,6 +401,8 @@ class FastStep {
   const int32_t* lengths_;
   const int B_, H_, Ho_, P_, G4_, I_, nb_;
   const bool gemv_, fused_, inference_;
+  // The tile starts from the packed bias (rec::bias_in_step: G holds x W_ih^T alone).
+  const bool bias_in_step_;
   bool rows_split_ = false;  // slices are batch rows (all units), not units (all rows)
   float* pk_;
   float* pki_ = nullptr;  // packed W_ih (fused)
@@ -427,11 +439,14 @@ Status forward_impl(bool fast, F* y, int ldy, F* hn, F* cn, F* ws, const F* x, c
   const size_t step_bytes = sizeof(F) * static_cast<size_t>(B) * G4;
   const int tc_auto = step_bytes * T > (size_t{1} << 20) && step_bytes * 4 <= (size_t{1} << 19) ? 4 : T;
   const int tc = fast ? std::max(1, env_int("LSTM_NATIVE_LSTM_HOIST_STEPS", tc_auto)) : T;
+  // The fast step adds the bias itself (FastStep::bias_in_step_, the same condition).
+  const bool step_bias = fast && use_fast<F>() && rec::bias_in_step(B, d.I, H, Ho);
   auto hoist = [&](int k0) {  // the chunk of steps k0 .. k0 + tc - 1 (in processing order)
     const int n = std::min(tc, T - k0);
     const int tlo = d.reverse ? T - k0 - n : k0;
     hoisted_input(G + static_cast<size_t>(tlo) * B * G4, static_cast<size_t>(n) * B,
-                  x + static_cast<size_t>(tlo) * B * d.I, p, d, fast && rec::lstm_use_builtin_gemm());
+                  x + static_cast<size_t>(tlo) * B * d.I, p, d, fast && rec::lstm_use_builtin_gemm(),
+                  /*with_bias=*/!step_bias);
   };
   const bool fused = fast && use_fast<F>() && rec::fuse_input(B, d.I, H, Ho);
   if (!fused && (!fast || tc >= T)) {
@@ -537,7 +552,7 @@ Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, co
     const int tlo = d.reverse ? T - k0 - n : k0;  // the chunk covers times [tlo, tlo + n)
     if (!fused) {
       hoisted_input(G, static_cast<size_t>(n) * B, x + static_cast<size_t>(tlo) * B * I, p, d,
-                    builtin, packed_w_ih);
+                    builtin, /*with_bias=*/!(step && step->bias_in_step()), packed_w_ih);
     }
     // Step k of this chunk (G of the chunk's own rows: valid for k in [k0, k0 + n)).
     auto io = [&, k0, n, tlo](int k) {

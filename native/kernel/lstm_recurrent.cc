@@ -113,9 +113,11 @@ bool fuse_input(int B, int I, int H, int Hout) {
   return 2 * I <= Hout;
 }
 
-size_t packed_in_size(int H, int I) {
-  return packed_fwd_size(H, I) + static_cast<size_t>((H + kUnits - 1) / kUnits) * kFwdCols;
-}
+size_t packed_bias_size(int H) { return static_cast<size_t>((H + kUnits - 1) / kUnits) * kFwdCols; }
+
+size_t packed_in_size(int H, int I) { return packed_fwd_size(H, I) + packed_bias_size(H); }
+
+bool bias_in_step(int B, int I, int H, int Hout) { return B > 1 && !fuse_input(B, I, H, Hout); }
 
 void pack_bias(const float* b_ih, const float* b_hh, int H, float* pbias) {
   const int nb = (H + kUnits - 1) / kUnits;

@@ -91,6 +91,12 @@ size_t packed_bwd_size(int H, int Hout);
 bool fuse_input(int B, int I, int H, int Hout);
 size_t packed_in_size(int H, int I);
 void pack_bias(const float* b_ih, const float* b_hh, int H, float* pbias);
+size_t packed_bias_size(int H);  // floats of pack_bias's output
+// Whether the fast float32 forward with a hoisted input product (B > 1, input not fused) starts
+// the step tile's accumulators from b_ih + b_hh (packed by pack_bias after packed W_hh in PK)
+// instead of the hoisted product: G = x W_ih^T then runs with beta 0 and no pass that first
+// copies the bias into every row of G (1.2% of W3's forward).
+bool bias_in_step(int B, int I, int H, int Hout);
 // Packs W_hh (4H, Hout) (in parallel over blocks).
 void pack_fwd(const float* W_hh, int H, int Hout, float* pf);
 void pack_bwd(const float* W_hh, int H, int Hout, float* pb);

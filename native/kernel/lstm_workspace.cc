@@ -15,10 +15,12 @@ namespace {
 bool mul(size_t a, size_t b, size_t* out) { return !__builtin_mul_overflow(a, b, out); }
 bool add(size_t a, size_t b, size_t* out) { return !__builtin_add_overflow(a, b, out); }
 
-// The forward's packed weights: W_hh, plus W_ih and the bias when the input product is fused.
+// The forward's packed weights: W_hh, plus W_ih and the bias when the input product is fused, or
+// the bias alone when the step adds it (rec::bias_in_step).
 size_t packed_fwd_total(const LstmDims& d) {
   size_t n = rec::packed_fwd_size(d.H, d.hout());
   if (rec::fuse_input(d.B, d.I, d.H, d.hout())) n += rec::packed_in_size(d.H, d.I);
+  else if (rec::bias_in_step(d.B, d.I, d.H, d.hout())) n += rec::packed_bias_size(d.H);
   return n;
 }
 
