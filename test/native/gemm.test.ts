@@ -348,9 +348,9 @@ function expectClose(c: Case, got: FloatArray, want: FloatArray, label: string):
 describe('builtin GEMM with op(B) packed once (the LSTM\'s chunked input product)', () => {
   it('gives the bits of the builtin GEMM that packs B itself, for every transpose, edge and thread count', () => {
     // N not a multiple of any NR, K over one kc block (256+), M of one row (matrix-vector path, B read
-    // directly), beta 0 and 1, padded leading dimensions; 1, 2 and 3 threads (the column split puts
-    // a thread's first column inside the packed rows).
-    const shapes: [number, number, number][] = [[2, 5, 3], [37, 1000, 300], [512, 2048, 64], [13, 129, 515], [1, 77, 40], [64, 48, 1]];
+    // directly), beta 0 and 1, padded leading dimensions; 1, 2 and 3 threads (few rows and many
+    // columns, 6 x 650: the threads split the columns, so a thread starts inside the packed panels).
+    const shapes: [number, number, number][] = [[2, 5, 3], [37, 1000, 300], [512, 2048, 64], [13, 129, 515], [6, 650, 260], [1, 77, 40], [64, 48, 1]];
     let seed = 900;
     try {
       for (const threads of [1, 2, 3]) {
