@@ -94,7 +94,7 @@ function parseOptions(argv) {
   }
   o.cases = cases;
   for (const p of o.peers) if (!PEERS[p]) throw new Error(`--peers: unknown peer ${p} (${Object.keys(PEERS).join(',')})`);
-  o.timing = o.quick ? { reps: 3, minTime: 0.15, maxSec: 6 } : { reps: 7, minTime: 0.5, maxSec: 30 };
+  o.timing = o.quick ? { reps: 3, minTime: 0.15, maxSec: 6, warmupSec: 0.2 } : { reps: 7, minTime: 0.5, maxSec: 30, warmupSec: 1 };
   o.gridTiming = o.quick ? { reps: 3, minTime: 0.1, maxSec: 4 } : { reps: 5, minTime: 0.3, maxSec: 15 };
   o.gemmTiming = o.quick ? { runs: 3, minMs: 15 } : { runs: 7, minMs: 30 };
   return o;
@@ -195,7 +195,7 @@ function systems(o, notes) {
       list.push({
         id, name: `PyTorch ${info.version} (OpenBLAS ${o.threads} thr, OMP 1)`, procs, cases, version: info.version,
         run: (c) => runChild(o.python, [join(benchDir, 'peers', 'torch_lstm.py'), '--case', c, '--reps', String(timing.reps),
-          '--min-time', String(timing.minTime), '--max-sec', String(timing.maxSec)], env, o.timeout),
+          '--min-time', String(timing.minTime), '--max-sec', String(timing.maxSec), '--warmup-sec', String(timing.warmupSec)], env, o.timeout),
       });
     } else if (id === 'ort') {
       if (!has('onnxruntime-node')) { notes.add('*', `onnxruntime-node: skipped (not installed: ${installHint})`); continue; }
@@ -323,7 +323,7 @@ function main() {
     ? `- glibc heap: steady for every process (MALLOC_MMAP_THRESHOLD_=${STEADY_MALLOC.MALLOC_MMAP_THRESHOLD_}, MALLOC_TRIM_THRESHOLD_=${STEADY_MALLOC.MALLOC_TRIM_THRESHOLD_} unless set; --malloc default: glibc's adaptive trim)`
     : '- glibc heap: glibc\'s default adaptive policy (--malloc default)');
   machineLines.push(`- ${plural(o.procs, 'process')} per case and system (slow JS peers: ${Math.min(o.slowProcs, o.procs)}), ` +
-    `${o.timing.reps} timed repetitions of >= ${o.timing.minTime} s per process${o.quick ? ' (--quick: rough numbers)' : ''}`);
+    `${o.timing.warmupSec} s of warm-up calls, then ${o.timing.reps} timed repetitions of >= ${o.timing.minTime} s per process${o.quick ? ' (--quick: rough numbers)' : ''}`);
 
   // Which cases each system runs; ONNX models built and checked once.
   const raw = [];

@@ -28,7 +28,7 @@ runChild(async () => {
     seqs.push(seq);
   }
   net.train(seqs.slice(0, 1), { iterations: 1, errorThresh: 0 }); // initialises the model
-  const timing = { reps: spec.reps ?? 7, minTime: spec.minTime ?? 0.5, maxSec: spec.maxSec ?? 30, warmup: 1 };
+  const timing = { reps: spec.reps ?? 7, minTime: spec.minTime ?? 0.5, maxSec: spec.maxSec ?? 30, warmup: 1, warmupSec: spec.warmupSec ?? 1 };
   const fn = c.mode === 'forward'
     ? () => { for (const s of seqs) net.run(s); }
     : () => { net.train(seqs, { iterations: 1, errorThresh: 0 }); };

@@ -69,5 +69,5 @@ runChild(async () => {
   if (c.mode !== 'forward') throw new Error('onnxruntime-node runs inference only');
   const shape = WORKLOADS[c.shapes];
   if (spec.kind === 'prepare') return prepare(shape);
-  return timed(shape, spec.threads ?? 2, { reps: spec.reps ?? 7, minTime: spec.minTime ?? 0.5, maxSec: spec.maxSec ?? 30 });
+  return timed(shape, spec.threads ?? 2, { reps: spec.reps ?? 7, minTime: spec.minTime ?? 0.5, maxSec: spec.maxSec ?? 30, warmupSec: spec.warmupSec ?? 1 });
 });

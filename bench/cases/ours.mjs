@@ -135,7 +135,7 @@ function gemmLimits(native, shapes, { runs = 7, minMs = 30 }) {
 
 runChild(async () => {
   const threads = spec.threads ?? 2;
-  const timing = { reps: spec.reps ?? 7, minTime: spec.minTime ?? 0.5, maxSec: spec.maxSec ?? 30 };
+  const timing = { reps: spec.reps ?? 7, minTime: spec.minTime ?? 0.5, maxSec: spec.maxSec ?? 30, warmupSec: spec.warmupSec ?? 1 };
   if (spec.kind === 'gemm') {
     const native = loadAddon();
     native.setNumThreads(threads);

@@ -39,7 +39,7 @@ runChild(async () => {
     m.add(tf.layers.lstm(cfg));
   }
   const x = tf.randomNormal([w.B, w.T, w.I], 0, 1, 'float32', 1);
-  const timing = { reps: spec.reps ?? 7, minTime: spec.minTime ?? 0.5, maxSec: spec.maxSec ?? 30 };
+  const timing = { reps: spec.reps ?? 7, minTime: spec.minTime ?? 0.5, maxSec: spec.maxSec ?? 30, warmupSec: spec.warmupSec ?? 1 };
   let t;
   if (c.mode === 'forward') {
     t = await timeit(async () => { const y = m.predict(x); await y.data(); y.dispose(); }, timing);

@@ -42,11 +42,14 @@ export function median(a) {
 }
 
 /**
- * Seconds per call of `fn` (sync or async): warm-up, then `reps` timed repetitions of `iters` calls,
+ * Seconds per call of `fn` (sync or async): warm-up (`warmup` calls, then more calls for
+ * `warmupSec` seconds unless one call takes that long: a process's heap grows to its steady size
+ * over the first garbage collections, and the page faults of that growth would otherwise land in
+ * the first repetitions), then `reps` timed repetitions of `iters` calls,
  * each repetition lasting >= minTime seconds; median and best over repetitions. Slow calls shrink
  * the number of repetitions so the timed part stays under maxSec (at least one repetition).
  */
-export async function timeit(fn, { reps = 7, minTime = 0.5, maxSec = 30, warmup = 2 } = {}) {
+export async function timeit(fn, { reps = 7, minTime = 0.5, maxSec = 30, warmup = 2, warmupSec = 1 } = {}) {
   let t0 = now();
   await fn();
   let one = now() - t0;
@@ -55,6 +58,7 @@ export async function timeit(fn, { reps = 7, minTime = 0.5, maxSec = 30, warmup 
     for (let i = 1; i < warmup; i++) await fn();
     one = (now() - t0) / (warmup - 1);
   }
+  for (t0 = now(); one < warmupSec && now() - t0 < warmupSec;) await fn();
   const { iters, runs } = repetitions(one, reps, minTime, maxSec);
   const perRep = [];
   const f0 = minorFaults();
@@ -67,7 +71,7 @@ export async function timeit(fn, { reps = 7, minTime = 0.5, maxSec = 30, warmup 
 }
 
 /** The same for a synchronous function, with no await in the loop (for sub-millisecond calls). */
-export function timeitSync(fn, { reps = 7, minTime = 0.5, maxSec = 30, warmup = 2 } = {}) {
+export function timeitSync(fn, { reps = 7, minTime = 0.5, maxSec = 30, warmup = 2, warmupSec = 1 } = {}) {
   let t0 = now();
   fn();
   let one = now() - t0;
@@ -76,6 +80,7 @@ export function timeitSync(fn, { reps = 7, minTime = 0.5, maxSec = 30, warmup = 
     for (let i = 1; i < warmup; i++) fn();
     one = (now() - t0) / (warmup - 1);
   }
+  for (t0 = now(); one < warmupSec && now() - t0 < warmupSec;) fn();
   const { iters, runs } = repetitions(one, reps, minTime, maxSec);
   const perRep = [];
   const f0 = minorFaults();

@@ -36,7 +36,7 @@ def fwd_flops(w):
     return f * w["T"] * w["B"]
 
 
-def timeit(fn, reps, min_time, max_sec, warmup=2):
+def timeit(fn, reps, min_time, max_sec, warmup=2, warmup_sec=1.0):
     t0 = time.perf_counter()
     fn()
     one = time.perf_counter() - t0
@@ -45,6 +45,10 @@ def timeit(fn, reps, min_time, max_sec, warmup=2):
         for _ in range(warmup - 1):
             fn()
         one = (time.perf_counter() - t0) / (warmup - 1)
+    # then warm-up calls for warmup_sec (unless one call takes that long), as bench/lib/common.mjs
+    t0 = time.perf_counter()
+    while one < warmup_sec and time.perf_counter() - t0 < warmup_sec:
+        fn()
     iters = max(1, int(-(-min_time // max(one, 1e-7))))
     runs = reps
     if one * iters * runs > max_sec:
@@ -64,6 +68,7 @@ def main():
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--min-time", type=float, default=0.5)
     ap.add_argument("--max-sec", type=float, default=30)
+    ap.add_argument("--warmup-sec", type=float, default=1.0)
     ap.add_argument("--info", action="store_true")
     a = ap.parse_args()
 
@@ -98,7 +103,7 @@ def main():
             lossf(h[-1], target).backward()
             opt.step()
 
-    sec, best, runs, iters = timeit(fn, a.reps, a.min_time, a.max_sec)
+    sec, best, runs, iters = timeit(fn, a.reps, a.min_time, a.max_sec, warmup_sec=a.warmup_sec)
     flops = (3 if mode == "train" else 1) * fwd_flops(w)
     print(json.dumps(dict(ok=True, sec_per_call=sec, best_sec=best, reps=runs, iters=iters,
                           seq_per_s=w["B"] / sec, gflops=flops / sec / 1e9, ms_per_seq=sec / w["B"] * 1e3,
