@@ -334,8 +334,6 @@ bool pack_a_trans(int MR, const F* A, ptrdiff_t lda, int i0, int mc, int p0, int
   }
 }
 
-// One thread's share: the blocked loops over an (M, N) sub-problem. A, B and C point at the
-// sub-problem's first row / column.
 // op(B) already packed (gemm_builtin_pack_b): its kc blocks one after the other, each holding the
 // micro-panels of every column; the block starting at k = pc starts at pc * npad. The products
 // read the same packed values in the same order as when they pack B themselves: same bits.
@@ -352,6 +350,9 @@ int kc_block(const Kernels<F>& kr, int K) {
   return balanced_block(K, kr.kc, 4);
 }
 
+// One thread's share: the blocked loops over an (M, N) sub-problem. A, B and C point at the
+// sub-problem's first row / column; pre (optional): op(B) packed already, B is then read only if
+// there is no scratch memory for A.
 template <typename F>
 void gemm_blocked(const Kernels<F>& kr, Trans ta, Trans tb, int M, int N, int K, F alpha,
                   const F* A, ptrdiff_t lda, const F* B, ptrdiff_t ldb, F beta, F* C, ptrdiff_t ldc,
@@ -438,7 +439,8 @@ void gemm_threaded(const Kernels<F>& kr, Trans ta, Trans tb, int M, int N, int K
   }
   if (T <= 1) {
     const PrepackedB<F> pre{packed_b, npad, 0};
-    gemm_blocked(kr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, packed_b ? &pre : nullptr);
+    gemm_blocked(kr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                 packed_b ? &pre : nullptr);
     return;
   }
   parallel_for(tm * tn, [&](int64_t t0, int64_t t1) {
@@ -598,13 +600,15 @@ void gemm_builtin(Trans ta, Trans tb, int M, int N, int K, F alpha, const F* A, 
 template void gemm_builtin<float>(Trans, Trans, int, int, int, float, const float*, int,
                                   const float*, int, float, float*, int);
 
+template void gemm_builtin<double>(Trans, Trans, int, int, int, double, const double*, int,
+                                   const double*, int, double, double*, int);
+
 namespace {
 const gemm_detail::Kernels<float>& active_float_kernels() {
   static const gemm_detail::Kernels<float>& kr =
       gemm_detail::kernel_table<float>().get(gemm_detail::gemm_builtin_active_isa());
   return kr;
 }
-}  // namespace
 
 // The micro-kernels load packed panels with aligned loads (up to 64 bytes): the packed data starts
 // at the buffer's first 64-byte boundary, and the size includes the 15 floats that may skip.
@@ -614,11 +618,12 @@ P* packed_start(P* p) {
   const uintptr_t at = reinterpret_cast<uintptr_t>(p);
   return reinterpret_cast<P*>((at + 63) & ~static_cast<uintptr_t>(63));
 }
+}  // namespace
 
 size_t gemm_builtin_packed_b_size(int N, int K) {
   if (N <= 0 || K <= 0) return 0;
-  return static_cast<size_t>(gemm_detail::round_up(N, active_float_kernels().nr)) * static_cast<size_t>(K) +
-         kPackedAlignFloats;
+  const int npad = gemm_detail::round_up(N, active_float_kernels().nr);
+  return static_cast<size_t>(npad) * static_cast<size_t>(K) + kPackedAlignFloats;
 }
 
 void gemm_builtin_pack_b(Trans tb, int N, int K, const float* B, int ldb, float* packed_b) {
@@ -634,22 +639,23 @@ void gemm_builtin_pack_b(Trans tb, int N, int K, const float* B, int ldb, float*
       const int kc = std::min(kc_blk, K - pc);
       for (int64_t g = g0; g < g1; ++g) {
         const int j0 = static_cast<int>(g) * group;
-        kr.pack_b(tb, B, ldb, pc, kc, j0, std::min(group, N - j0), dst + pc * npad + static_cast<ptrdiff_t>(j0) * kc);
+        kr.pack_b(tb, B, ldb, pc, kc, j0, std::min(group, N - j0),
+                  dst + pc * npad + static_cast<ptrdiff_t>(j0) * kc);
       }
     }
   });
 }
 
-void gemm_builtin_packed_b(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
-                           const float* B, int ldb, const float* packed_b, float beta, float* C, int ldc) {
+void gemm_builtin_packed_b(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A,
+                           int lda, const float* B, int ldb, const float* packed_b, float beta,
+                           float* C, int ldc) {
   const gemm_detail::Kernels<float>& kr = active_float_kernels();
-  if (M <= 1 || N <= 1 || K <= 0 || alpha == 0.0f) {  // the matrix-vector / scaling paths read B itself
+  if (M <= 1 || N <= 1 || K <= 0 || alpha == 0.0f) {  // matrix-vector / scaling: they read B
     gemm_detail::gemm_run(kr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  gemm_detail::gemm_threaded(kr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, packed_start(packed_b));
+  gemm_detail::gemm_threaded(kr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                             packed_start(packed_b));
 }
-template void gemm_builtin<double>(Trans, Trans, int, int, int, double, const double*, int,
-                                   const double*, int, double, double*, int);
 
 }  // namespace lstm
