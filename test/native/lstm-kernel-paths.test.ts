@@ -94,6 +94,11 @@ for (const reverse of [false, true]) {
   for (const I of [16, 300]) cases.push({ T: 19, B: 128, I, H: 128, P: 0, reverse, lengths: true, state: true });
 }
 
+// The training forward hoists the input product in chunks of 4 steps when all of G is over 1 MB
+// and 4 steps of it are at most 512 KB: B 32, H 64, T 40 (32 KB a step), I 48 (not fused: the step
+// adds the bias, the chunks' products leave it out).
+for (const reverse of [false, true]) cases.push({ T: 40, B: 32, I: 48, H: 64, P: 0, reverse, lengths: reverse, state: true });
+
 describe('fast LSTM kernel path vs the reference path (float32)', () => {
   for (const [i, c] of cases.entries()) {
     const name = `T${c.T} B${c.B} I${c.I} H${c.H} P${c.P}${c.reverse ? ' reverse' : ''}${c.lengths ? ' lengths' : ''}${c.state ? ' h0/c0' : ''}`;
