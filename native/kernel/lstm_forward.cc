@@ -439,16 +439,18 @@ Status forward_impl(bool fast, F* y, int ldy, F* hn, F* cn, F* ws, const F* x, c
   const size_t step_bytes = sizeof(F) * static_cast<size_t>(B) * G4;
   const int tc_auto = step_bytes * T > (size_t{1} << 20) && step_bytes * 4 <= (size_t{1} << 19) ? 4 : T;
   const int tc = fast ? std::max(1, env_int("LSTM_NATIVE_LSTM_HOIST_STEPS", tc_auto)) : T;
-  // The fast step adds the bias itself (FastStep::bias_in_step_, the same condition).
-  const bool step_bias = fast && use_fast<F>() && rec::bias_in_step(B, d.I, H, Ho);
+  const bool fused = fast && use_fast<F>() && rec::fuse_input(B, d.I, H, Ho);
+  std::optional<FastStep> step;
+  if constexpr (use_fast<F>()) {
+    if (fast) step.emplace(p, d, ldy, lengths, ws + L.PK, fused);
+  }
   auto hoist = [&](int k0) {  // the chunk of steps k0 .. k0 + tc - 1 (in processing order)
     const int n = std::min(tc, T - k0);
     const int tlo = d.reverse ? T - k0 - n : k0;
     hoisted_input(G + static_cast<size_t>(tlo) * B * G4, static_cast<size_t>(n) * B,
                   x + static_cast<size_t>(tlo) * B * d.I, p, d, fast && rec::lstm_use_builtin_gemm(),
-                  /*with_bias=*/!step_bias);
+                  /*with_bias=*/!(step && step->bias_in_step()));
   };
-  const bool fused = fast && use_fast<F>() && rec::fuse_input(B, d.I, H, Ho);
   if (!fused && (!fast || tc >= T)) {
     hoist(0);
   }
@@ -476,15 +478,14 @@ Status forward_impl(bool fast, F* y, int ldy, F* hn, F* cn, F* ws, const F* x, c
   };
   if constexpr (use_fast<F>()) {
     if (fast) {
-      FastStep step(p, d, ldy, lengths, ws + L.PK, fused);
-      if (step.can_run_steps() && (fused || tc >= T)) {
-        step.run_steps(T, io);  // nothing between the steps: one pool job for all of them
+      if (step->can_run_steps() && (fused || tc >= T)) {
+        step->run_steps(T, io);  // nothing between the steps: one pool job for all of them
       } else {
         StepIo<F> cur = io(0);
         for (int k = 0; k < T; ++k) {
           if (!fused && tc < T && k % tc == 0) hoist(k);
           const StepIo<F> next = io(std::min(k + 1, T - 1));
-          step.run(cur, k + 1 < T ? &next : nullptr);
+          step->run(cur, k + 1 < T ? &next : nullptr);
           cur = next;
         }
       }
@@ -542,7 +543,7 @@ Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, co
   const bool builtin = fast && rec::lstm_use_builtin_gemm();
   F* packed_w_ih = nullptr;  // W_ih^T packed once for every chunk's product
   if constexpr (std::is_same_v<F, float>) {
-    if (builtin && !fused && L.input_prepacked) {
+    if (builtin && L.input_prepacked) {  // input_prepacked: more than one chunk, input not fused
       packed_w_ih = ws + L.PKI;
       gemm_builtin_pack_b(Trans::Yes, G4, I, p.W_ih, I, packed_w_ih);
     }
