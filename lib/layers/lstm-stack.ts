@@ -9,10 +9,9 @@
 import { loadNative, type FloatArray, type NativeLstmBackward, type NativeLstmForward } from '../binding.js';
 import { LstmError } from '../errors.js';
 import type { Random } from '../random.js';
+import { uninitialized, type FloatArrayClass } from '../uninitialized.js';
 import { dropoutMask } from './dropout.js';
 import { lstmLayout, type LayerDirSlots, type LstmLayout, type LstmShapeConfig } from './lstm-layout.js';
-
-export type FloatArrayConstructor<A extends FloatArray> = { new (n: number): A };
 
 /** Time-major results of a forward: y (T, B, D*Hout), hn (L*D, B, Hout), cn (L*D, B, H). */
 export interface StackForwardResult<A extends FloatArray> { y: A; hn: A; cn: A }
@@ -58,7 +57,7 @@ export class LstmStack<A extends FloatArray> {
   rng: Random | null = null;
 
   /** `buffers`, when given, are used as params and grads (each of layout.size elements). */
-  constructor(readonly cfg: LstmShapeConfig, private readonly Ctor: FloatArrayConstructor<A>,
+  constructor(readonly cfg: LstmShapeConfig, private readonly Ctor: FloatArrayClass<A>,
     buffers?: { params: A; grads: A }) {
     this.layout = lstmLayout(cfg);
     this.params = buffers?.params ?? new Ctor(this.layout.size);
@@ -115,8 +114,9 @@ export class LstmStack<A extends FloatArray> {
     { calls: Step<NativeLstmForward>[]; result: StackForwardResult<A>; saved: Saved<A> } {
     const { hiddenSize: H, projSize: P, numLayers: L } = this.cfg;
     const { D, Hout } = this;
-    const hn = new this.Ctor(L * D * B * Hout);
-    const cn = new this.Ctor(L * D * B * H);
+    // Written in full by the kernel (see y below): no zeroing (uninitialized.ts).
+    const hn = uninitialized(this.Ctor, L * D * B * Hout);
+    const cn = uninitialized(this.Ctor, L * D * B * H);
     // A copy when backward will read layer 0's input again or an async call must not see x
     // change; a synchronous forward without grad reads x only while it runs.
     const inputs: A[] = [copyInput ? x.slice() as A : x];
@@ -139,8 +139,8 @@ export class LstmStack<A extends FloatArray> {
         inputs.push(y);
       }
       // Every element of y is written by the kernel (rows past a sequence's length as zeros), so a
-      // reused buffer needs no clearing.
-      y = !grad && layer < L - 1 ? this.between(layer % 2, T * B * D * Hout) : new this.Ctor(T * B * D * Hout);
+      // reused buffer needs no clearing and a new one no zeroing.
+      y = !grad && layer < L - 1 ? this.between(layer % 2, T * B * D * Hout) : uninitialized(this.Ctor, T * B * D * Hout);
       for (let dir = 0; dir < D; dir++) {
         const i = layer * D + dir;
         const ld = this.layout.layerDirs[i]!;

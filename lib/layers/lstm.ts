@@ -11,6 +11,7 @@ import { lstmLayout } from './lstm-layout.js';
 import { Module, type ChainState, type Features } from './module.js';
 import { Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
+import { uninitialized } from '../uninitialized.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions } from '../validate.js';
 import { LstmStack, type StackForwardResult } from './lstm-stack.js';
 
@@ -102,7 +103,7 @@ const OPTION_NAMES = ['inputSize', 'hiddenSize', 'numLayers', 'bidirectional', '
 
 /** Swaps the two leading axes of a (d0, d1, inner) array: batch-first <-> time-major. */
 function swapLeadingAxes(src: Float32Array, d0: number, d1: number, inner: number): Float32Array {
-  const dst = new Float32Array(src.length);
+  const dst = uninitialized(Float32Array, src.length);  // every element is set below
   for (let i = 0; i < d0; i++) {
     for (let j = 0; j < d1; j++) {
       dst.set(src.subarray((i * d1 + j) * inner, (i * d1 + j + 1) * inner), (j * d0 + i) * inner);
