@@ -4,7 +4,7 @@
 // then one markdown table per workload and the grid table (stdout; progress goes to stderr).
 //
 //   node bench/run.mjs [--procs 3] [--quick] [--only W1,W4,grid] [--no-peers] [--no-grid]
-//                      [--peers torch,ort,tfjs-wasm,tfjs-cpu,brain] [--threads 2] [--json out.json]
+//                      [--peers torch,ort,onednn,tfjs-wasm,tfjs-cpu,brain] [--threads 2] [--json out.json]
 //                      [--slow-procs 1] [--include-slow] [--grid-i N] [--python /usr/bin/python3]
 //
 // Every measurement runs in its own child process (one per case, system and repetition), and the
@@ -13,12 +13,12 @@
 // (min..max of the per-process medians). Timings on a shared machine vary a lot between processes;
 // compare the ratios of one run, never absolute numbers across runs.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CASES, CASE_ORDER, WORKLOADS, median } from './lib/common.mjs';
+import { CASES, CASE_ORDER, WORKLOADS, lstmCasePath, median } from './lib/common.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = join(benchDir, '..');
@@ -32,9 +32,9 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --quick            1 process, fewer and shorter repetitions, skips the slowest peer cases
                      (checks that everything runs; numbers are rough)
   --only LIST        cases to run, from W1,W2,W3,W3t,W4,grid (default: all)
-  --no-peers         lstm-native only          --peers LIST  torch,ort,tfjs-wasm,tfjs-cpu,brain
+  --no-peers         lstm-native only          --peers LIST  torch,ort,onednn,tfjs-wasm,tfjs-cpu,brain
   --no-grid          skip the H x B grid       --grid-i N    input size of the grid (default I = H)
-  --threads N        threads for lstm-native, onnxruntime and PyTorch's OpenBLAS (default 2)
+  --threads N        threads for lstm-native, onnxruntime, oneDNN and PyTorch's OpenBLAS (default 2)
   --slow-procs N     processes for the slow JS peers (tfjs, brain.js; default 1)
   --include-slow     also run the peer cases estimated at minutes per call (tfjs-cpu W3t)
   --json FILE        write every raw result, the medians and the settings to FILE
@@ -47,7 +47,7 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
 
 function parseOptions(argv) {
   const o = {
-    procs: 3, quick: false, only: null, peers: ['torch', 'ort', 'tfjs-wasm', 'tfjs-cpu', 'brain'], grid: true,
+    procs: 3, quick: false, only: null, peers: ['torch', 'ort', 'onednn', 'tfjs-wasm', 'tfjs-cpu', 'brain'], grid: true,
     threads: 2, slowProcs: 1, includeSlow: false, json: null, gridI: null, python: '/usr/bin/python3', timeout: 900,
     malloc: 'steady',
   };
@@ -116,6 +116,7 @@ const node = process.execPath;
 const PEERS = {
   torch: { label: 'PyTorch', slow: false },
   ort: { label: 'onnxruntime-node', slow: false, forwardOnly: true },
+  onednn: { label: 'oneDNN', slow: false, forwardOnly: true },
   'tfjs-wasm': { label: 'tfjs wasm', slow: true },
   'tfjs-cpu': { label: 'tfjs cpu', slow: true },
   brain: { label: 'brain.js', slow: true },
@@ -155,6 +156,25 @@ function runChild(cmd, args, env, timeoutSec) {
   }
   if (r.status !== 0 && res.ok) res.ok = false;
   return { ...res, wall };
+}
+
+/**
+ * Builds the oneDNN peer (peers/onednn_lstm.cpp, linked against the system's libdnnl) into
+ * bench/build/ when missing or older than its source; returns its path or { error }.
+ */
+function buildOnednn() {
+  const src = join(benchDir, 'peers', 'onednn_lstm.cpp');
+  const bin = join(benchDir, 'build', 'onednn_lstm');
+  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return { bin };
+  mkdirSync(dirname(bin), { recursive: true });
+  const r = spawnSync('g++', ['-O2', '-std=c++17', '-o', bin + '.tmp', src, '-ldnnl'], { encoding: 'utf8', timeout: 300_000 });
+  if (r.error) return { error: `g++: ${r.error.message}` };
+  if (r.status !== 0) {
+    const first = (r.stderr || '').split('\n').find((l) => /error/.test(l)) ?? `g++ exit code ${r.status}`;
+    return { error: first.trim().slice(0, 200) };
+  }
+  renameSync(bin + '.tmp', bin);
+  return { bin };
 }
 
 const nodeCase = (script, spec, o) => () => runChild(node, [join(benchDir, 'cases', script), JSON.stringify(spec)], childEnv(o), o.timeout);
@@ -203,6 +223,20 @@ function systems(o, notes) {
         id, name: `onnxruntime-node ${version('onnxruntime-node')} (${o.threads} thr)`, procs, cases, prepare: true,
         run: (c) => nodeCase('ort.mjs', { kind: 'case', case: c, threads: o.threads, ...timing }, o)(),
         prep: (c) => nodeCase('ort.mjs', { kind: 'prepare', case: c }, o)(),
+      });
+    } else if (id === 'onednn') {
+      const hint = 'Debian: apt-get install libdnnl-dev';
+      const built = buildOnednn();
+      if (built.error) { notes.add('*', `oneDNN: skipped (${built.error}; ${hint})`); continue; }
+      // Debian's libdnnl runs on OpenMP: OMP_NUM_THREADS sizes its pool.
+      const env = childEnv(o, { OMP_NUM_THREADS: String(o.threads) });
+      const info = runChild(built.bin, ['--info'], env, 60);
+      if (!info.ok) { notes.add('*', `oneDNN: skipped (${info.error}; ${hint})`); continue; }
+      list.push({
+        id, name: `oneDNN ${info.version} (${o.threads} thr)`, procs, cases, prepare: true, version: info.version,
+        run: (c) => runChild(built.bin, ['--data', lstmCasePath(WORKLOADS[CASES[c].shapes]), '--reps', String(timing.reps), '--min-time', String(timing.minTime),
+          '--max-sec', String(timing.maxSec), '--warmup-sec', String(timing.warmupSec)], env, o.timeout),
+        prep: (c) => nodeCase('onednn.mjs', { kind: 'prepare', case: c }, o)(),
       });
     } else if (id === 'tfjs-wasm' || id === 'tfjs-cpu') {
       const backend = id.slice(5);
@@ -330,13 +364,15 @@ function main() {
   const failed = new Set();
   for (const s of sysList.filter((x) => x.prepare)) {
     for (const c of [...s.cases]) {
-      log(`[prepare] ${s.name} ${c}: model`);
+      log(`[prepare] ${s.name} ${c}`);
       const r = s.prep(c);
       raw.push({ system: s.id, case: c, kind: 'prepare', ...r });
       if (!r.ok) {
         notes.add(c, `${s.name}: failed (${r.error})`);
         s.cases = s.cases.filter((x) => x !== c);
-      } else notes.add(c, `${s.name.split(' (')[0]}: ONNX model (bench/models, ${r.built ? 'built now' : 'cached'}) agrees with lstm-native to ${r.max_abs_diff_vs_ours.toExponential(1)} (max abs diff of y, h, c)`);
+      } else if (r.model) {
+        notes.add(c, `${s.name.split(' (')[0]}: ONNX model (bench/models, ${r.built ? 'built now' : 'cached'}) agrees with lstm-native to ${r.max_abs_diff_vs_ours.toExponential(1)} (max abs diff of y, h, c)`);
+      }
     }
   }
 
@@ -431,6 +467,12 @@ function main() {
     if (ex?.optimizer && (ex.optimizer !== 'Adam' || !String(ex.loss).startsWith('losses.'))) caseNotes.unshift(`lstm-native: ${ex.optimizer}; ${ex.loss}`);
     if (rows.some((r) => r.s.id === 'brain')) { const n = rows.find((r) => r.s.id === 'brain').sm.extra.batch; caseNotes.push(`brain.js: one sequence at a time (no batching); timed on ${n} sequence${n === 1 ? '' : 's'} per call`); }
     if (rows.some((r) => r.s.id === 'tfjs-wasm')) caseNotes.push('tfjs wasm: 1 thread (tfjs disables wasm threads under Node)');
+    const dnnl = raw.filter((r) => r.system === 'onednn' && r.case === c && r.ok && r.kind !== 'prepare');
+    if (dnnl.length) {
+      caseNotes.push(`oneDNN: lstm-native's seed-1 weights and input (bench/models/*.lstmcase); its y agrees with lstm-native's to ` +
+        `${Math.max(...dnnl.map((r) => r.max_abs_diff_vs_ours)).toExponential(1)} (max abs diff, checked in every process); ` +
+        `implementation: ${[...new Set(dnnl.map((r) => r.impl))].join(', ')}`);
+    }
     const faults = rows.map(({ s }) => {
       const v = raw.filter((r) => r.system === s.id && r.case === c && r.ok && Number.isFinite(r.faults_per_call)).map((r) => r.faults_per_call);
       return v.length ? `${s.name.split(' (')[0]} ${fmtNum(median(v))}` : null;

@@ -1,6 +1,11 @@
 // Shared by run.mjs and every case script: the workloads, the FLOP convention, the timing loops and
 // the child-process protocol (a case prints exactly one JSON line on stdout, logs go to stderr).
 
+/** bench/models/<name>.lstmcase: the oneDNN peer's data for a workload (cases/onednn.mjs writes it). */
+export function lstmCasePath({ I, H, L, B, T }) {
+  return new URL(`../models/lstm-I${I}-H${H}-L${L}-B${B}-T${T}-seed1.lstmcase`, import.meta.url).pathname;
+}
+
 /** The issue's workloads. float32, 2 threads unless --threads says otherwise. */
 export const WORKLOADS = {
   W1: { I: 64, H: 256, L: 1, B: 32, T: 100, title: 'W1 inference (I 64, H 256, 1 layer, B 32, T 100)' },
