@@ -9,7 +9,7 @@
  * instead, so a kernel path that misses an element fails every numeric test it reaches.
  * @internal
  */
-import { constants } from 'node:buffer';
+import { Buffer, constants } from 'node:buffer';
 import type { FloatArray } from './binding.js';
 
 /** Float32Array or Float64Array, with the constructor over an existing ArrayBuffer. */
