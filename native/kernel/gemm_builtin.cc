@@ -599,7 +599,6 @@ void gemm_builtin(Trans ta, Trans tb, int M, int N, int K, F alpha, const F* A, 
 
 template void gemm_builtin<float>(Trans, Trans, int, int, int, float, const float*, int,
                                   const float*, int, float, float*, int);
-
 template void gemm_builtin<double>(Trans, Trans, int, int, int, double, const double*, int,
                                    const double*, int, double, double*, int);
 
