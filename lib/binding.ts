@@ -82,6 +82,17 @@ export interface NativeBinding {
   _gemm(which: 'builtin' | 'openblas' | 'default' | 'builtin-packed', transA: boolean, transB: boolean,
         M: number, N: number, K: number, alpha: number, A: FloatArray, lda: number,
         B: FloatArray, ldb: number, beta: number, C: FloatArray, ldc: number): void;
+  /**
+   * Runs the step loop's row scheduler with a checking function; the thread running row 0 sleeps
+   * delayUs after each step. calls = rows * steps and outOfOrder = 0 when every row ran every
+   * step once, in order.
+   */
+  _rowSteps(rows: number, slices: number, steps: number, minRows: number, delayUs: number): {
+    calls: number; outOfOrder: number; smallestRange: number; threads: number; handovers: number };
+  /** The same delay for the LSTM forward's row split (0: off). */
+  _setRowStepsDelay(us: number): void;
+  /** Times rows moved between threads in the row split since the process started. */
+  _rowStepsHandovers(): number;
 }
 
 /** The package root: the parent of dist/ (the bundle) or of lib/ (sources run by the tests). */

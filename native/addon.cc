@@ -6,6 +6,7 @@ void RegisterInfo(Napi::Env env, Napi::Object exports);          // binding_info
 void RegisterLstm(Napi::Env env, Napi::Object exports);          // binding_lstm.cc
 void RegisterGatesTesting(Napi::Env env, Napi::Object exports);  // binding_testing_gates.cc
 void RegisterGemmTesting(Napi::Env env, Napi::Object exports);   // binding_testing_gemm.cc
+void RegisterSchedTesting(Napi::Env env, Napi::Object exports);  // binding_testing_sched.cc
 void RegisterOptim(Napi::Env env, Napi::Object exports);         // binding_optim.cc
 void RegisterLoss(Napi::Env env, Napi::Object exports);          // binding_loss.cc
 void RegisterOps(Napi::Env env, Napi::Object exports);           // binding_ops.cc
@@ -16,6 +17,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lstm_binding::RegisterLstm(env, exports);
   lstm_binding::RegisterGatesTesting(env, exports);
   lstm_binding::RegisterGemmTesting(env, exports);
+  lstm_binding::RegisterSchedTesting(env, exports);
   lstm_binding::RegisterOptim(env, exports);
   lstm_binding::RegisterLoss(env, exports);
   lstm_binding::RegisterOps(env, exports);

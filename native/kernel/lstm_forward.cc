@@ -15,7 +15,8 @@
 //     chunk and no projection, one pool job for ALL steps). The slices are batch rows when each
 //     thread gets 8 rows or more and the weights are not too big to stream in full
 //     (rec::split_rows): each thread runs all units of its rows through every step with no
-//     barrier. Otherwise unit blocks, synchronised per step by rec::run_slices_steps: each thread
+//     barrier, and a thread that runs out of rows takes half of another's from its next step on
+//     (rec::run_row_steps), so a slower core does not hold up the call. Otherwise unit blocks, synchronised per step by rec::run_slices_steps: each thread
 //     takes the same slice of unit blocks at every step (its weights stay in its L2). A thread
 //     computes h_{t-1} x panel for its rows in 6x16 register tiles
 //     (rec_kernels().tile16, AVX2 or scalar), adds the hoisted pre-activations and runs the gate
@@ -232,12 +233,21 @@ class FastStep {
       }
     };
     if (rows_split_) {
-      // A slice of batch rows depends only on its own rows: it runs every step on its own, with
-      // no barrier between steps, so a thread slowed down for a while delays only its rows.
-      auto all = [&](int slice) {
-        for (int k = 0; k < steps; ++k) one(slice, k);
+      // A range of batch rows depends only on its own rows: it runs every step on its own, with
+      // no barrier between steps, and a thread that finishes early takes over half of a slower
+      // thread's rows (run_row_steps). Paired against static halves (2 threads, this VM, where
+      // one vCPU often runs 15-20% slower than the other for seconds): I 64 H 256 B 32 +3 to +7%,
+      // H 128 +10%, I 256 H 256 B 128 T 50 +11%, B 16 +8%.
+      auto rows = [&](int r0, int r1, int k) {
+        const StepIo<float> s = io(k);
+        if (k + 1 < steps) {
+          const StepIo<float> next = io(k + 1);
+          run_rows(r0, r1, s, &next);
+        } else {
+          run_rows(r0, r1, s, nullptr);
+        }
       };
-      rec::run_slices(slices_, all);
+      rec::run_row_steps(B_, slices_, steps, kMinRows, rows);
       return;
     }
     rec::run_slices_steps(slices_, steps, one);  // units: synchronised per step
@@ -246,11 +256,19 @@ class FastStep {
  private:
   static constexpr int kChunk = 48;  // rows per pass over a panel (a multiple of kTileRows)
   static constexpr int kGemvGroup = 16;  // batch-1 blocks per epilogue call
+  // The fewest rows a range of the rows split is cut to when threads rebalance (run_row_steps):
+  // tiles of 3 rows or more run every row's k loop in the same order, so each row gets the same
+  // bits however the rows are split (a tile of 1 or 2 rows sums odd and even k apart).
+  static constexpr int kMinRows = 4;
+
+  // Rows [r0, r1) of every block (the rows split).
+  void run_rows(int r0, int r1, const StepIo<float>& s, const StepIo<float>* next) const {
+    for (int jb = 0; jb < nb_; ++jb) block(jb, s, next, r0, r1);
+  }
 
   void run_slice(int slice, const StepIo<float>& s, const StepIo<float>* next) const {
     if (rows_split_) {
-      const int r0 = B_ * slice / slices_, r1 = B_ * (slice + 1) / slices_;
-      for (int jb = 0; jb < nb_; ++jb) block(jb, s, next, r0, r1);
+      run_rows(B_ * slice / slices_, B_ * (slice + 1) / slices_, s, next);
       return;
     }
     const int b0 = nb_ * slice / slices_, b1 = nb_ * (slice + 1) / slices_;

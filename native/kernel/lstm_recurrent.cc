@@ -1,12 +1,16 @@
 // The fast LSTM path's portable pieces (contract in lstm_recurrent.h): scalar kernels (the
 // LSTM_NATIVE_ISA=scalar answer and the non-x86 fallback), ISA dispatch, W_hh packing, and the
-// slice scheduler with thread affinity.
+// slice scheduler with thread affinity, and the row scheduler that moves rows to idle threads.
 #include "lstm_recurrent.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include "cpu_features.h"
 #include "thread_pool.h"
@@ -264,6 +268,144 @@ bool step_complete(const StepSync& S, int n, int k) {
 }
 
 }  // namespace
+
+namespace {
+
+// The shared state of one run_row_steps call. Row ranges waiting for a thread sit in `pending`;
+// each running thread's range is in its Worker record. All under `mu`, except `progress` (read
+// without the lock to pick a victim: a stale value only picks a slightly worse one) and
+// `split_wanted` (polled by the owner once per step without taking the lock).
+struct RowRange {
+  int r0, r1, k;  // rows [r0, r1), next step k
+};
+
+struct alignas(64) RowWorker {
+  std::atomic<bool> split_wanted{false};
+  std::atomic<int> progress{0};  // next step of the range below
+  bool running = false;
+  int r0 = 0, r1 = 0;
+};
+
+struct RowSchedule {
+  std::mutex mu;
+  std::vector<RowRange> pending;
+  std::unique_ptr<RowWorker[]> workers;
+  int n_workers = 0;
+  std::atomic<int> next_worker{0};
+  int steps = 0, min_rows = 1;
+};
+
+std::atomic<int> g_row_test_delay_us{0};
+std::atomic<uint64_t> g_row_handovers{0};
+
+// Runs one range to its end (or until its rows are handed over half by half).
+void run_range(RowSchedule& S, RowWorker& me, RowRange t,
+               void (*fn)(void* ctx, int r0, int r1, int step), void* ctx) {
+  int r1 = t.r1;
+  for (int k = t.k; k < S.steps; ++k) {
+    fn(ctx, t.r0, r1, k);
+    me.progress.store(k + 1, std::memory_order_relaxed);
+    if (t.r0 == 0) {
+      const int delay = g_row_test_delay_us.load(std::memory_order_relaxed);
+      if (delay > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay));
+    }
+    if (me.split_wanted.load(std::memory_order_relaxed)) {
+      std::lock_guard<std::mutex> lock(S.mu);
+      if (k + 1 < S.steps && r1 - t.r0 >= 2 * S.min_rows) {
+        const int mid = t.r0 + (r1 - t.r0) / 2;
+        S.pending.push_back({mid, r1, k + 1});  // the lock publishes rows [mid, r1)'s state
+        r1 = mid;
+        me.r1 = mid;
+        g_row_handovers.fetch_add(1, std::memory_order_relaxed);
+      }
+      me.split_wanted.store(false, std::memory_order_relaxed);
+    }
+  }
+  std::lock_guard<std::mutex> lock(S.mu);
+  me.running = false;
+  // A request that came after the last step's check: no rows to hand over; the thief waiting on
+  // this flag looks again.
+  me.split_wanted.store(false, std::memory_order_relaxed);
+}
+
+void row_worker(RowSchedule& S, void (*fn)(void* ctx, int r0, int r1, int step), void* ctx) {
+  const int id = S.next_worker.fetch_add(1, std::memory_order_relaxed);
+  if (id >= S.n_workers) return;  // cannot happen: one chunk per worker
+  RowWorker& me = S.workers[id];
+  for (;;) {
+    RowRange t{};
+    bool have = false;
+    RowWorker* victim = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(S.mu);
+      if (!S.pending.empty()) {
+        t = S.pending.back();
+        S.pending.pop_back();
+        have = true;
+        me.running = true;
+        me.r0 = t.r0;
+        me.r1 = t.r1;
+        me.progress.store(t.k, std::memory_order_relaxed);
+      } else {
+        // The running range with the most row-steps left that can still be halved.
+        long best = 0;
+        for (int w = 0; w < S.n_workers; ++w) {
+          RowWorker& o = S.workers[w];
+          if (!o.running || o.r1 - o.r0 < 2 * S.min_rows) continue;
+          const int left = S.steps - 1 - o.progress.load(std::memory_order_relaxed);
+          const long work = static_cast<long>(left) * (o.r1 - o.r0);
+          if (left >= 1 && work > best) {
+            best = work;
+            victim = &o;
+          }
+        }
+        if (!victim) return;  // nothing left worth taking: the other threads finish theirs
+        victim->split_wanted.store(true, std::memory_order_relaxed);
+      }
+    }
+    if (have) {
+      run_range(S, me, t, fn, ctx);
+      continue;
+    }
+    // The victim hands rows over at the end of its current step (one step: ~0.1 ms at W1's size).
+    for (int spins = 0; victim->split_wanted.load(std::memory_order_relaxed); ++spins) {
+      if (spins < 256) {
+        LSTM_REC_CPU_RELAX();
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void set_row_steps_test_delay_us(int us) { g_row_test_delay_us.store(std::max(0, us)); }
+uint64_t row_steps_handovers() { return g_row_handovers.load(); }
+
+void run_row_steps(int rows, int slices, int steps, int min_rows,
+                   void (*fn)(void* ctx, int r0, int r1, int step), void* ctx) {
+  if (steps <= 0 || rows <= 0) return;
+  slices = std::max(1, std::min(slices, rows));
+  if (slices == 1) {
+    for (int k = 0; k < steps; ++k) fn(ctx, 0, rows, k);
+    return;
+  }
+  RowSchedule S;
+  S.steps = steps;
+  S.min_rows = std::max(1, min_rows);
+  S.n_workers = slices;
+  S.workers.reset(new RowWorker[slices]);
+  S.pending.reserve(static_cast<size_t>(slices) + static_cast<size_t>(rows / S.min_rows) + 1);
+  // Pushed in reverse so that the first worker pops rows 0.. (pending is taken from the back).
+  for (int i = slices - 1; i >= 0; --i) {
+    S.pending.push_back({static_cast<int>(static_cast<int64_t>(rows) * i / slices),
+                         static_cast<int>(static_cast<int64_t>(rows) * (i + 1) / slices), 0});
+  }
+  parallel_for(slices, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) row_worker(S, fn, ctx);
+  });
+}
 
 void run_slices_steps(int n, int steps, void (*fn)(void* ctx, int slice, int step), void* ctx) {
   if (steps <= 0) return;

@@ -1,0 +1,99 @@
+// Test hooks for the row scheduler of the LSTM step loop (underscore names: not public API, typed
+// in lib/binding.ts):
+//   _rowSteps(rows, slices, steps, minRows, delayUs) runs rec::run_row_steps with a function that
+//     checks every call: returns { calls, outOfOrder, smallestRange, threads, handovers }, where
+//     outOfOrder counts rows given step k before step k - 1 (or twice), calls is the number of
+//     (row, step) pairs run (rows * steps when each ran exactly once), smallestRange the fewest
+//     rows one call was given, threads how many distinct threads ran rows, handovers how many
+//     times rows moved to another thread. delayUs: the thread running row 0 sleeps that long after
+//     each step (so the others run out of work and take rows over).
+//   _setRowStepsDelay(us) sets that delay for the LSTM forward itself (0: off), and
+//   _rowStepsHandovers() returns the process-wide handover count, so a test can check that a
+//   forward whose rows moved between threads gives the same bits.
+#include <napi.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "binding_util.h"
+#include "lstm_recurrent.h"
+
+namespace lstm_binding {
+namespace {
+
+struct Check {
+  std::unique_ptr<std::atomic<int>[]> last;  // per row: the last step run (-1: none)
+  std::atomic<int64_t> calls{0}, out_of_order{0};
+  std::atomic<int> smallest{INT32_MAX};
+  std::mutex mu;
+  std::set<std::thread::id> threads;
+};
+
+void check_rows(void* ctx, int r0, int r1, int k) {
+  Check& c = *static_cast<Check*>(ctx);
+  for (int r = r0; r < r1; ++r) {
+    if (c.last[r].exchange(k, std::memory_order_relaxed) != k - 1) c.out_of_order.fetch_add(1);
+  }
+  c.calls.fetch_add(r1 - r0);
+  int s = c.smallest.load();
+  while (r1 - r0 < s && !c.smallest.compare_exchange_weak(s, r1 - r0)) {
+  }
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.threads.insert(std::this_thread::get_id());
+}
+
+Napi::Value RowSteps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CallContext ctx(env, "_rowSteps");
+  const int rows = ctx.int_arg(info[0], "rows", 1, 1 << 20);
+  const int slices = ctx.int_arg(info[1], "slices", 1, 64);
+  const int steps = ctx.int_arg(info[2], "steps", 1, 1 << 20);
+  const int min_rows = ctx.int_arg(info[3], "minRows", 1, 1 << 20);
+  const int delay = ctx.int_arg(info[4], "delayUs", 0, 100000);
+  if (!ctx.ok()) return env.Undefined();
+  Check c;
+  c.last.reset(new std::atomic<int>[rows]);
+  for (int r = 0; r < rows; ++r) c.last[r].store(-1);
+  const uint64_t before = lstm::rec::row_steps_handovers();
+  lstm::rec::set_row_steps_test_delay_us(delay);
+  lstm::rec::run_row_steps(rows, slices, steps, min_rows, check_rows, &c);
+  lstm::rec::set_row_steps_test_delay_us(0);
+  for (int r = 0; r < rows; ++r) {
+    if (c.last[r].load() != steps - 1) c.out_of_order.fetch_add(1);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("calls", Napi::Number::New(env, static_cast<double>(c.calls.load())));
+  out.Set("outOfOrder", Napi::Number::New(env, static_cast<double>(c.out_of_order.load())));
+  out.Set("smallestRange", Napi::Number::New(env, c.smallest.load()));
+  out.Set("threads", Napi::Number::New(env, static_cast<double>(c.threads.size())));
+  out.Set("handovers",
+          Napi::Number::New(env, static_cast<double>(lstm::rec::row_steps_handovers() - before)));
+  return out;
+}
+
+Napi::Value SetRowStepsDelay(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CallContext ctx(env, "_setRowStepsDelay");
+  const int delay = ctx.int_arg(info[0], "us", 0, 100000);
+  if (ctx.ok()) lstm::rec::set_row_steps_test_delay_us(delay);
+  return env.Undefined();
+}
+
+Napi::Value RowStepsHandovers(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(lstm::rec::row_steps_handovers()));
+}
+
+}  // namespace
+
+void RegisterSchedTesting(Napi::Env env, Napi::Object exports) {
+  exports.Set("_rowSteps", Napi::Function::New(env, RowSteps, "_rowSteps"));
+  exports.Set("_setRowStepsDelay", Napi::Function::New(env, SetRowStepsDelay, "_setRowStepsDelay"));
+  exports.Set("_rowStepsHandovers", Napi::Function::New(env, RowStepsHandovers, "_rowStepsHandovers"));
+}
+
+}  // namespace lstm_binding
