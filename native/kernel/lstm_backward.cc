@@ -9,9 +9,12 @@
 // Frozen items (past their length) get dG = 0 and pass dh, dc through unchanged.
 //
 // That is the reference path (double; float with LSTM_NATIVE_LSTM_PATH=reference; float with a
-// projection). The fast float32 path (P == 0) reorders it into ONE parallel region per step:
-// W_hh is packed once per call into column panels (lstm_recurrent.h), each thread owns the same
-// slice of 16 hidden units at every step (its panels stay in its L2) and, for those units,
+// projection). The fast float32 path (P == 0) reorders it: W_hh is packed once per call into
+// column panels (lstm_recurrent.h); with rec::split_rows (as the forward) each thread runs all
+// units of its batch rows through every step in ONE pool job (a row's dh needs only its own dG;
+// rows move to a thread that runs out of work, rec::run_row_steps), otherwise one parallel region
+// per step in which each thread owns the same slice of 16 hidden units (its panels stay in its
+// L2). Either way, for a thread's units and rows,
 //   dh[:, units] = dG_{t+1} W_hh[:, units]     6x16 register tiles over K = 4H (the previous
 //                                              region's dG is complete: the region is the barrier)
 //   dh += dy_t, fused gates backward           on the tile while it is in L1 -> dG_t, dc
@@ -44,78 +47,107 @@ void add_row(F* dst, const F* src, int n) {
 // The per-step part of the fast float32 path (P == 0).
 class FastBackward {
  public:
+  // What step index s = 0, 1, ... works on: dh = dGn W_hh for the items active at time tn (when
+  // dGn), then the gates backward of time t (when t >= 0) writing dGt.
+  struct Step {
+    const float* dGn;
+    int tn, t;
+    float* dGt;
+    const float* Gt;
+    const float* c_prev;
+    const float* tc;
+  };
+
   FastBackward(const LstmDims& d, const int32_t* lengths, const float* pb, float* dh, float* dc,
                const float* dy, int ldy)
       : k_(rec::rec_kernels()), gates_(gates_backward<float>()), lengths_(lengths), B_(d.B),
         H_(d.H), G4_(4 * d.H), nb_((d.H + rec::kBwdCols - 1) / rec::kBwdCols), pb_(pb), dh_(dh),
         dc_(dc), dy_(dy), ldy_(ldy) {
-    slices_ = rec::slice_count(nb_, 2.0 * B_ * G4_ * H_);
+    // As the forward: batch rows when every thread gets 8 or more and W_hh is small enough for
+    // each thread to stream it in full (rec::split_rows; K of the forward's tile = Hout = H).
+    rows_split_ = B_ > 1 && rec::split_rows(B_, H_, H_);
+    slices_ = rec::slice_count(rows_split_ ? (B_ + rec::kTileRows - 1) / rec::kTileRows : nb_,
+                               2.0 * B_ * G4_ * H_);
   }
 
-  // dh = dGn W_hh for items active at time tn (when dGn), then the gates backward of time t
-  // (when t >= 0) writing dGt.
-  void run(const float* dGn, int tn, int t, float* dGt, const float* Gt, const float* c_prev,
-           const float* tc) {
-    dGn_ = dGn;
-    tn_ = tn;
-    t_ = t;
-    dGt_ = dGt;
-    Gt_ = Gt;
-    c_prev_ = c_prev;
-    tc_ = tc;
-    auto fn = [this](int slice) {
-      const int b0 = nb_ * slice / slices_, b1 = nb_ * (slice + 1) / slices_;
-      for (int cb = b0; cb < b1; ++cb) block(cb);
-    };
-    rec::run_slices(slices_, fn);
+  // Steps 0 .. steps-1, step(s) describing each. Batch rows: one pool job for all steps (a row's
+  // dh depends only on its own dG), rows moving to idle threads (rec::run_row_steps). Hidden
+  // units: one job per step (every unit's dh reads all 4H gates of the step before).
+  template <class StepOf>
+  void run(int steps, const StepOf& step) {
+    if (rows_split_) {
+      auto rows = [&](int r0, int r1, int s) {
+        const Step st = step(s);
+        for (int cb = 0; cb < nb_; ++cb) block(cb, st, r0, r1);
+      };
+      rec::run_row_steps(B_, slices_, steps, kMinRows, rows);
+      return;
+    }
+    for (int s = 0; s < steps; ++s) {
+      const Step st = step(s);
+      auto fn = [&](int slice) {
+        const int b0 = nb_ * slice / slices_, b1 = nb_ * (slice + 1) / slices_;
+        for (int cb = b0; cb < b1; ++cb) block(cb, st, 0, B_);
+      };
+      rec::run_slices(slices_, fn);
+    }
   }
 
  private:
   static constexpr int kChunk = 48;
+  // Row ranges are not cut below this (tiles keep 3 rows or more: the same bits for any split).
+  static constexpr int kMinRows = 4;
 
-  void block(int cb) const {
+  // Rows [rb0, rb1) of column block cb at one step.
+  void block(int cb, const Step& st, int rb0, int rb1) const {
     const int H = H_, G4 = G4_, c0 = cb * rec::kBwdCols, nc = std::min(rec::kBwdCols, H - c0);
     const float* panel = pb_ + static_cast<size_t>(cb) * rec::kBwdCols * G4;
     alignas(64) float acc[kChunk * rec::kBwdCols];
     alignas(64) float gs[4 * rec::kBwdCols];
     alignas(64) float da[4 * rec::kBwdCols];
-    for (int r0 = 0; r0 < B_; r0 += kChunk) {
-      const int r1 = std::min(B_, r0 + kChunk);
-      if (dGn_) {
-        for (int r = r0; r < r1; r += rec::kTileRows) {
-          const int mr = std::min(rec::kTileRows, r1 - r);
-          k_.tile16(G4, dGn_ + static_cast<size_t>(r) * G4, G4, mr, panel, rec::kBwdCols,
+    // Chunks of equal size and tiles of equal size (B 32: 5,5,6,5,5,6, not 6,6,6,6,6,2: a 2-row
+    // tile streams the same panel for a third of the FMAs, and sums odd and even k apart, so the
+    // bits would depend on where the rows were cut).
+    const int nch = (rb1 - rb0 + kChunk - 1) / kChunk;
+    for (int ch = 0; ch < nch; ++ch) {
+      const int r0 = rb0 + (rb1 - rb0) * ch / nch, r1 = rb0 + (rb1 - rb0) * (ch + 1) / nch;
+      if (st.dGn) {
+        const int n = r1 - r0, nt = (n + rec::kTileRows - 1) / rec::kTileRows;
+        for (int ti = 0; ti < nt; ++ti) {
+          const int r = r0 + n * ti / nt, mr = r0 + n * (ti + 1) / nt - r;
+          k_.tile16(G4, st.dGn + static_cast<size_t>(r) * G4, G4, mr, panel, rec::kBwdCols,
                     acc + (r - r0) * rec::kBwdCols, rec::kBwdCols);
         }
         for (int b = r0; b < r1; ++b) {
-          if (!lengths_ || tn_ < lengths_[b]) {
+          if (!lengths_ || st.tn < lengths_[b]) {
             std::memcpy(dh_ + static_cast<size_t>(b) * H + c0, acc + (b - r0) * rec::kBwdCols,
                         sizeof(float) * nc);
           }
         }
       }
-      if (t_ < 0) continue;
+      if (st.t < 0) continue;
+      const int t = st.t;
       for (int b = r0; b < r1; ++b) {
-        float* dGr = dGt_ + static_cast<size_t>(b) * G4;
-        if (lengths_ && t_ >= lengths_[b]) {
+        float* dGr = st.dGt + static_cast<size_t>(b) * G4;
+        if (lengths_ && t >= lengths_[b]) {
           for (int g = 0; g < 4; ++g) zero_row(dGr + g * H + c0, nc);
           continue;
         }
         const size_t bh = static_cast<size_t>(b) * H + c0;
         float* dhr = dh_ + bh;
         if (k_.gates_bwd16 && nc == rec::kBwdCols) {
-          k_.gates_bwd16(dhr, dy_ ? dy_ + (static_cast<size_t>(t_) * B_ + b) * ldy_ + c0 : nullptr,
-                         Gt_ + static_cast<size_t>(b) * G4 + c0, H, c_prev_ + bh, tc_ + bh, dc_ + bh,
-                         dGr + c0);
+          k_.gates_bwd16(dhr, dy_ ? dy_ + (static_cast<size_t>(t) * B_ + b) * ldy_ + c0 : nullptr,
+                         st.Gt + static_cast<size_t>(b) * G4 + c0, H, st.c_prev + bh, st.tc + bh,
+                         dc_ + bh, dGr + c0);
           continue;
         }
         if (dy_) {
-          const float* dyr = dy_ + (static_cast<size_t>(t_) * B_ + b) * ldy_ + c0;
+          const float* dyr = dy_ + (static_cast<size_t>(t) * B_ + b) * ldy_ + c0;
           for (int u = 0; u < nc; ++u) dhr[u] += dyr[u];
         }
-        const float* Gr = Gt_ + static_cast<size_t>(b) * G4;
+        const float* Gr = st.Gt + static_cast<size_t>(b) * G4;
         for (int g = 0; g < 4; ++g) std::memcpy(gs + g * nc, Gr + g * H + c0, sizeof(float) * nc);
-        gates_(da, dc_ + bh, gs, c_prev_ + bh, tc_ + bh, dhr, dc_ + bh, nc);
+        gates_(da, dc_ + bh, gs, st.c_prev + bh, st.tc + bh, dhr, dc_ + bh, nc);
         for (int g = 0; g < 4; ++g) std::memcpy(dGr + g * H + c0, da + g * nc, sizeof(float) * nc);
       }
     }
@@ -131,12 +163,7 @@ class FastBackward {
   const float* dy_;
   const int ldy_;
   int slices_ = 1;
-  const float* dGn_ = nullptr;
-  int tn_ = 0, t_ = 0;
-  float* dGt_ = nullptr;
-  const float* Gt_ = nullptr;
-  const float* c_prev_ = nullptr;
-  const float* tc_ = nullptr;
+  bool rows_split_ = false;
 };
 
 template <typename F>
@@ -177,18 +204,24 @@ Status backward_impl(bool fast, F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& 
       rec::pack_bwd(p.W_hh, H, Ho, ws + L.PK);
       FastBackward fb(d, lengths, ws + L.PK, dh, dc, dy, ldy);
       auto time = [&](int k) { return d.reverse ? T - 1 - k : k; };
-      for (int k = T - 1; k >= -1; --k) {
+      // Step s handles k = T - 1 - s (processing order), the last one (k = -1) only dh.
+      auto step = [&](int s) {
+        const int k = T - 1 - s;
         const int tn = time(k + 1);  // the step processed before this one (when k + 1 < T)
-        const float* dGn = k + 1 < T ? dG + static_cast<size_t>(tn) * B * G4 : nullptr;
-        if (k < 0) {
-          fb.run(dGn, tn, -1, nullptr, nullptr, nullptr, nullptr);
-          break;
+        FastBackward::Step st{k + 1 < T ? dG + static_cast<size_t>(tn) * B * G4 : nullptr, tn, -1,
+                              nullptr, nullptr, nullptr, nullptr};
+        if (k >= 0) {
+          const int t = time(k);
+          const int prev = d.reverse ? t + 1 : t;
+          st.t = t;
+          st.dGt = dG + static_cast<size_t>(t) * B * G4;
+          st.Gt = G + static_cast<size_t>(t) * B * G4;
+          st.c_prev = CS + static_cast<size_t>(prev) * B * H;
+          st.tc = TC + static_cast<size_t>(t) * B * H;
         }
-        const int t = time(k);
-        const int prev = d.reverse ? t + 1 : t;
-        fb.run(dGn, tn, t, dG + static_cast<size_t>(t) * B * G4, G + static_cast<size_t>(t) * B * G4,
-               CS + static_cast<size_t>(prev) * B * H, TC + static_cast<size_t>(t) * B * H);
-      }
+        return st;
+      };
+      fb.run(T + 1, step);
     }
   }
   const GatesBackwardFn<F> gates = gates_backward<F>();

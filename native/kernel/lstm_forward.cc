@@ -330,8 +330,11 @@ class FastStep {
     const float* panel = pk_ + static_cast<size_t>(jb) * rec::kFwdCols * Ho;
     alignas(64) float acc[kChunk * rec::kFwdCols];
     alignas(64) float a[rec::kFwdCols];
-    for (int r0 = rb0; r0 < rb1; r0 += kChunk) {
-      const int r1 = std::min(rb1, r0 + kChunk);
+    // Chunks of equal size (50 rows: 25 + 25, not 48 + 2): with tiles of 3 rows or more every
+    // row sums in the same order, so the bits do not depend on how the rows were split.
+    const int nch = (rb1 - rb0 + kChunk - 1) / kChunk;
+    for (int ch = 0; ch < nch; ++ch) {
+      const int r0 = rb0 + (rb1 - rb0) * ch / nch, r1 = rb0 + (rb1 - rb0) * (ch + 1) / nch;
       if (gemv_) {
         for (int g = 0; g < 4; ++g) {
           const float* rows = p_.W_hh + (static_cast<size_t>(g) * H + j0) * Ho;

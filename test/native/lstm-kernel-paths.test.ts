@@ -130,7 +130,8 @@ describe('fast path across thread counts', () => {
   // does not depend on which thread runs it, so any thread count, including more threads than
   // cores (threads that fall behind and skip completed steps), gives the same bits. The split
   // changes with the thread count too (B 32: batch rows with 2 and 3 threads, hidden units with 1
-  // and 6): every register tile has 3 rows or more either way and sums in the same order.
+  // and 6; the backward likewise): every register tile has 3 rows or more either way and sums in
+  // the same order.
   const shapes: Case[] = [
     { T: 24, B: 1, I: 32, H: 128, P: 0, reverse: false, lengths: false, state: true },
     { T: 24, B: 1, I: 9, H: 27, P: 0, reverse: true, lengths: true, state: false },
@@ -138,6 +139,10 @@ describe('fast path across thread counts', () => {
     { T: 12, B: 7, I: 40, H: 48, P: 0, reverse: true, lengths: false, state: true },
     // inference: hoisted input product in chunks of 16 steps (B 512, H 32), each chunk one job
     { T: 20, B: 512, I: 100, H: 32, P: 0, reverse: false, lengths: true, state: true },
+    // B 50: one thread passes over 50 rows in two chunks, two threads over 25 rows each (forward
+    // and backward split by rows): the chunks must be 25 + 25, never 48 + 2 (a 2-row tile sums
+    // odd and even k apart, so its rows would get other bits than in a 5-row tile)
+    { T: 10, B: 50, I: 12, H: 40, P: 0, reverse: false, lengths: true, state: true },
   ];
   for (const [i, c] of shapes.entries()) {
     it(`T${c.T} B${c.B} I${c.I} H${c.H}${c.reverse ? ' reverse' : ''}${c.lengths ? ' lengths' : ''}: 1, 2, 3 and 6 threads`, () => {
