@@ -16,8 +16,9 @@
 //     thread gets 8 rows or more and the weights are not too big to stream in full
 //     (rec::split_rows): each thread runs all units of its rows through every step with no
 //     barrier, and a thread that runs out of rows takes half of another's from its next step on
-//     (rec::run_row_steps), so a slower core does not hold up the call. Otherwise unit blocks, synchronised per step by rec::run_slices_steps: each thread
-//     takes the same slice of unit blocks at every step (its weights stay in its L2). A thread
+//     (rec::run_row_steps), so a slower core does not hold up the call. Otherwise unit blocks,
+//     synchronised per step by rec::run_slices_steps: each thread takes the same slice of unit
+//     blocks at every step (its weights stay in its L2). A thread
 //     computes h_{t-1} x panel for its rows in 6x16 register tiles
 //     (rec_kernels().tile16, AVX2 or scalar), adds the hoisted pre-activations and runs the gate
 //     math (AVX2: rec_kernels().gates_fwd8, the add and gates.h's formulas fused over the rows of

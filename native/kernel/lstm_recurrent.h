@@ -122,14 +122,15 @@ void run_slices_steps(int n, int steps, Fn& fn) {
 }
 
 // Runs fn(r0, r1, step) over the rows [0, rows) of every step in [0, steps), for loops whose rows
-// depend only on themselves from step to step (the forward step split by batch rows): rows
-// [r0, r1) run step k only after they ran step k - 1, on whichever thread, and no step waits for
-// other rows. Starts with `slices` contiguous row ranges, one per thread; a thread that runs out of
-// work takes the second half of the rows of the range with the most work left, from that range's
-// next step on (the owner hands them over between two steps). So the threads finish together even
-// when one core runs slower than the other for a while (seen here: one vCPU 15-20% slower than the
-// other for seconds at a time), instead of the call waiting for the slower thread's fixed half.
-// Ranges are never split below min_rows rows. One thread alone runs everything: no deadlock.
+// depend only on themselves from step to step (the forward and backward steps split by batch
+// rows): rows [r0, r1) run step k only after they ran step k - 1, on whichever thread, and no
+// step waits for other rows. Starts with `slices` contiguous row ranges, one per thread; a thread
+// that runs out of work takes the second half of the rows of the range with the most work left,
+// from that range's next step on (the owner hands them over between two steps). So the threads
+// finish together even when one core runs slower than the other for a while (seen here: one vCPU
+// 15-20% slower than the other for seconds at a time), instead of the call waiting for the slower
+// thread's fixed half. Ranges are never split below min_rows rows. One thread alone runs
+// everything: no deadlock.
 void run_row_steps(int rows, int slices, int steps, int min_rows,
                    void (*fn)(void* ctx, int r0, int r1, int step), void* ctx);
 template <class Fn>

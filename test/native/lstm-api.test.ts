@@ -225,6 +225,40 @@ describe('async variants', () => {
       native.setNumThreads(before);
     }
   });
+  it('give the same gradients when several training steps run at once (backward split by rows or units)', async () => {
+    // B 32 and 48: forward and backward split by batch rows on 2-3 threads; B 4: by hidden units
+    const cases = [[16, 64, 32, 30], [8, 40, 48, 12], [12, 96, 4, 25]].map(([I, H, B, T], k) => {
+      const lstm = new LSTM({ inputSize: I!, hiddenSize: H!, seed: k + 7 });
+      return { lstm, x: rand([T!, B!, I!]), gy: rand([T!, B!, H!]) };
+    });
+    const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    const expected = cases.map(({ lstm, x, gy }) => {
+      lstm.zeroGrad();
+      lstm.forward(x);
+      const g = lstm.backward({ output: gy });
+      return { dx: g.x!.data.slice(), dW: lstm.namedGradients().weight_hh_l0!.data.slice() };
+    });
+    const native = loadNative();
+    const before = native.backendInfo().threads;
+    try {
+      for (const threads of [2, 3]) {
+        native.setNumThreads(threads);
+        for (let round = 0; round < 3; round++) {
+          const grads = await Promise.all(cases.map(async ({ lstm, x, gy }) => {
+            lstm.zeroGrad();
+            await lstm.forwardAsync(x);
+            return lstm.backwardAsync({ output: gy });
+          }));
+          grads.forEach((g, i) => {
+            expect(bytes(g.x!.data).equals(bytes(expected[i]!.dx)), `dx ${i}`).toBe(true);
+            expect(bytes(cases[i]!.lstm.namedGradients().weight_hh_l0!.data).equals(bytes(expected[i]!.dW)), `dW ${i}`).toBe(true);
+          });
+        }
+      }
+    } finally {
+      native.setNumThreads(before);
+    }
+  });
   it('return what the sync calls return', async () => {
     const lstm = new LSTM({ inputSize: 3, hiddenSize: 5, bidirectional: true, projSize: 2, seed: 3 });
     const x = rand([6, 4, 3]);
