@@ -203,6 +203,20 @@ describe('batchFirst', () => {
 });
 
 describe('async variants', () => {
+  const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  /** Runs `round` `rounds` times with 2 and then 3 pool threads, restoring the thread count. */
+  async function concurrentRounds(rounds: number, round: () => Promise<void>): Promise<void> {
+    const native = loadNative();
+    const before = native.backendInfo().threads;
+    try {
+      for (const threads of [2, 3]) {
+        native.setNumThreads(threads);
+        for (let r = 0; r < rounds; r++) await round();
+      }
+    } finally {
+      native.setNumThreads(before);
+    }
+  }
   it('give the same bits when several run at once on libuv threads (one pool job at a time, the rest inline)', async () => {
     // batch 1, a small batch and the fused-input step: the shapes whose steps run as one pool job
     const cases = [[16, 64, 1, 40], [16, 64, 8, 30], [8, 128, 32, 20], [32, 128, 1, 50]].map(([I, H, B, T], k) => {
@@ -210,20 +224,10 @@ describe('async variants', () => {
       return { lstm, x: rand([T!, B!, I!]) };
     });
     const expected = cases.map(({ lstm, x }) => lstm.forward(x).output.data.slice());
-    const native = loadNative();
-    const before = native.backendInfo().threads;
-    try {
-      for (const threads of [2, 3]) {
-        native.setNumThreads(threads);
-        for (let round = 0; round < 5; round++) {
-          const outs = await Promise.all(cases.map(({ lstm, x }) => lstm.forwardAsync(x)));
-          const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-          outs.forEach((o, i) => expect(bytes(o.output.data).equals(bytes(expected[i]!))).toBe(true));
-        }
-      }
-    } finally {
-      native.setNumThreads(before);
-    }
+    await concurrentRounds(5, async () => {
+      const outs = await Promise.all(cases.map(({ lstm, x }) => lstm.forwardAsync(x)));
+      outs.forEach((o, i) => expect(bytes(o.output.data).equals(bytes(expected[i]!))).toBe(true));
+    });
   });
   it('give the same gradients when several training steps run at once (backward split by rows or units)', async () => {
     // B 32 and 48: forward and backward split by batch rows on 2-3 threads; B 4: by hidden units
@@ -231,33 +235,23 @@ describe('async variants', () => {
       const lstm = new LSTM({ inputSize: I!, hiddenSize: H!, seed: k + 7 });
       return { lstm, x: rand([T!, B!, I!]), gy: rand([T!, B!, H!]) };
     });
-    const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
     const expected = cases.map(({ lstm, x, gy }) => {
       lstm.zeroGrad();
       lstm.forward(x);
       const g = lstm.backward({ output: gy });
       return { dx: g.x!.data.slice(), dW: lstm.namedGradients().weight_hh_l0!.data.slice() };
     });
-    const native = loadNative();
-    const before = native.backendInfo().threads;
-    try {
-      for (const threads of [2, 3]) {
-        native.setNumThreads(threads);
-        for (let round = 0; round < 3; round++) {
-          const grads = await Promise.all(cases.map(async ({ lstm, x, gy }) => {
-            lstm.zeroGrad();
-            await lstm.forwardAsync(x);
-            return lstm.backwardAsync({ output: gy });
-          }));
-          grads.forEach((g, i) => {
-            expect(bytes(g.x!.data).equals(bytes(expected[i]!.dx)), `dx ${i}`).toBe(true);
-            expect(bytes(cases[i]!.lstm.namedGradients().weight_hh_l0!.data).equals(bytes(expected[i]!.dW)), `dW ${i}`).toBe(true);
-          });
-        }
-      }
-    } finally {
-      native.setNumThreads(before);
-    }
+    await concurrentRounds(3, async () => {
+      const grads = await Promise.all(cases.map(async ({ lstm, x, gy }) => {
+        lstm.zeroGrad();
+        await lstm.forwardAsync(x);
+        return lstm.backwardAsync({ output: gy });
+      }));
+      grads.forEach((g, i) => {
+        expect(bytes(g.x!.data).equals(bytes(expected[i]!.dx)), `dx ${i}`).toBe(true);
+        expect(bytes(cases[i]!.lstm.namedGradients().weight_hh_l0!.data).equals(bytes(expected[i]!.dW)), `dW ${i}`).toBe(true);
+      });
+    });
   });
   it('return what the sync calls return', async () => {
     const lstm = new LSTM({ inputSize: 3, hiddenSize: 5, bidirectional: true, projSize: 2, seed: 3 });
