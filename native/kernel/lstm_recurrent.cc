@@ -267,12 +267,8 @@ bool step_complete(const StepSync& S, int n, int k) {
          (t == static_cast<uint32_t>(k + 1) && (v & 0xffffffffu) == static_cast<uint64_t>(n));
 }
 
-}  // namespace
-
-namespace {
-
 // The shared state of one run_row_steps call. Row ranges waiting for a thread sit in `pending`;
-// each running thread's range is in its Worker record. All under `mu`, except `progress` (read
+// each running thread's range is in its RowWorker record. All under `mu`, except `progress` (read
 // without the lock to pick a victim: a stale value only picks a slightly worse one) and
 // `split_wanted` (polled by the owner once per step without taking the lock).
 struct RowRange {
