@@ -40,6 +40,11 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --json FILE        write every raw result, the medians and the settings to FILE
   --python PATH      Python with torch (default /usr/bin/python3)
   --timeout SEC      kill a child after SEC seconds (default 900)
+  --pairs N          instead of the tables: N pairs of adjacent processes, lstm-native and one peer
+                     (who goes first alternates), for each case and each peer that is not a slow JS
+                     peer; prints the median of the per-pair ratios (the VM's slow phases, seconds
+                     long, then hit both processes of a pair alike more often than two processes
+                     minutes apart)
   --malloc MODE      steady (default): every process, peers included, runs with glibc's heap
                      thresholds fixed (MALLOC_MMAP_THRESHOLD_ 32 MiB, MALLOC_TRIM_THRESHOLD_ 128 MiB),
                      so freed output buffers are reused instead of being returned to the system
@@ -49,7 +54,7 @@ function parseOptions(argv) {
   const o = {
     procs: 3, quick: false, only: null, peers: ['torch', 'ort', 'onednn', 'tfjs-wasm', 'tfjs-cpu', 'brain'], grid: true,
     threads: 2, slowProcs: 1, includeSlow: false, json: null, gridI: null, python: '/usr/bin/python3', timeout: 900,
-    malloc: 'steady',
+    malloc: 'steady', pairs: 0,
   };
   let procsSet = false;
   for (let i = 0; i < argv.length; i++) {
@@ -76,6 +81,7 @@ function parseOptions(argv) {
     else if (a === '--json') o.json = resolve(process.env.INIT_CWD ?? process.cwd(), val());
     else if (a === '--python') o.python = val();
     else if (a === '--timeout') o.timeout = num();
+    else if (a === '--pairs') o.pairs = num();
     else if (a === '--malloc') {
       o.malloc = val();
       if (!['steady', 'default'].includes(o.malloc)) throw new Error(`--malloc: expected steady or default, got ${o.malloc}`);
@@ -95,6 +101,9 @@ function parseOptions(argv) {
   o.cases = cases;
   for (const p of o.peers) if (!PEERS[p]) throw new Error(`--peers: unknown peer ${p} (${Object.keys(PEERS).join(',')})`);
   o.timing = o.quick ? { reps: 3, minTime: 0.15, maxSec: 6, warmupSec: 0.2 } : { reps: 7, minTime: 0.5, maxSec: 30, warmupSec: 1 };
+  // Paired processes run shorter, so that the two of a pair are seconds apart.
+  if (o.pairs && !o.quick) o.timing = { reps: 5, minTime: 0.4, maxSec: 20, warmupSec: 1 };
+  if (o.pairs) o.grid = false;
   o.gridTiming = o.quick ? { reps: 3, minTime: 0.1, maxSec: 4 } : { reps: 5, minTime: 0.3, maxSec: 15 };
   o.gemmTiming = o.quick ? { runs: 3, minMs: 15 } : { runs: 7, minMs: 30 };
   return o;
@@ -309,6 +318,69 @@ function spreadText(s) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Paired mode (--pairs N)
+
+const quantile = (v, q) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+
+/**
+ * For each case and each peer (slow JS peers left out): N pairs of adjacent processes, lstm-native
+ * and the peer, the first of a pair alternating; the ratio of each pair's seq/s, then their median
+ * and quartiles next to the two systems' own medians.
+ */
+function runPairs(o, sysList, raw, notes, machineLines, startedAt, log, info) {
+  const ours = sysList.find((s) => s.id === 'ours');
+  const peers = sysList.filter((s) => s.id !== 'ours' && !PEERS[s.id].slow);
+  const out = [`# lstm-native benchmark, paired, ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}`, '', ...machineLines.filter((l) => !l.includes('per case and system')),
+    `- ${o.pairs} pairs of adjacent processes per case and peer (who runs first alternates), ${o.timing.warmupSec} s of warm-up calls, then ` +
+    `${o.timing.reps} timed repetitions of >= ${o.timing.minTime} s per process`, ''];
+  const summary = [];
+  const body = [];
+  for (const c of o.cases) {
+    for (const p of peers.filter((x) => x.cases.includes(c))) {
+      const pairs = [];
+      for (let i = 0; i < o.pairs; i++) {
+        const order = i % 2 === 0 ? [ours, p] : [p, ours];
+        const res = {};
+        for (const s of order) {
+          const r = s.run(c);
+          raw.push({ system: s.id, name: s.name, case: c, pair: i, peer: p.id, ...r });
+          if (!r.ok) log(`[pair ${i + 1}/${o.pairs}] ${c} ${s.name}: FAILED ${r.error}`);
+          res[s.id] = r.ok ? r.seq_per_s : NaN;
+        }
+        const ratio = res.ours / res[p.id];
+        if (Number.isFinite(ratio)) pairs.push({ ours: res.ours, peer: res[p.id], ratio });
+        log(`[pair ${i + 1}/${o.pairs}] ${c}: lstm-native ${fmtNum(res.ours)}, ${p.name} ${fmtNum(res[p.id])} seq/s: ${fmtRatio(ratio)}`);
+      }
+      if (!pairs.length) { notes.add(c, `${p.name}: no pair completed`); continue; }
+      const r = pairs.map((x) => x.ratio);
+      const row = {
+        case: c, peer: p.id, peer_name: p.name, pairs: pairs.length, median_ratio: median(r), q25: quantile(r, 0.25), q75: quantile(r, 0.75),
+        ours_seq_per_s: median(pairs.map((x) => x.ours)), peer_seq_per_s: median(pairs.map((x) => x.peer)),
+        ahead: pairs.filter((x) => x.ratio > 1).length,
+      };
+      summary.push(row);
+      body.push([CASES[c].title.split(' (')[0], p.name, String(row.pairs), fmtRatio(row.median_ratio),
+        `${fmtNum(row.q25)}..${fmtNum(row.q75)}`, `${row.ahead} of ${row.pairs}`, fmtNum(row.ours_seq_per_s), fmtNum(row.peer_seq_per_s)]);
+    }
+  }
+  out.push('## lstm-native against each peer, adjacent processes', '');
+  out.push('ratio: lstm-native seq/s over the peer\'s in the same pair (above 1: lstm-native faster; for a latency, ' +
+    'lstm-native\'s latency is the peer\'s divided by the ratio); median and quartiles over the pairs. ' +
+    'seq/s: each system\'s median over its processes.', '');
+  out.push(body.length ? table(['case', 'peer', 'pairs', 'median ratio', 'quartiles', 'pairs ahead', 'lstm-native seq/s', 'peer seq/s'], body,
+    ['l', 'l', 'r', 'r', 'l', 'r', 'r', 'r']) : '(no pair ran)', '');
+  for (const c of o.cases) for (const n of notes.get(c)) out.push(`- ${c}: ${n}`);
+  console.log(out.join('\n'));
+  if (o.json) {
+    writeFileSync(o.json, JSON.stringify({ started: startedAt.toISOString(), lstm_native: info, settings: o, pairs: summary, raw }, null, 1));
+    log(`bench: wrote ${o.json}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Main
 
 function main() {
@@ -374,6 +446,11 @@ function main() {
         notes.add(c, `${s.name.split(' (')[0]}: ONNX model (bench/models, ${r.built ? 'built now' : 'cached'}) agrees with lstm-native to ${r.max_abs_diff_vs_ours.toExponential(1)} (max abs diff of y, h, c)`);
       }
     }
+  }
+
+  if (o.pairs) {
+    runPairs(o, sysList, raw, notes, machineLines, startedAt, log, info);
+    return;
   }
 
   // GEMM shapes of the per-step product: C (B, 4H) = [x_t h_{t-1}] (B, I+H) W^T.
