@@ -333,6 +333,7 @@ const quantile = (v, q) => {
 function runPairs(o, sysList, raw, notes, machineLines, startedAt, log, info) {
   const ours = sysList.find((s) => s.id === 'ours');
   const peers = sysList.filter((s) => s.id !== 'ours' && !PEERS[s.id].slow);
+  for (const s of sysList.filter((x) => x.id !== 'ours' && PEERS[x.id].slow)) notes.add('*', `${s.name}: left out (a slow JS peer: 10-500x slower, nothing to pair)`);
   const out = [`# lstm-native benchmark, paired, ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}`, '', ...machineLines.filter((l) => !l.includes('per case and system')),
     `- ${o.pairs} pairs of adjacent processes per case and peer (who runs first alternates), ${o.timing.warmupSec} s of warm-up calls, then ` +
     `${o.timing.reps} timed repetitions of >= ${o.timing.minTime} s per process`, ''];
@@ -372,7 +373,8 @@ function runPairs(o, sysList, raw, notes, machineLines, startedAt, log, info) {
     'seq/s: each system\'s median over its processes.', '');
   out.push(body.length ? table(['case', 'peer', 'pairs', 'median ratio', 'quartiles', 'pairs ahead', 'lstm-native seq/s', 'peer seq/s'], body,
     ['l', 'l', 'r', 'r', 'l', 'r', 'r', 'r']) : '(no pair ran)', '');
-  for (const c of o.cases) for (const n of notes.get(c)) out.push(`- ${c}: ${n}`);
+  for (const n of notes.byCase.get('*') ?? []) out.push(`- ${n}`);
+  for (const c of o.cases) for (const n of notes.byCase.get(c) ?? []) out.push(`- ${c}: ${n}`);
   console.log(out.join('\n'));
   if (o.json) {
     writeFileSync(o.json, JSON.stringify({ started: startedAt.toISOString(), lstm_native: info, settings: o, pairs: summary, raw }, null, 1));
