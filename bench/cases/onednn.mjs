@@ -3,9 +3,8 @@
 // before it times anything (inference only: W1, W3, W4).
 //   node cases/onednn.mjs '{"kind":"prepare","case":"W1"}'  writes bench/models/<name>.lstmcase (if missing)
 // The timed child is the C++ harness alone (run.mjs builds it into bench/build/ and starts it).
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { CASES, WORKLOADS, childSpec, lstmCasePath, runChild, sinData } from '../lib/common.mjs';
+import { existsSync } from 'node:fs';
+import { CASES, WORKLOADS, childSpec, lstmCasePath, runChild, sinData, writeFileAtomic } from '../lib/common.mjs';
 
 const spec = childSpec();
 
@@ -38,9 +37,7 @@ async function prepare(shape) {
     parts.push(bi.map((v, i) => v + bh[i]));
   }
   parts.push(y);
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file + '.tmp', Buffer.concat(parts.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))));
-  renameSync(file + '.tmp', file);
+  writeFileAtomic(file, Buffer.concat(parts.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))));
   return { data: file, built: true };
 }
 

@@ -3,19 +3,14 @@
 //        from lstm-native's seed-1 weights and checks ORT's y, h, c against lstm-native's forward
 //   node cases/ort.mjs '{"kind":"case","case":"W1","threads":2,"reps":7,"minTime":0.5}'
 // The timed child loads only onnxruntime-node (lstm-native's OpenBLAS threads are not in it).
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { CASES, WORKLOADS, caseResult, childSpec, runChild, sinData, timeit } from '../lib/common.mjs';
+import { CASES, WORKLOADS, caseResult, childSpec, runChild, sinData, timeit, workloadFile, writeFileAtomic } from '../lib/common.mjs';
 
 const require = createRequire(import.meta.url);
-const benchDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const spec = childSpec();
 
-export function modelPath({ I, H, L, B, T }) {
-  return join(benchDir, 'models', `lstm-I${I}-H${H}-L${L}-B${B}-T${T}-seed1.onnx`);
-}
+const modelPath = (shape) => workloadFile(shape, 'onnx');
 
 async function prepare(shape) {
   const { I, H, L, B, T } = shape;
@@ -26,9 +21,7 @@ async function prepare(shape) {
   if (!existsSync(file)) {
     const { buildLstmOnnx } = await import('../lib/onnx.mjs');
     const bytes = buildLstmOnnx({ I, H, L, B, T, params: lstm.namedParameters() });
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file + '.tmp', bytes);
-    renameSync(file + '.tmp', file);
+    writeFileAtomic(file, bytes);
     built = true;
   }
   // Check: same input through ORT and lstm-native.

@@ -1,9 +1,22 @@
 // Shared by run.mjs and every case script: the workloads, the FLOP convention, the timing loops and
 // the child-process protocol (a case prints exactly one JSON line on stdout, logs go to stderr).
 
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** bench/models/lstm-I..-seed1.<ext>: a peer's cached file for a workload (ONNX model, oneDNN data). */
+export function workloadFile({ I, H, L, B, T }, ext) {
+  return new URL(`../models/lstm-I${I}-H${H}-L${L}-B${B}-T${T}-seed1.${ext}`, import.meta.url).pathname;
+}
+
 /** bench/models/<name>.lstmcase: the oneDNN peer's data for a workload (cases/onednn.mjs writes it). */
-export function lstmCasePath({ I, H, L, B, T }) {
-  return new URL(`../models/lstm-I${I}-H${H}-L${L}-B${B}-T${T}-seed1.lstmcase`, import.meta.url).pathname;
+export const lstmCasePath = (shape) => workloadFile(shape, 'lstmcase');
+
+/** Writes a cached file whole or not at all (a killed prepare step leaves no half file behind). */
+export function writeFileAtomic(file, bytes) {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file + '.tmp', bytes);
+  renameSync(file + '.tmp', file);
 }
 
 /** The issue's workloads. float32, 2 threads unless --threads says otherwise. */
