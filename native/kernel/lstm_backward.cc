@@ -80,7 +80,7 @@ class FastBackward {
         const Step st = step(s);
         for (int cb = 0; cb < nb_; ++cb) block(cb, st, r0, r1);
       };
-      rec::run_row_steps(B_, slices_, steps, kMinRows, rows);
+      rec::run_row_steps(B_, slices_, steps, rec::kMinSplitRows, rows);
       return;
     }
     for (int s = 0; s < steps; ++s) {
@@ -94,9 +94,7 @@ class FastBackward {
   }
 
  private:
-  static constexpr int kChunk = 48;
-  // Row ranges are not cut below this (tiles keep 3 rows or more: the same bits for any split).
-  static constexpr int kMinRows = 4;
+  static constexpr int kChunk = 48;  // at most this many rows per pass over a panel
 
   // Rows [rb0, rb1) of column block cb at one step.
   void block(int cb, const Step& st, int rb0, int rb1) const {
@@ -105,19 +103,13 @@ class FastBackward {
     alignas(64) float acc[kChunk * rec::kBwdCols];
     alignas(64) float gs[4 * rec::kBwdCols];
     alignas(64) float da[4 * rec::kBwdCols];
-    // Chunks of equal size and tiles of equal size (B 32: 5,5,6,5,5,6, not 6,6,6,6,6,2: a 2-row
-    // tile streams the same panel for a third of the FMAs, and sums odd and even k apart, so the
-    // bits would depend on where the rows were cut).
-    const int nch = (rb1 - rb0 + kChunk - 1) / kChunk;
-    for (int ch = 0; ch < nch; ++ch) {
-      const int r0 = rb0 + (rb1 - rb0) * ch / nch, r1 = rb0 + (rb1 - rb0) * (ch + 1) / nch;
+    // Chunks and tiles of equal size (rec::for_even_parts): the same bits however rows are split.
+    rec::for_even_parts(rb0, rb1, kChunk, [&](int r0, int r1) {
       if (st.dGn) {
-        const int n = r1 - r0, nt = (n + rec::kTileRows - 1) / rec::kTileRows;
-        for (int ti = 0; ti < nt; ++ti) {
-          const int r = r0 + n * ti / nt, mr = r0 + n * (ti + 1) / nt - r;
-          k_.tile16(G4, st.dGn + static_cast<size_t>(r) * G4, G4, mr, panel, rec::kBwdCols,
+        rec::for_even_parts(r0, r1, rec::kTileRows, [&](int r, int r_end) {
+          k_.tile16(G4, st.dGn + static_cast<size_t>(r) * G4, G4, r_end - r, panel, rec::kBwdCols,
                     acc + (r - r0) * rec::kBwdCols, rec::kBwdCols);
-        }
+        });
         for (int b = r0; b < r1; ++b) {
           if (!lengths_ || st.tn < lengths_[b]) {
             std::memcpy(dh_ + static_cast<size_t>(b) * H + c0, acc + (b - r0) * rec::kBwdCols,
@@ -125,7 +117,7 @@ class FastBackward {
           }
         }
       }
-      if (st.t < 0) continue;
+      if (st.t < 0) return;
       const int t = st.t;
       for (int b = r0; b < r1; ++b) {
         float* dGr = st.dGt + static_cast<size_t>(b) * G4;
@@ -150,7 +142,7 @@ class FastBackward {
         gates_(da, dc_ + bh, gs, st.c_prev + bh, st.tc + bh, dhr, dc_ + bh, nc);
         for (int g = 0; g < 4; ++g) std::memcpy(dGr + g * H + c0, da + g * nc, sizeof(float) * nc);
       }
-    }
+    });
   }
 
   const rec::RecKernels& k_;

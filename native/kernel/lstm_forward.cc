@@ -224,13 +224,14 @@ class FastStep {
   // happen between steps (can_run_steps; the input product hoisted).
   template <class Io>
   void run_steps(int steps, const Io& io) {
-    auto one = [&](int slice, int k) {
+    // body(s, next) for step k: next is step k + 1's StepIo (its rows are prefetched), or null.
+    auto at = [&](int k, auto&& body) {
       const StepIo<float> s = io(k);
       if (k + 1 < steps) {
         const StepIo<float> next = io(k + 1);
-        run_slice(slice, s, &next);
+        body(s, &next);
       } else {
-        run_slice(slice, s, nullptr);
+        body(s, nullptr);
       }
     };
     if (rows_split_) {
@@ -240,27 +241,20 @@ class FastStep {
       // one vCPU often runs 15-20% slower than the other for seconds): I 64 H 256 B 32 +3 to +7%,
       // H 128 +10%, I 256 H 256 B 128 T 50 +11%, B 16 +8%.
       auto rows = [&](int r0, int r1, int k) {
-        const StepIo<float> s = io(k);
-        if (k + 1 < steps) {
-          const StepIo<float> next = io(k + 1);
-          run_rows(r0, r1, s, &next);
-        } else {
-          run_rows(r0, r1, s, nullptr);
-        }
+        at(k, [&](const StepIo<float>& s, const StepIo<float>* next) { run_rows(r0, r1, s, next); });
       };
-      rec::run_row_steps(B_, slices_, steps, kMinRows, rows);
+      rec::run_row_steps(B_, slices_, steps, rec::kMinSplitRows, rows);
       return;
     }
+    auto one = [&](int slice, int k) {
+      at(k, [&](const StepIo<float>& s, const StepIo<float>* next) { run_slice(slice, s, next); });
+    };
     rec::run_slices_steps(slices_, steps, one);  // units: synchronised per step
   }
 
  private:
-  static constexpr int kChunk = 48;  // rows per pass over a panel (a multiple of kTileRows)
+  static constexpr int kChunk = 48;  // at most this many rows per pass over a panel
   static constexpr int kGemvGroup = 16;  // batch-1 blocks per epilogue call
-  // The fewest rows a range of the rows split is cut to when threads rebalance (run_row_steps):
-  // tiles of 3 rows or more run every row's k loop in the same order, so each row gets the same
-  // bits however the rows are split (a tile of 1 or 2 rows sums odd and even k apart).
-  static constexpr int kMinRows = 4;
 
   // Rows [r0, r1) of every block (the rows split).
   void run_rows(int r0, int r1, const StepIo<float>& s, const StepIo<float>* next) const {
@@ -331,11 +325,8 @@ class FastStep {
     const float* panel = pk_ + static_cast<size_t>(jb) * rec::kFwdCols * Ho;
     alignas(64) float acc[kChunk * rec::kFwdCols];
     alignas(64) float a[rec::kFwdCols];
-    // Chunks of equal size (50 rows: 25 + 25, not 48 + 2): with tiles of 3 rows or more every
-    // row sums in the same order, so the bits do not depend on how the rows were split.
-    const int nch = (rb1 - rb0 + kChunk - 1) / kChunk;
-    for (int ch = 0; ch < nch; ++ch) {
-      const int r0 = rb0 + (rb1 - rb0) * ch / nch, r1 = rb0 + (rb1 - rb0) * (ch + 1) / nch;
+    // Chunks and tiles of equal size (rec::for_even_parts): the same bits however rows are split.
+    rec::for_even_parts(rb0, rb1, kChunk, [&](int r0, int r1) {
       if (gemv_) {
         for (int g = 0; g < 4; ++g) {
           const float* rows = p_.W_hh + (static_cast<size_t>(g) * H + j0) * Ho;
@@ -347,11 +338,8 @@ class FastStep {
         }
       } else {
         for (int half = 0; half < 2; ++half) {
-          // The rows split evenly over the fewest tiles (B 32: 5,5,6,5,5,6, not 6,6,6,6,6,2: a
-          // 2-row tile streams the same panel for a third of the FMAs).
-          const int n = r1 - r0, nt = (n + rec::kTileRows - 1) / rec::kTileRows;
-          for (int ti = 0; ti < nt; ++ti) {
-            const int r = r0 + n * ti / nt, mr = r0 + n * (ti + 1) / nt - r;
+          rec::for_even_parts(r0, r1, rec::kTileRows, [&](int r, int r_end) {
+            const int mr = r_end - r;
             if (half == 0 && next) prefetch_rows(*next, r, r + mr, j0);
             float* ar = acc + (r - r0) * rec::kFwdCols + 16 * half;
             const float* hp = panel + static_cast<size_t>(half) * rec::kHalfCols * Ho;
@@ -365,7 +353,7 @@ class FastStep {
               k_.tile16x2(0, nullptr, 0, nullptr, Ho, s.h_prev + static_cast<size_t>(r) * Ho, Ho, hp,
                           rec::kHalfCols, pkb_ + jb * rec::kFwdCols + 16 * half, mr, ar, rec::kFwdCols);
             }
-          }
+          });
         }
       }
       int b = r0;
@@ -412,7 +400,7 @@ class FastStep {
           }
         }
       }
-    }
+    });
   }
 
   const rec::RecKernels& k_;

@@ -26,6 +26,9 @@ constexpr int kFwdCols = 32; // 4 gates x kUnits
 constexpr int kHalfCols = 16; // columns of one forward half panel (2 gates x kUnits)
 constexpr int kBwdCols = 16; // output columns per backward block
 constexpr int kTileRows = 6; // rows of one register tile
+// The fewest rows a range of the rows split is cut to when threads rebalance (run_row_steps):
+// its tiles then keep 3 rows or more (for_even_parts), so each row gets the same bits.
+constexpr int kMinSplitRows = 4;
 
 // s[r*lds + c] = sum_{k<K} a[r*lda + k] * p[k*ldp + c] for r < mr (1..6), c < 16 (overwrites s).
 using Tile16Fn = void (*)(int K, const float* a, ptrdiff_t lda, int mr, const float* p,
@@ -80,6 +83,18 @@ extern const RecKernels rec_kernels_avx2;
 
 // The kernels for active_isa() (AVX2 on any x86 CPU with AVX2, scalar otherwise).
 const RecKernels& rec_kernels();
+
+// Calls fn(p0, p1) for each part of [begin, end) cut into the fewest parts of at most max_part,
+// all of equal size (+-1): 50 rows in parts of at most 48 are 25 + 25, not 48 + 2; 32 rows in
+// tiles of at most 6 are 5,5,6,5,5,6, not 6,6,6,6,6,2. The step kernels cut their rows into chunks
+// and register tiles this way: a 2-row tile would stream a weight panel for a third of the FMAs,
+// and with tiles of 3 rows or more every row's k loop sums in the same order, so a row's bits do
+// not depend on where the rows were cut (by thread, by run_row_steps, or not at all).
+template <class Fn>
+inline void for_even_parts(int begin, int end, int max_part, Fn&& fn) {
+  const int n = end - begin, parts = (n + max_part - 1) / max_part;
+  for (int i = 0; i < parts; ++i) fn(begin + n * i / parts, begin + n * (i + 1) / parts);
+}
 
 // Packed sizes in floats.
 size_t packed_fwd_size(int H, int Hout);
