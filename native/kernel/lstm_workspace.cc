@@ -57,12 +57,15 @@ bool lstm_inference_layout(const LstmDims& d, LstmInferenceLayout* L) {
   LstmWorkspaceLayout full;  // same validity and int-range checks as the training layout
   if (!lstm_workspace_layout(d, &full)) return false;
   const size_t B = d.B, H = d.H, P = d.P, Ho = d.hout();
-  // Chunk of time steps for the hoisted input product: ~1 M floats (4 MB) of pre-activations,
-  // at least one step: still in L3 when its steps read it, and enough rows (Tc * B) for the
-  // product to run at full rate (at 256 K floats, W3 (B 64, H 512) got 2-step chunks of 128 rows
-  // and its inference forward lost 8% against the training forward that hoists all T at once).
+  // Chunk of time steps for the hoisted input product: ~2 M floats (8 MiB) of pre-activations,
+  // at least one step. Enough rows (Tc * B) for the product to run at full rate, and few products
+  // per layer (each pays its packing of x and its threads' uneven finish): at 256 K floats W3
+  // (B 64, H 512) got 2-step chunks and lost 8% against hoisting all T at once; measured paired
+  // since the step prefetches each block's G rows one block ahead (lstm_forward.cc), 16-step
+  // chunks against 8 (1 M floats): W3 +1 to +5% (2 threads, 3 runs; 1 thread +4.6%), I 256 H 256
+  // B 128 +2.8%, H 1024 B 32 +1.3%; 32 or all 50 steps no better than 16.
   const size_t row = B * 4 * H;
-  const size_t tc = std::max<size_t>(1, (size_t{1} << 20) / row);
+  const size_t tc = std::max<size_t>(1, (size_t{2} << 20) / row);
   L->Tc = static_cast<int>(std::min<size_t>(tc, static_cast<size_t>(d.T)));
   size_t at = 0;
   auto place = [&](size_t* off, size_t size) {

@@ -87,11 +87,11 @@ for (const reverse of [false, true]) {
     for (const P of [0, 7]) cases.push({ T: 9, B: 7, I: 11, H: 24, P, reverse, lengths, state: lengths });
   }
 }
-// Inference mode hoists the input product in chunks of ~1M floats of pre-activations: at B 128,
-// H 128 that is 16 steps, so T 19 crosses a chunk boundary (the fused-input step, I 16, and the
+// Inference mode hoists the input product in chunks of ~2M floats of pre-activations: at B 128,
+// H 128 that is 32 steps, so T 35 crosses a chunk boundary (the fused-input step, I 16, and the
 // hoisted one, I 300; both directions).
 for (const reverse of [false, true]) {
-  for (const I of [16, 300]) cases.push({ T: 19, B: 128, I, H: 128, P: 0, reverse, lengths: true, state: true });
+  for (const I of [16, 300]) cases.push({ T: 35, B: 128, I, H: 128, P: 0, reverse, lengths: true, state: true });
 }
 
 // The training forward hoists the input product in chunks of 4 steps when all of G is over 1 MB
@@ -123,6 +123,18 @@ describe('fast LSTM kernel path vs the reference path (float32)', () => {
   }
 });
 
+describe('the inference shapes above span more than one chunk of the hoisted input product', () => {
+  // The inference workspace holds one chunk of pre-activations (Tc steps, Tc = min(T, chunk)): it
+  // stops growing with T once T is past the chunk. If the chunk size changes, these fail rather
+  // than the cases above silently running a single chunk.
+  for (const [T, B, I, H] of [[35, 128, 300, 128], [36, 512, 100, 32]] as const) {
+    it(`T ${T} B ${B} I ${I} H ${H}`, () => {
+      const size = (t: number) => loadNative().lstmWorkspaceSize(t, B, I, H, 0, false);
+      expect(size(T)).toBe(size(T - 1));
+    });
+  }
+});
+
 describe('fast path across thread counts', () => {
   // The step loop runs every time step in one pool job when nothing happens between steps
   // (batch 1, the fused-input step; P = 0), one job per chunk of steps in inference with a hoisted
@@ -137,8 +149,8 @@ describe('fast path across thread counts', () => {
     { T: 24, B: 1, I: 9, H: 27, P: 0, reverse: true, lengths: true, state: false },
     { T: 16, B: 32, I: 16, H: 64, P: 0, reverse: false, lengths: true, state: true },
     { T: 12, B: 7, I: 40, H: 48, P: 0, reverse: true, lengths: false, state: true },
-    // inference: hoisted input product in chunks of 16 steps (B 512, H 32), each chunk one job
-    { T: 20, B: 512, I: 100, H: 32, P: 0, reverse: false, lengths: true, state: true },
+    // inference: hoisted input product in chunks of 32 steps (B 512, H 32), each chunk one job
+    { T: 36, B: 512, I: 100, H: 32, P: 0, reverse: false, lengths: true, state: true },
     // B 50: one thread passes over 50 rows in two chunks, two threads over 25 rows each (forward
     // and backward split by rows): the chunks must be 25 + 25, never 48 + 2 (a 2-row tile sums
     // odd and even k apart, so its rows would get other bits than in a 5-row tile)
