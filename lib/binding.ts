@@ -93,6 +93,13 @@ export interface NativeBinding {
   _setRowStepsDelay(us: number): void;
   /** Times rows moved between threads in the row split since the process started. */
   _rowStepsHandovers(): number;
+  /**
+   * Times the pool's workers went to sleep between jobs, and callers while waiting for a job's
+   * chunks, since the process started.
+   */
+  _poolSleeps(): { workers: number; callers: number };
+  /** How long pool threads spin before they sleep, in microseconds (LSTM_NATIVE_SPIN_US at start). */
+  _setPoolSpinUs(us: number): void;
 }
 
 /** The package root: the parent of dist/ (the bundle) or of lib/ (sources run by the tests). */

@@ -10,6 +10,10 @@
 //   _setRowStepsDelay(us) sets that delay for the LSTM forward itself (0: off), and
 //   _rowStepsHandovers() returns the process-wide handover count, so a test can check that a
 //   forward whose rows moved between threads gives the same bits.
+// And for the thread pool (thread_pool.h):
+//   _poolSleeps() returns { workers, callers }: how many times pool workers went to sleep between
+//     jobs and callers went to sleep waiting for a job's chunks, since the process started;
+//   _setPoolSpinUs(us) sets how long they spin before sleeping (LSTM_NATIVE_SPIN_US at start).
 #include <napi.h>
 
 #include <algorithm>
@@ -22,6 +26,7 @@
 
 #include "binding_util.h"
 #include "lstm_recurrent.h"
+#include "thread_pool.h"
 
 namespace lstm_binding {
 namespace {
@@ -88,12 +93,31 @@ Napi::Value RowStepsHandovers(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(lstm::rec::row_steps_handovers()));
 }
 
+Napi::Value PoolSleeps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const lstm::PoolSleeps s = lstm::pool_sleeps();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("workers", Napi::Number::New(env, static_cast<double>(s.workers)));
+  out.Set("callers", Napi::Number::New(env, static_cast<double>(s.callers)));
+  return out;
+}
+
+Napi::Value SetPoolSpinUs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CallContext ctx(env, "_setPoolSpinUs");
+  const int us = ctx.int_arg(info[0], "us", 0, 1000000);
+  if (ctx.ok()) lstm::set_pool_spin_us(us);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterSchedTesting(Napi::Env env, Napi::Object exports) {
   exports.Set("_rowSteps", Napi::Function::New(env, RowSteps, "_rowSteps"));
   exports.Set("_setRowStepsDelay", Napi::Function::New(env, SetRowStepsDelay, "_setRowStepsDelay"));
   exports.Set("_rowStepsHandovers", Napi::Function::New(env, RowStepsHandovers, "_rowStepsHandovers"));
+  exports.Set("_poolSleeps", Napi::Function::New(env, PoolSleeps, "_poolSleeps"));
+  exports.Set("_setPoolSpinUs", Napi::Function::New(env, SetPoolSpinUs, "_setPoolSpinUs"));
 }
 
 }  // namespace lstm_binding

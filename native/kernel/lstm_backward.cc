@@ -164,6 +164,7 @@ Status backward_impl(bool fast, F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& 
                      const LstmParams<F>& p, const LstmDims& d) {
   Status st = lstm_check(d, lengths);
   if (st != Status::Ok) return st;
+  const PoolBurst burst;  // many pool jobs back to back: no thread sleeps between them
   if (!ws || !x || !p.W_ih || !p.W_hh || !g.dW_ih || !g.dW_hh || !g.db_ih || !g.db_hh ||
       (d.P > 0 && (!p.W_hr || !g.dW_hr))) {
     return Status::NullPointer;

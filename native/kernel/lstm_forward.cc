@@ -447,6 +447,7 @@ Status forward_impl(bool fast, F* y, int ldy, F* hn, F* cn, F* ws, const F* x, c
                     const F* c0, const int32_t* lengths, const LstmParams<F>& p, const LstmDims& d) {
   Status st = check_args(y, ldy, ws, x, lengths, p, d);
   if (st != Status::Ok) return st;
+  const PoolBurst burst;  // many pool jobs back to back: no thread sleeps between them
   const int T = d.T, B = d.B, H = d.H, Ho = d.hout(), G4 = 4 * H;
   LstmWorkspaceLayout L;
   lstm_workspace_layout(d, &L);
@@ -550,6 +551,7 @@ Status lstm_forward_inference(F* y, int ldy, F* hn, F* cn, F* ws, const F* x, co
                               const LstmDims& d) {
   Status st = check_args(y, ldy, ws, x, lengths, p, d);
   if (st != Status::Ok) return st;
+  const PoolBurst burst;  // many pool jobs back to back: no thread sleeps between them
   const int T = d.T, B = d.B, I = d.I, H = d.H, Ho = d.hout(), G4 = 4 * H;
   LstmInferenceLayout L;
   lstm_inference_layout(d, &L);

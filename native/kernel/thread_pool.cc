@@ -10,7 +10,8 @@
 //   - Between jobs a worker spins for a short time (LSTM_NATIVE_SPIN_US, default 50 us: pause hints
 //     first, then sched_yield, so a spinning worker never starves OpenBLAS's or libuv's threads of a
 //     core), then sleeps on its condition variable; waking it from sleep costs a futex call on the
-//     caller's side and ~10-20 us before it joins.
+//     caller's side and ~10-20 us before it joins. Inside a PoolBurst (an LSTM call: many jobs back
+//     to back) nobody sleeps between jobs (see thread_pool.h).
 //   - One job at a time: a caller that finds the pool busy (another thread's job, or a nested call
 //     from inside a chunk) runs its whole loop inline. No deadlock, no oversubscription.
 //   - Shutdown: the pool object is leaked on purpose (a caller still inside parallel_for on another
@@ -94,7 +95,9 @@ struct Pool {
   std::atomic<int> threads{1};
   std::atomic<bool> busy{false};       // one job at a time
   std::atomic<bool> stopping{false};
-  int64_t spin_ns = 50000;
+  std::atomic<int> bursts{0};          // live PoolBurst scopes: nobody sleeps between jobs
+  std::atomic<int64_t> spin_ns{50000};
+  std::atomic<uint64_t> worker_sleeps{0}, caller_sleeps{0};  // for the test hooks
 
   // The current job. fn and n are written before `gen` is published and read only by a thread
   // that holds a claimed chunk, i.e. while the caller is still waiting in run_job.
@@ -113,7 +116,8 @@ struct Pool {
 
   Pool() {
     threads.store(default_threads(), std::memory_order_relaxed);
-    spin_ns = static_cast<int64_t>(env_int("LSTM_NATIVE_SPIN_US", 50, 0, 1000000)) * 1000;
+    spin_ns.store(static_cast<int64_t>(env_int("LSTM_NATIVE_SPIN_US", 50, 0, 1000000)) * 1000,
+                  std::memory_order_relaxed);
   }
 };
 
@@ -151,6 +155,18 @@ bool spin_until(Pred pred, int64_t budget_ns) {
   }
 }
 
+// spin_until, repeated for as long as a PoolBurst is alive (see thread_pool.h).
+template <typename Pred>
+bool spin_until_or_burst(const Pool& P, Pred pred, int64_t budget_ns) {
+  for (;;) {
+    if (spin_until(pred, budget_ns)) return true;
+    if (P.bursts.load(std::memory_order_relaxed) == 0 || P.stopping.load(std::memory_order_relaxed)) {
+      return pred();
+    }
+    budget_ns = std::max<int64_t>(budget_ns, 5000);  // past the pause phase: spin and yield
+  }
+}
+
 // Claims and runs chunks of generation `g` until none are left. Returns when this thread can no
 // longer touch the job.
 void run_chunks(Pool* P, uint32_t g) {
@@ -179,7 +195,8 @@ void worker_main(Pool* P, Worker* w, uint32_t seen) {
   tl_inside_pool = true;
   for (;;) {
     auto posted = [&] { return P->gen.load(std::memory_order_acquire) != seen; };
-    if (!spin_until(posted, P->spin_ns)) {
+    if (!spin_until_or_burst(*P, posted, P->spin_ns.load(std::memory_order_relaxed))) {
+      P->worker_sleeps.fetch_add(1, std::memory_order_relaxed);
       w->sleeping.store(true, std::memory_order_seq_cst);
       if (P->gen.load(std::memory_order_seq_cst) == seen &&
           !P->stopping.load(std::memory_order_seq_cst)) {
@@ -252,7 +269,8 @@ void run_job(Pool& P, int64_t n, int chunks, const Fn& fn) {
   run_chunks(&P, g);
   tl_inside_pool = false;
   auto finished = [&] { return P.done.load(std::memory_order_acquire) == chunks; };
-  if (!spin_until(finished, std::max<int64_t>(P.spin_ns, 20000))) {
+  if (!spin_until_or_burst(P, finished, std::max<int64_t>(P.spin_ns.load(std::memory_order_relaxed), 20000))) {
+    P.caller_sleeps.fetch_add(1, std::memory_order_relaxed);
     P.caller_sleeping.store(true, std::memory_order_seq_cst);
     if (P.done.load(std::memory_order_seq_cst) != chunks) {
       std::unique_lock<std::mutex> lk(P.done_m);
@@ -285,6 +303,18 @@ struct ShutdownGuard {
 } shutdown_guard;
 
 }  // namespace
+
+PoolBurst::PoolBurst() { pool().bursts.fetch_add(1, std::memory_order_relaxed); }
+PoolBurst::~PoolBurst() { pool().bursts.fetch_sub(1, std::memory_order_relaxed); }
+
+PoolSleeps pool_sleeps() {
+  const Pool& P = pool();
+  return {P.worker_sleeps.load(), P.caller_sleeps.load()};
+}
+
+void set_pool_spin_us(int us) {
+  pool().spin_ns.store(static_cast<int64_t>(std::clamp(us, 0, 1000000)) * 1000, std::memory_order_relaxed);
+}
 
 void set_num_threads(int n) {
   pool().threads.store(std::clamp(n, 1, kMaxThreads), std::memory_order_relaxed);

@@ -17,6 +17,32 @@ int num_threads();
 
 void parallel_for(int64_t n, const std::function<void(int64_t begin, int64_t end)>& fn);
 
+// While at least one PoolBurst exists, the pool's threads do not go to sleep between jobs: a
+// worker waiting for the next job and a caller waiting for its job's last chunk keep spinning
+// (yielding the core to any other runnable thread) instead of blocking after the spin budget
+// (LSTM_NATIVE_SPIN_US). For the kernel calls that run many jobs back to back (an LSTM layer: the
+// input product chunk by chunk, then the steps). Why: every sleep ends in a wake-up, and Linux
+// tends to wake a thread on the CPU of the thread that woke it, so the caller and a worker end up
+// sharing one core until the load balancer parts them. Seen here in W3: ~5 caller and ~6 worker
+// sleeps per call, both threads on one CPU in 10-25% of samples (onnxruntime's: never).
+class PoolBurst {
+ public:
+  PoolBurst();
+  ~PoolBurst();
+  PoolBurst(const PoolBurst&) = delete;
+  PoolBurst& operator=(const PoolBurst&) = delete;
+};
+
+// Test hooks: how many times pool threads went to sleep (workers between jobs, callers waiting for
+// a job's chunks) since the process started, and the spin budget in microseconds (the
+// LSTM_NATIVE_SPIN_US default), settable at run time.
+struct PoolSleeps {
+  uint64_t workers;
+  uint64_t callers;
+};
+PoolSleeps pool_sleeps();
+void set_pool_spin_us(int us);
+
 // As parallel_for, but splits only when n >= min_per_thread * 2, keeping small loops inline
 // where waking a thread costs more than the work.
 void parallel_for_min(int64_t n, int64_t min_per_thread,
