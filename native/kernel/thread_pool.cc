@@ -163,7 +163,8 @@ bool spin_until_or_burst(const Pool& P, Pred pred, int64_t budget_ns) {
     if (P.bursts.load(std::memory_order_relaxed) == 0 || P.stopping.load(std::memory_order_relaxed)) {
       return pred();
     }
-    budget_ns = std::max<int64_t>(budget_ns, 5000);  // past the pause phase: spin and yield
+    // Again: 5 us of pause hints, then yielding the core between checks (spin_until), until 50 us.
+    budget_ns = std::max<int64_t>(budget_ns, 50000);
   }
 }
 
