@@ -25,9 +25,9 @@
 //     a block of 8 units; else the gates.h function on a copy) on the tile while it is in L1,
 //     writing gates, c, tanh(c), h and the y row of those units directly; the rows the next step's
 //     epilogue will write are prefetched during the tiles, and the hoisted G rows the next block's
-//     epilogue reads at this step. Batch 1: a dot-product GEMV on the
-//     unpacked W_hh (no packing cost; both cores split the rows), 8 rows per kernel call, then
-//     one epilogue call over a group of blocks (independent cells, so their latencies overlap).
+//     epilogue reads at this step. Batch 1: a dot-product GEMV on the unpacked W_hh (no packing
+//     cost; both cores split the rows), 8 rows per kernel call, then one epilogue call over a
+//     group of blocks (independent cells, so their latencies overlap).
 //   - fused input (rec::fuse_input: B > 1 and 2I <= Hout, e.g. I 64, H 256): no hoisted product;
 //     W_ih and the bias are packed like W_hh and each step tile computes
 //     bias + x_t W_ih^T + h_{t-1} W_hh^T in one set of accumulators (rec_kernels().tile16x2), the
