@@ -17,6 +17,11 @@ int num_threads();
 
 void parallel_for(int64_t n, const std::function<void(int64_t begin, int64_t end)>& fn);
 
+// As parallel_for, but splits only when n >= min_per_thread * 2, keeping small loops inline
+// where waking a thread costs more than the work.
+void parallel_for_min(int64_t n, int64_t min_per_thread,
+                      const std::function<void(int64_t begin, int64_t end)>& fn);
+
 // While at least one PoolBurst exists, the pool's threads do not go to sleep between jobs: a
 // worker waiting for the next job and a caller waiting for its job's last chunk keep spinning
 // (yielding the core to any other runnable thread) instead of blocking after the spin budget
@@ -42,10 +47,5 @@ struct PoolSleeps {
 };
 PoolSleeps pool_sleeps();
 void set_pool_spin_us(int us);
-
-// As parallel_for, but splits only when n >= min_per_thread * 2, keeping small loops inline
-// where waking a thread costs more than the work.
-void parallel_for_min(int64_t n, int64_t min_per_thread,
-                      const std::function<void(int64_t begin, int64_t end)>& fn);
 
 }  // namespace lstm
