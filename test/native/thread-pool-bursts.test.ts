@@ -4,7 +4,9 @@
  * the thread that woke it, so the caller and a worker would share a core for a while. With the
  * spin budget at 0 (workers and callers sleep as soon as they have nothing to do), a kernel call
  * that runs many jobs must still see no caller go to sleep, and a worker at most once per kernel
- * call (after the call, outside the burst). The results are the same bits either way.
+ * call (after the call, outside the burst), plus once for the call before the counters were read
+ * (a worker still spinning after it when the budget drops to 0 goes to sleep in the window). The
+ * results are the same bits either way.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../../lib/binding.js';
@@ -29,7 +31,7 @@ describe('pool threads stay awake through an LSTM call', () => {
   };
   const calls = 3;
 
-  it('inference: no caller sleeps, workers sleep at most once per layer call', () => {
+  it('inference: no caller sleeps, workers sleep at most once per layer call (+1)', () => {
     setNumThreads(2);
     const { lstm, x } = make();
     lstm.eval();
@@ -45,10 +47,10 @@ describe('pool threads stay awake through an LSTM call', () => {
     const after = native._poolSleeps();
     native._setPoolSpinUs(50);
     expect(after.callers - before.callers).toBe(0);
-    expect(after.workers - before.workers).toBeLessThanOrEqual(calls * L);
+    expect(after.workers - before.workers).toBeLessThanOrEqual(calls * L + 1);
   });
 
-  it('training forward and backward: no caller sleeps, workers sleep at most once per kernel call', () => {
+  it('training forward and backward: no caller sleeps, workers sleep at most once per kernel call (+1)', () => {
     setNumThreads(2);
     const { lstm, x } = make();
     lstm.train();
@@ -64,6 +66,6 @@ describe('pool threads stay awake through an LSTM call', () => {
     native._setPoolSpinUs(50);
     expect(after.callers - before.callers).toBe(0);
     // per call: L forward and L backward kernel calls
-    expect(after.workers - before.workers).toBeLessThanOrEqual(calls * 2 * L);
+    expect(after.workers - before.workers).toBeLessThanOrEqual(calls * 2 * L + 1);
   });
 });
