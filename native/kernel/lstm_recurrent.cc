@@ -267,6 +267,19 @@ bool step_complete(const StepSync& S, int n, int k) {
          (t == static_cast<uint32_t>(k + 1) && (v & 0xffffffffu) == static_cast<uint64_t>(n));
 }
 
+// Waits until done(): a short spin with the CPU's pause hint (~5 us), then yielding the core
+// between checks, which the thread we wait for may need (more threads than cores).
+template <class Done>
+void wait_until(Done done) {
+  for (int spins = 0; !done(); ++spins) {
+    if (spins < 256) {
+      LSTM_REC_CPU_RELAX();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
 // The shared state of one run_row_steps call. Row ranges waiting for a thread sit in `pending`;
 // each running thread's range is in its RowWorker record. All under `mu`, except `progress` (read
 // without the lock to pick a victim: a stale value only picks a slightly worse one) and
@@ -364,13 +377,7 @@ void row_worker(RowSchedule& S, void (*fn)(void* ctx, int r0, int r1, int step),
       continue;
     }
     // The victim hands rows over at the end of its current step (one step: ~0.1 ms at W1's size).
-    for (int spins = 0; victim->split_wanted.load(std::memory_order_relaxed); ++spins) {
-      if (spins < 256) {
-        LSTM_REC_CPU_RELAX();
-      } else {
-        std::this_thread::yield();
-      }
-    }
+    wait_until([victim] { return !victim->split_wanted.load(std::memory_order_relaxed); });
   }
 }
 
@@ -432,15 +439,8 @@ void run_slices_steps(int n, int steps, void (*fn)(void* ctx, int slice, int ste
           finish_slice(S, k);
         }
         if (behind) continue;
-        // The step's other slices are running on other threads: a short wait (~5 us), then yield
-        // the core, which the thread we wait for may need (more threads than cores).
-        for (int spins = 0; !step_complete(S, n, k); ++spins) {
-          if (spins < 256) {
-            LSTM_REC_CPU_RELAX();
-          } else {
-            std::this_thread::yield();
-          }
-        }
+        // The step's other slices are running on other threads.
+        wait_until([&] { return step_complete(S, n, k); });
       }
     }
   });
