@@ -94,6 +94,20 @@ export interface NativeBinding {
   /** Times rows moved between threads in the row split since the process started. */
   _rowStepsHandovers(): number;
   /**
+   * Runs the step loop's unit-block scheduler with a checking function; the thread running the
+   * range with block 0 sleeps delayUs after each step. calls = blocks * steps, outOfOrder = 0 and
+   * early = 0 when every block ran every step once, in order, each step after the whole step
+   * before; firstMin / firstMax: the smallest and largest end of the range starting at block 0;
+   * uneven: steps whose cuts were not the even ones.
+   */
+  _blockSteps(blocks: number, slices: number, steps: number, delayUs: number): {
+    calls: number; outOfOrder: number; early: number; threads: number; firstMin: number;
+    firstMax: number; uneven: number };
+  /** The same delay for the LSTM forward's and backward's unit split (0: off). */
+  _setBlockStepsDelay(us: number): void;
+  /** Steps of the unit split that ran with uneven cuts since the process started. */
+  _blockStepsUneven(): number;
+  /**
    * Times the pool's workers went to sleep between jobs, and callers while waiting for a job's
    * chunks, since the process started.
    */

@@ -12,11 +12,12 @@
 // projection). The fast float32 path (P == 0) reorders it: W_hh is packed once per call into
 // column panels (lstm_recurrent.h); with rec::split_rows (as the forward) each thread runs all
 // units of its batch rows through every step in ONE pool job (a row's dh needs only its own dG;
-// rows move to a thread that runs out of work, rec::run_row_steps), otherwise one parallel region
-// per step in which each thread owns the same slice of 16 hidden units (its panels stay in its
-// L2). Either way, for a thread's units and rows,
+// rows move to a thread that runs out of work, rec::run_row_steps), otherwise one pool job with a
+// barrier after every step in which each thread owns the same range of blocks of 16 hidden units
+// (its panels stay in its L2; rec::run_block_steps moves the cuts when a thread runs slower).
+// Either way, for a thread's units and rows,
 //   dh[:, units] = dG_{t+1} W_hh[:, units]     6x16 register tiles over K = 4H (the previous
-//                                              region's dG is complete: the region is the barrier)
+//                                              step's dG is complete: the step barrier)
 //   dh += dy_t, fused gates backward           on the tile while it is in L1 -> dG_t, dc
 //                                              (AVX2: rec_kernels().gates_bwd16, no copies)
 // and the weight gradients stay large GEMMs over all T*B rows.
@@ -72,7 +73,8 @@ class FastBackward {
 
   // Steps 0 .. steps-1, step(s) describing each. Batch rows: one pool job for all steps (a row's
   // dh depends only on its own dG), rows moving to idle threads (rec::run_row_steps). Hidden
-  // units: one job per step (every unit's dh reads all 4H gates of the step before).
+  // units: one job as well, with a barrier after every step (every unit's dh reads all 4H gates
+  // of the step before; rec::run_block_steps, its cuts following the threads' speeds).
   template <class StepOf>
   void run(int steps, const StepOf& step) {
     if (rows_split_) {
@@ -83,14 +85,11 @@ class FastBackward {
       rec::run_row_steps(B_, slices_, steps, rec::kMinSplitRows, rows);
       return;
     }
-    for (int s = 0; s < steps; ++s) {
+    auto units = [&](int b0, int b1, int s) {
       const Step st = step(s);
-      auto fn = [&](int slice) {
-        const int b0 = nb_ * slice / slices_, b1 = nb_ * (slice + 1) / slices_;
-        for (int cb = b0; cb < b1; ++cb) block(cb, st, 0, B_);
-      };
-      rec::run_slices(slices_, fn);
-    }
+      for (int cb = b0; cb < b1; ++cb) block(cb, st, 0, B_);
+    };
+    rec::run_block_steps(nb_, slices_, steps, units);
   }
 
  private:

@@ -17,9 +17,9 @@
 //     (rec::split_rows): each thread runs all units of its rows through every step with no
 //     barrier, and a thread that runs out of rows takes half of another's from its next step on
 //     (rec::run_row_steps), so a slower core does not hold up the call. Otherwise unit blocks,
-//     synchronised per step by rec::run_slices_steps: each thread takes the same slice of unit
-//     blocks at every step (its weights stay in its L2). A thread
-//     computes h_{t-1} x panel for its rows in 6x16 register tiles
+//     synchronised per step by rec::run_block_steps: each thread takes the same range of unit
+//     blocks at every step (its weights stay in its L2), with cuts that move towards equal times
+//     when one thread runs slower. A thread computes h_{t-1} x panel for its rows in 6x16 register tiles
 //     (rec_kernels().tile16, AVX2 or scalar), adds the hoisted pre-activations and runs the gate
 //     math (AVX2: rec_kernels().gates_fwd8, the add and gates.h's formulas fused over the rows of
 //     a block of 8 units; else the gates.h function on a copy) on the tile while it is in L1,
@@ -247,10 +247,10 @@ class FastStep {
       rec::run_row_steps(B_, slices_, steps, rec::kMinSplitRows, rows);
       return;
     }
-    auto one = [&](int slice, int k) {
-      at(k, [&](const StepIo<float>& s, const StepIo<float>* next) { run_slice(slice, s, next); });
+    auto units = [&](int b0, int b1, int k) {
+      at(k, [&](const StepIo<float>& s, const StepIo<float>* next) { run_units(b0, b1, s, next); });
     };
-    rec::run_slices_steps(slices_, steps, one);  // units: synchronised per step
+    rec::run_block_steps(nb_, slices_, steps, units);  // units: synchronised per step
   }
 
  private:
@@ -267,7 +267,11 @@ class FastStep {
       run_rows(B_ * slice / slices_, B_ * (slice + 1) / slices_, s, next);
       return;
     }
-    const int b0 = nb_ * slice / slices_, b1 = nb_ * (slice + 1) / slices_;
+    run_units(nb_ * slice / slices_, nb_ * (slice + 1) / slices_, s, next);
+  }
+
+  // The unit blocks [b0, b1) of every row (the units split).
+  void run_units(int b0, int b1, const StepIo<float>& s, const StepIo<float>* next) const {
     if (gemv_ && k_.dot8 && k_.gates_fwd8 && (!lengths_ || s.t < lengths_[0])) {
       // Batch 1: the matrix-vector products of a group of blocks first, then one epilogue call
       // over the group, its blocks as independent "rows" (one block's cell alone is a chain of

@@ -250,13 +250,24 @@ int claim_slice(StepSync& S, int n, int k) {
   }
 }
 
-void finish_slice(StepSync& S, int k) {
+// Counts a finished slice of step k (n >= 2 slices). The thread that finishes the step's last
+// slice runs last() first, before the step shows as complete: it alone runs then (every other
+// slice of the step is done), and whatever it writes is visible to every thread that sees the
+// step complete.
+template <class Last>
+void finish_slice(StepSync& S, int n, int k, Last last) {
   std::atomic<uint64_t>& w = S.done[k % kRing].word;
   const uint64_t tag = step_tag(k);
-  uint64_t v = w.load(std::memory_order_relaxed);
+  uint64_t v = w.load(std::memory_order_acquire);
   for (;;) {
-    const uint64_t next = (v & ~uint64_t{0xffffffffu}) == tag ? v + 1 : tag | 1u;
-    if (w.compare_exchange_weak(v, next, std::memory_order_acq_rel, std::memory_order_relaxed)) return;
+    const bool current = (v & ~uint64_t{0xffffffffu}) == tag;
+    if (current && static_cast<int>(v & 0xffffffffu) == n - 1) {
+      last();  // no other thread can finish a slice of step k now: v cannot change under us
+      w.store(v + 1, std::memory_order_release);
+      return;
+    }
+    const uint64_t next = current ? v + 1 : tag | 1u;
+    if (w.compare_exchange_weak(v, next, std::memory_order_acq_rel, std::memory_order_acquire)) return;
   }
 }
 
@@ -266,6 +277,83 @@ bool step_complete(const StepSync& S, int n, int k) {
   return t > static_cast<uint32_t>(k + 1) ||
          (t == static_cast<uint32_t>(k + 1) && (v & 0xffffffffu) == static_cast<uint64_t>(n));
 }
+
+// Most ranges of run_block_steps with cuts that follow the threads' speeds (bits of a claim word).
+constexpr int kMaxCutSlices = 32;
+
+// A timestamp for comparing how long two threads took over the same step: the TSC on x86 (a few
+// ns to read; invariant and synchronised across cores on any CPU with AVX2), else steady_clock.
+inline uint64_t ticks() {
+#if defined(__x86_64__) || defined(_M_X64)
+  return __rdtsc();
+#else
+  return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+}
+
+std::atomic<int> g_block_test_delay_us{0};
+std::atomic<uint64_t> g_block_uneven_steps{0};
+
+// The test delay of run_block_steps: the range with block 0 (slice 0) is made slower.
+inline void test_block_delay(int slice) {
+  if (slice != 0) return;
+  const int delay = g_block_test_delay_us.load(std::memory_order_relaxed);
+  if (delay > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay));
+}
+
+// The cuts of run_block_steps: cut[k % kRing][s .. s+1] is range s of step k. Step k + 1's cuts
+// are written by the thread that finishes step k last (finish_slice's last()), from every range's
+// time at step k; the slot is free again by then (its readers, at step k + 1 - kRing, are done).
+struct BlockCuts {
+  int blocks, n;
+  int cut[kRing][kMaxCutSlices + 1];
+  uint64_t took[kRing][kMaxCutSlices];  // ticks range s of step k took (slot k % kRing)
+  double speed[kMaxCutSlices];  // blocks per tick, smoothed over the steps; 0: none yet
+  int lo, hi;                   // the fewest and most blocks a range may get
+
+  BlockCuts(int blocks_, int n_) : blocks(blocks_), n(n_) {
+    for (int s = 0; s <= n; ++s) cut[0][s] = static_cast<int>(int64_t{blocks} * s / n);
+    for (int s = 0; s < n; ++s) speed[s] = 0;
+    // Within half a range of even either way: a thread that was descheduled for a whole step does
+    // not lose all its blocks (ranges of 1 block stay as they are).
+    const int even = blocks / n;
+    lo = std::max(1, even - even / 2);
+    hi = std::min(blocks, (blocks + n - 1) / n + even / 2);
+  }
+
+  // Step k + 1's cuts from step k's times: each range gets blocks in proportion to its thread's
+  // speed. Smoothed (half the new measure each step), as one step's time also holds interrupts.
+  void next(int k) {
+    const int* c = cut[k % kRing];
+    int* d = cut[(k + 1) % kRing];
+    double total = 0;
+    for (int s = 0; s < n; ++s) {
+      const double t = static_cast<double>(std::max<uint64_t>(took[k % kRing][s], 1));
+      const double v = (c[s + 1] - c[s]) / t;
+      speed[s] = speed[s] > 0 ? 0.5 * speed[s] + 0.5 * v : v;
+      total += speed[s];
+    }
+    // Cumulative shares, rounded, each cut then held where both its own range and the ranges
+    // after it can still get [lo, hi] blocks each (n lo <= blocks <= n hi: always possible).
+    double acc = 0;
+    d[0] = 0;
+    for (int s = 0; s + 1 < n; ++s) {
+      acc += speed[s];
+      int x = static_cast<int>(blocks * (acc / total) + 0.5);
+      const int left = n - 1 - s;  // ranges after this one
+      x = std::max({x, d[s] + lo, blocks - left * hi});
+      x = std::min({x, d[s] + hi, blocks - left * lo});
+      d[s + 1] = x;
+    }
+    d[n] = blocks;
+    for (int s = 1; s < n; ++s) {
+      if (d[s] != static_cast<int>(int64_t{blocks} * s / n)) {  // counted for the tests
+        g_block_uneven_steps.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+    }
+  }
+};
 
 // Waits until done(): a short spin with the CPU's pause hint (~5 us), then yielding the core
 // between checks, which the thread we wait for may need (more threads than cores).
@@ -383,6 +471,9 @@ void row_worker(RowSchedule& S, void (*fn)(void* ctx, int r0, int r1, int step),
 
 }  // namespace
 
+void set_block_steps_test_delay_us(int us) { g_block_test_delay_us.store(std::max(0, us)); }
+uint64_t block_steps_uneven() { return g_block_uneven_steps.load(); }
+
 void set_row_steps_test_delay_us(int us) { g_row_test_delay_us.store(std::max(0, us)); }
 uint64_t row_steps_handovers() { return g_row_handovers.load(); }
 
@@ -410,20 +501,30 @@ void run_row_steps(int rows, int slices, int steps, int min_rows,
   });
 }
 
-void run_slices_steps(int n, int steps, void (*fn)(void* ctx, int slice, int step), void* ctx) {
-  if (steps <= 0) return;
-  if (n <= 1) {
-    for (int k = 0; k < steps; ++k) fn(ctx, 0, k);
+void run_block_steps(int blocks, int slices, int steps,
+                     void (*fn)(void* ctx, int b0, int b1, int step), void* ctx) {
+  if (steps <= 0 || blocks <= 0) return;
+  const int n = std::max(1, std::min(slices, blocks));
+  if (n == 1) {
+    for (int k = 0; k < steps; ++k) {
+      fn(ctx, 0, blocks, k);
+      test_block_delay(0);
+    }
     return;
   }
-  if (n > 32) {  // more slices than the claim word has bits: one job per step
+  if (n > kMaxCutSlices) {  // more ranges than the claim word has bits: one job per step, even cuts
     for (int k = 0; k < steps; ++k) {
-      auto one = [&](int slice) { fn(ctx, slice, k); };
+      auto one = [&](int s) {
+        fn(ctx, static_cast<int>(int64_t{blocks} * s / n),
+           static_cast<int>(int64_t{blocks} * (s + 1) / n), k);
+        test_block_delay(s);
+      };
       run_slices(n, one);
     }
     return;
   }
   StepSync S;
+  BlockCuts C(blocks, n);
   parallel_for(n, [&](int64_t b, int64_t e) {
     for (int64_t part = b; part < e; ++part) {
       for (int k = 0; k < steps; ++k) {
@@ -435,11 +536,15 @@ void run_slices_steps(int n, int steps, void (*fn)(void* ctx, int slice, int ste
             behind = true;
             break;
           }
-          fn(ctx, s, k);
-          finish_slice(S, k);
+          const int* cut = C.cut[k % kRing];
+          const uint64_t t0 = ticks();
+          fn(ctx, cut[s], cut[s + 1], k);
+          test_block_delay(s);
+          C.took[k % kRing][s] = ticks() - t0;
+          finish_slice(S, n, k, [&] { C.next(k); });
         }
         if (behind) continue;
-        // The step's other slices are running on other threads.
+        // The step's other ranges are running on other threads.
         wait_until([&] { return step_complete(S, n, k); });
       }
     }

@@ -123,17 +123,25 @@ template <class Fn>
 void run_slices(int n, Fn& fn) {
   run_slices(n, [](void* c, int s) { (*static_cast<Fn*>(c))(s); }, &fn);
 }
-// Runs fn(slice, step) for every slice in [0, n) of every step in [0, steps), in ONE pool job
-// instead of one per step: no slice of step k starts before every slice of step k - 1 has
-// finished (release/acquire: its writes are visible). Each thread claims slices of the current
-// step (the one it ran last first, as run_slices), then waits for the step's stragglers. A thread
-// only ever waits for slices another running thread has claimed, so one thread alone (a late
-// worker, a nested call) still runs every step: no deadlock. For the step loops with nothing to do
-// between steps; a step of a few microseconds then costs one handoff, not a job's four.
-void run_slices_steps(int n, int steps, void (*fn)(void* ctx, int slice, int step), void* ctx);
+// Runs fn(b0, b1, step) over the blocks [0, blocks) of every step in [0, steps), cut into `slices`
+// contiguous ranges per step, in ONE pool job instead of one per step: no range of step k starts
+// before every range of step k - 1 has finished (release/acquire: its writes are visible). Each
+// thread claims a range of the current step (the one it ran last first, as run_slices), then
+// waits for the step's stragglers. A thread only ever waits for ranges another running thread has
+// claimed, so one thread alone (a late worker, a nested call) still runs every step: no deadlock.
+// For the step loops with nothing to do between steps; a step of a few microseconds then costs
+// one handoff, not a job's four.
+// The cut points follow the threads' speeds: the thread that finishes a step last times every
+// range of it and moves the cuts of the next step towards equal times (smoothed, and never more
+// than half a range away from even). This VM's vCPUs take turns being 5-20% slower for seconds at a
+// time; with fixed cuts the faster thread waited ~10% of every W3 step. A block's work must not
+// depend on the range it ran in (the LSTM's unit blocks do not), so the cuts never change a bit.
+void run_block_steps(int blocks, int slices, int steps,
+                     void (*fn)(void* ctx, int b0, int b1, int step), void* ctx);
 template <class Fn>
-void run_slices_steps(int n, int steps, Fn& fn) {
-  run_slices_steps(n, steps, [](void* c, int s, int k) { (*static_cast<Fn*>(c))(s, k); }, &fn);
+void run_block_steps(int blocks, int slices, int steps, Fn& fn) {
+  run_block_steps(blocks, slices, steps,
+                  [](void* c, int b0, int b1, int k) { (*static_cast<Fn*>(c))(b0, b1, k); }, &fn);
 }
 
 // Runs fn(r0, r1, step) over the rows [0, rows) of every step in [0, steps), for loops whose rows
@@ -159,6 +167,10 @@ void run_row_steps(int rows, int slices, int steps, int min_rows, Fn& fn) {
 // out of work and take rows over; and how many times rows were handed over since the process
 // started.
 void set_row_steps_test_delay_us(int us);
+// The same for run_block_steps: the thread running the range with block 0 sleeps after each step;
+// and how many steps ran with uneven cuts since the process started.
+void set_block_steps_test_delay_us(int us);
+uint64_t block_steps_uneven();
 uint64_t row_steps_handovers();
 
 // Whether the forward step's slices are batch rows (each thread all units of its own rows, every

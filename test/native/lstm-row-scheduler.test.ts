@@ -7,8 +7,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../../lib/binding.js';
-import { LSTM, backendInfo, setNumThreads, tensor, type Tensor } from '../../lib/index.js';
+import { backendInfo, setNumThreads, tensor } from '../../lib/index.js';
 import { randomArray, rng } from '../helpers/compare.js';
+import { expectSameBits, runLstmAll } from '../helpers/lstm-bits.js';
 
 const native = loadNative();
 const threads = backendInfo().threads;
@@ -67,20 +68,11 @@ describe('LSTM forward with rows moving between threads', () => {
   function runAll(delay: number) {
     native._setRowStepsDelay(delay);
     try {
-      const lstm = new LSTM({ inputSize: I, hiddenSize: H, seed: 5 });
-      const inf = lstm.forward(x, { lengths, noGrad: true });
-      const out = lstm.forward(x, { lengths });
-      const g = lstm.backward({ output: gy });
-      const grads = Object.entries(lstm.namedGradients()).map(([k, v]) => [k, v.data] as const);
-      return { inf: [inf.output, inf.h, inf.c], out: [out.output, out.h, out.c], dx: g.x, grads };
+      return runLstmAll({ I, H, seed: 5, x, gy, lengths });
     } finally {
       native._setRowStepsDelay(0);
     }
   }
-  const bits = (t: Tensor | Float32Array | null): Buffer => {
-    const a = (t && 'data' in t ? t.data : t) as Float32Array;
-    return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  };
 
   it('gives the same bits as one thread', () => {
     setNumThreads(1);
@@ -89,13 +81,6 @@ describe('LSTM forward with rows moving between threads', () => {
     const before = native._rowStepsHandovers();
     const two = runAll(300);
     expect(native._rowStepsHandovers()).toBeGreaterThan(before);
-    for (let i = 0; i < 3; i++) {
-      expect(bits(two.inf[i]!).equals(bits(one.inf[i]!)), `inference output ${i}`).toBe(true);
-      expect(bits(two.out[i]!).equals(bits(one.out[i]!)), `training output ${i}`).toBe(true);
-    }
-    expect(bits(two.dx).equals(bits(one.dx)), 'dx').toBe(true);
-    for (const [i, [name, g]] of two.grads.entries()) {
-      expect(bits(g).equals(bits(one.grads[i]![1])), name).toBe(true);
-    }
+    expectSameBits(two, one);
   });
 });
