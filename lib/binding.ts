@@ -83,6 +83,14 @@ export interface NativeBinding {
         M: number, N: number, K: number, alpha: number, A: FloatArray, lda: number,
         B: FloatArray, ldb: number, beta: number, C: FloatArray, ldc: number): void;
   /**
+   * C (M, N) = A (M, K) op(B) + beta C, op(B) packed from the rows of B (stored (R, K)) picked by
+   * rows (-1: a zero column), computed in `parts` column ranges on the calling thread (the LSTM's
+   * chunked input product inside its step job). noScratch: as if the A blocks' memory could not be
+   * allocated.
+   */
+  _gemmPackedCols(M: number, N: number, K: number, A: Float32Array, B: Float32Array, rows: Int32Array,
+    parts: number, beta: number, C: Float32Array, noScratch: boolean): void;
+  /**
    * Runs the step loop's row scheduler with a checking function; the thread running row 0 sleeps
    * delayUs after each step. calls = rows * steps and outOfOrder = 0 when every row ran every
    * step once, in order.

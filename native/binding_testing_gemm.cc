@@ -7,6 +7,8 @@
 //           'default'  whatever gemm() uses in this build
 //           'builtin-packed'  the built-in GEMM with op(B) packed first by gemm_builtin_pack_b
 //                      (float32 only), as the LSTM's chunked input product runs it
+// And _gemmPackedCols (see below): op(B) packed from picked rows of B, the product computed in
+// column ranges (the LSTM's chunked input product inside its step job).
 // A, B and C are all Float32Array or all Float64Array. Every buffer is checked against its dims and
 // leading dimension before the kernel runs: op(A) is (M, K), stored (M, K) or, transposed, (K, M);
 // a stored (rows, cols) matrix with leading dimension ld needs ld >= max(1, cols) and at least
@@ -18,6 +20,7 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <algorithm>
 #include <vector>
 
 #include "binding_util.h"
@@ -147,10 +150,61 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// _gemmPackedCols(M, N, K, A, B, rows, parts, beta, C, noScratch): C (M, N) = A (M, K) op(B) +
+// beta C with op(B) packed by gemm_builtin_pack_b_rows from B (stored (R, K), rows of K) with column
+// j = row rows[j] of B (-1: zeros), then computed in `parts` column ranges cut at multiples of
+// gemm_builtin_packed_b_col_align(), one gemm_builtin_packed_b_cols call each, as the LSTM's
+// threads do. noScratch: as if the A blocks' memory could not be allocated. Float32 only.
+Napi::Value GemmPackedCols(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CallContext ctx(env, "_gemmPackedCols");
+  const int M = ctx.int_arg(info[0], "M", 1, 1 << 20);
+  const int N = ctx.int_arg(info[1], "N", 1, 1 << 20);
+  const int K = ctx.int_arg(info[2], "K", 1, 1 << 20);
+  const int parts = ctx.int_arg(info[6], "parts", 1, 64);
+  const double beta = ctx.number_arg(info[7], "beta");
+  const bool no_scratch = ctx.bool_arg(info[9], "noScratch");
+  if (!ctx.ok()) return env.Undefined();
+  const float* A = ctx.array<float>(info[3], "A", static_cast<size_t>(M) * K, "M*K");
+  const int32_t* rows = ctx.array<int32_t>(info[5], "rows", static_cast<size_t>(N), "N");
+  float* C = ctx.array<float>(info[8], "C", static_cast<size_t>(M) * N, "M*N");
+  if (!ctx.ok()) return env.Undefined();
+  const Napi::Value bv = info[4];
+  const size_t b_len = bv.IsTypedArray() ? bv.As<Napi::TypedArray>().ElementLength() : 0;
+  const float* B = ctx.array<float>(bv, "B", b_len - b_len % K, "a multiple of K", false, false);
+  if (!ctx.ok()) return env.Undefined();
+  const int64_t b_rows = static_cast<int64_t>(b_len / K);
+  for (int j = 0; j < N; ++j) {
+    if (rows[j] < -1 || rows[j] >= b_rows) {
+      ctx.range_error("rows[" + std::to_string(j) + "] must be -1 or a row of B (0.." +
+                      std::to_string(b_rows - 1) + "), got " + std::to_string(rows[j]));
+      return env.Undefined();
+    }
+  }
+  struct Map {
+    const int32_t* rows;
+  } map{rows};
+  auto row_of = [](void* c, int j) { return static_cast<int>(static_cast<Map*>(c)->rows[j]); };
+  std::vector<float> packed(lstm::gemm_builtin_packed_b_size(N, K));
+  lstm::gemm_builtin_pack_b_rows(N, K, B, K, row_of, &map, packed.data());
+  const int align = lstm::gemm_builtin_packed_b_col_align();
+  const int units = (N + align - 1) / align;
+  lstm::gemm_builtin_test_no_a_scratch(no_scratch);
+  for (int i = 0; i < parts; ++i) {
+    const int n0 = static_cast<int>(static_cast<int64_t>(units) * i / parts) * align;
+    const int n1 = std::min(N, static_cast<int>(static_cast<int64_t>(units) * (i + 1) / parts) * align);
+    lstm::gemm_builtin_packed_b_cols(M, N, K, A, K, packed.data(), n0, n1, static_cast<float>(beta),
+                                     C, N);
+  }
+  lstm::gemm_builtin_test_no_a_scratch(false);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterGemmTesting(Napi::Env env, Napi::Object exports) {
   exports.Set("_gemm", Napi::Function::New(env, Gemm, "_gemm"));
+  exports.Set("_gemmPackedCols", Napi::Function::New(env, GemmPackedCols, "_gemmPackedCols"));
 }
 
 }  // namespace lstm_binding

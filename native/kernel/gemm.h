@@ -40,6 +40,22 @@ void gemm_builtin_pack_b(Trans tb, int N, int K, const float* B, int ldb, float*
 void gemm_builtin_packed_b(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A,
                            int lda, const float* B, int ldb, const float* packed_b, float beta,
                            float* C, int ldc);
+// The same packing for op(B) = W^T with W's rows picked by row(ctx, j) for column j of op(B) (a
+// negative row: a column of zeros). The LSTM's input product uses it to place each block of 8
+// hidden units' 4 gates side by side in G.
+void gemm_builtin_pack_b_rows(int N, int K, const float* W, int ldw, int (*row)(void* ctx, int j),
+                              void* ctx, float* packed_b);
+// C[:, n0:n1) = A op(B)[:, n0:n1) + beta C[:, n0:n1) with op(B) (K, N) packed by either packer
+// above and op(A) = A (M, K), on the calling thread only: for callers that split the columns among
+// their own threads. n0 must be a multiple of gemm_builtin_packed_b_col_align(). The same bits as
+// the whole product.
+int gemm_builtin_packed_b_col_align();
+void gemm_builtin_packed_b_cols(int M, int N, int K, const float* A, int lda,
+                                const float* packed_b, int n0, int n1, float beta, float* C,
+                                int ldc);
+// Test hook: the built-in GEMM behaves as if the memory for its A blocks could not be allocated
+// (products against a prepacked B then pack A one micro-panel at a time on the stack).
+void gemm_builtin_test_no_a_scratch(bool on);
 // True when OpenBLAS is linked; then gemm_openblas() may be called.
 bool gemm_have_openblas();
 template <typename F>

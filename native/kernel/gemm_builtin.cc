@@ -22,6 +22,7 @@
 // Kernels per ISA (gemm_builtin_avx2.cc, gemm_builtin_avx512.cc) are chosen once from active_isa();
 // the portable ones below (4x8 tile, plain loops the compiler may vectorise) run everywhere else.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 
@@ -191,6 +192,7 @@ bool complete(Kernels<F>* k) {
   if (!k->gemv_dot) k->gemv_dot = gemv_dot_scalar<F>;
   if (!k->gemv_axpy) k->gemv_axpy = gemv_axpy_scalar<F>;
   if (!k->pack_a || !k->pack_b || k->mr < 1 || k->mr > kMaxMr) return false;
+  if (k->kc < 1 || k->kc > kMaxKc) return false;
   for (int r = 1; r <= k->mr; ++r)
     if (!k->micro[r]) return false;
   return true;
@@ -251,6 +253,9 @@ class Scratch {
 };
 
 thread_local Scratch tl_pack_a, tl_pack_b, tl_vec_x, tl_vec_y;
+
+// Test hook: behave as if the A block's scratch memory could not be allocated.
+std::atomic<bool> g_test_no_a_scratch{false};
 
 inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
 inline int round_up(int a, int b) { return ceil_div(a, b) * b; }
@@ -350,9 +355,32 @@ int kc_block(const Kernels<F>& kr, int K) {
   return balanced_block(K, kr.kc, 4);
 }
 
+// gemm_blocked against a prepacked B when there is no memory for the A block: one A micro-panel
+// at a time on the stack. The same micro-kernels over the same kc blocks: the same bits.
+template <typename F>
+__attribute__((noinline)) void gemm_prepacked_small_a(const Kernels<F>& kr, Trans ta, int M, int N,
+                                                      int K, F alpha, const F* A, ptrdiff_t lda,
+                                                      F beta, F* C, ptrdiff_t ldc,
+                                                      const PrepackedB<F>& pre) {
+  alignas(64) F abuf[kMaxMr * kMaxKc];
+  const int MR = kr.mr, NR = kr.nr, kc_blk = kc_block(kr, K);
+  for (int pc = 0; pc < K; pc += kc_blk) {
+    const int kc = std::min(kc_blk, K - pc);
+    const F beta_p = pc == 0 ? beta : F(1);
+    for (int ir = 0; ir < M; ir += MR) {
+      const int mr = std::min(MR, M - ir);
+      kr.pack_a(ta, A, lda, ir, mr, pc, kc, abuf);
+      for (int jr = 0; jr < N; jr += NR) {
+        const F* bp = pre.data + pc * pre.npad + static_cast<ptrdiff_t>(pre.col0 + jr) * kc;
+        kr.micro[mr](kc, abuf, bp, C + static_cast<ptrdiff_t>(ir) * ldc + jr, ldc, alpha, beta_p,
+                     std::min(NR, N - jr));
+      }
+    }
+  }
+}
+
 // One thread's share: the blocked loops over an (M, N) sub-problem. A, B and C point at the
-// sub-problem's first row / column; pre (optional): op(B) packed already, B is then read only if
-// there is no scratch memory for A.
+// sub-problem's first row / column; pre (optional): op(B) packed already, B is then never read.
 template <typename F>
 void gemm_blocked(const Kernels<F>& kr, Trans ta, Trans tb, int M, int N, int K, F alpha,
                   const F* A, ptrdiff_t lda, const F* B, ptrdiff_t ldb, F beta, F* C, ptrdiff_t ldc,
@@ -361,8 +389,14 @@ void gemm_blocked(const Kernels<F>& kr, Trans ta, Trans tb, int M, int N, int K,
   const int kc_blk = kc_block(kr, K);
   const int mc_blk = balanced_block(M, kr.mc, MR);
   const int nc_blk = balanced_block(N, kr.nc, NR);
-  F* abuf = tl_pack_a.get<F>(static_cast<size_t>(mc_blk) * kc_blk);
+  F* abuf = g_test_no_a_scratch.load(std::memory_order_relaxed)
+                ? nullptr
+                : tl_pack_a.get<F>(static_cast<size_t>(mc_blk) * kc_blk);
   F* bbuf = pre ? nullptr : tl_pack_b.get<F>(static_cast<size_t>(nc_blk) * kc_blk);
+  if (pre && abuf == nullptr) {  // no scratch memory
+    gemm_prepacked_small_a(kr, ta, M, N, K, alpha, A, lda, beta, C, ldc, *pre);
+    return;
+  }
   if (abuf == nullptr || (!pre && bbuf == nullptr)) {  // no scratch memory: B (never null) itself
     gemm_unpacked(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
@@ -643,6 +677,52 @@ void gemm_builtin_pack_b(Trans tb, int N, int K, const float* B, int ldb, float*
       }
     }
   });
+}
+
+void gemm_builtin_pack_b_rows(int N, int K, const float* W, int ldw, int (*row)(void* ctx, int j),
+                              void* ctx, float* packed_b) {
+  const gemm_detail::Kernels<float>& kr = active_float_kernels();
+  if (N <= 0 || K <= 0) return;
+  float* dst = packed_start(packed_b);
+  const int NR = kr.nr;
+  const int kc_blk = gemm_detail::kc_block(kr, K);
+  const ptrdiff_t npad = gemm_detail::round_up(N, NR);
+  const int panels = gemm_detail::ceil_div(N, NR);
+  // The layout of gemm_builtin_pack_b: per kc block, micro-panels of kc x NR, p[k * NR + c].
+  // Each source row is copied along k (contiguous reads); its panel of kc x NR stays in L1.
+  parallel_for_min(panels, 4, [&](int64_t p0, int64_t p1) {
+    for (int pc = 0; pc < K; pc += kc_blk) {
+      const int kc = std::min(kc_blk, K - pc);
+      for (int64_t p = p0; p < p1; ++p) {
+        float* d = dst + pc * npad + p * NR * kc;
+        for (int c = 0; c < NR; ++c) {
+          const int j = static_cast<int>(p) * NR + c;
+          const int r = j < N ? row(ctx, j) : -1;
+          if (r < 0) {
+            for (int k = 0; k < kc; ++k) d[k * NR + c] = 0.0f;
+          } else {
+            const float* src = W + static_cast<ptrdiff_t>(r) * ldw + pc;
+            for (int k = 0; k < kc; ++k) d[k * NR + c] = src[k];
+          }
+        }
+      }
+    }
+  });
+}
+
+int gemm_builtin_packed_b_col_align() { return active_float_kernels().nr; }
+
+void gemm_builtin_test_no_a_scratch(bool on) { gemm_detail::g_test_no_a_scratch.store(on); }
+
+void gemm_builtin_packed_b_cols(int M, int N, int K, const float* A, int lda,
+                                const float* packed_b, int n0, int n1, float beta, float* C,
+                                int ldc) {
+  const gemm_detail::Kernels<float>& kr = active_float_kernels();
+  n1 = std::min(n1, N);
+  if (M <= 0 || n1 <= n0 || K <= 0) return;
+  const gemm_detail::PrepackedB<float> pre{packed_start(packed_b), gemm_detail::round_up(N, kr.nr), n0};
+  gemm_detail::gemm_blocked(kr, Trans::No, Trans::Yes, M, n1 - n0, K, 1.0f, A, lda,
+                            static_cast<const float*>(nullptr), 0, beta, C + n0, ldc, &pre);
 }
 
 void gemm_builtin_packed_b(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A,

@@ -18,6 +18,10 @@ namespace lstm {
 namespace gemm_detail {
 
 constexpr int kMaxMr = 8;
+// The largest kc block a kernel set may ask for (a kernel set with a larger kc is not used): the
+// products against a prepacked B fall back to one A micro-panel on the stack (kMaxMr x kMaxKc)
+// when there is no memory for the A block.
+constexpr int kMaxKc = 512;
 
 // C[0:R, 0:nr] = alpha * sum_k a[k*MR + r] * b[k*NR + c] + beta * C[r, c], for the R rows this
 // entry was instantiated for (micro[R]); beta == 0 never reads C. nr <= NR.

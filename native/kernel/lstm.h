@@ -48,10 +48,14 @@
 // for backward, so it does not grow with T except through the chunk):
 //   G   (Tc, B, 4H)    pre-activations of Tc consecutive steps (processing order), the hoisted
 //                      input product is computed one chunk at a time;
-//                      Tc = min(T, max(1, floor(2^21 / (B*4H))))
+//                      Tc = min(T, max(1, floor(2^21 / (B*4H)))); with more than one chunk (and
+//                      the input product not fused) rows of max(4H, ceil(H/8)*32), as the fast
+//                      path may place each block of 8 units' gates side by side
 //   HS  (2, B, Hout)   CS (2, B, H)   ping-pong states (HS[0]/CS[0] hold h0/c0)
 //   TC  (B, H)         HR (B, H) only when P > 0
 //   PK  ceil(H/8)*32*Hout [+ ceil(H/8)*32*(I+1) when fused, as above]   packed W_hh [W_ih, bias]
+//   PKI W_ih^T packed once for every chunk's product (more than one chunk, not fused; built-in
+//                      GEMM): gemm_builtin_packed_b_size(row of G, I) elements
 #pragma once
 
 #include <cstddef>

@@ -76,9 +76,13 @@ bool lstm_inference_layout(const LstmDims& d, LstmInferenceLayout* L) {
   // (W3, I 512 and 7 chunks: packing was 2.8% of the forward). Sized for float32 (the fast path);
   // a float64 call leaves it unused.
   L->input_prepacked = L->Tc < d.T && !rec::fuse_input(d.B, d.I, d.H, Ho);
-  const size_t pki = L->input_prepacked ? gemm_builtin_packed_b_size(static_cast<int>(4 * H), d.I) : 0;
+  // Prepacked, the product may also write G with each block of 8 units' 4 gates side by side
+  // (lstm_forward_inference), in rows of ceil(H/8)*32 floats: room for either layout.
+  const size_t blocked_row = (H + rec::kUnits - 1) / rec::kUnits * rec::kFwdCols;
+  L->ldg_max = static_cast<int>(L->input_prepacked ? std::max(4 * H, blocked_row) : 4 * H);
+  const size_t pki = L->input_prepacked ? gemm_builtin_packed_b_size(L->ldg_max, d.I) : 0;
   size_t g;
-  bool ok = mul(static_cast<size_t>(L->Tc), row, &g) && place(&L->G, g) && place(&L->HS, 2 * B * Ho) &&
+  bool ok = mul(static_cast<size_t>(L->Tc), B * static_cast<size_t>(L->ldg_max), &g) && place(&L->G, g) && place(&L->HS, 2 * B * Ho) &&
             place(&L->CS, 2 * B * H) && place(&L->TC, B * H) && place(&L->HR, P > 0 ? B * H : 0) &&
             place(&L->PK, packed_fwd_total(d)) && place(&L->PKI, pki);
   L->total_size = at;

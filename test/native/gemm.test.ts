@@ -381,6 +381,43 @@ describe('builtin GEMM with op(B) packed once (the LSTM\'s chunked input product
   });
 });
 
+describe('builtin GEMM with op(B) packed from picked rows, computed in column ranges', () => {
+  // The LSTM's chunked input product inside its step job: W_ih's rows reordered so each block of 8
+  // units' 4 gates sit side by side (some columns zero: the padding of a partial block), each thread
+  // computing its own range of columns (M >= 2: the plain GEMM takes its matrix-vector path for
+  // one row). Must give the bits of the plain built-in GEMM on the
+  // reordered matrix, in any number of ranges, with and without memory for the A blocks.
+  it('gives the bits of the plain built-in GEMM on the picked rows', () => {
+    const r = rng(4242);
+    const shapes: [number, number, number, number][] = [[64, 96, 40, 90], [131, 160, 515, 150], [7, 48, 300, 10], [2, 32, 5, 40]];
+    for (const [M, N, K, R] of shapes) {
+      const A = Float32Array.from({ length: M * K }, () => r() * 2 - 1);
+      const B = Float32Array.from({ length: R * K }, () => r() * 2 - 1);
+      const rows = Int32Array.from({ length: N }, (_, j) => (j % 11 === 10 ? -1 : Math.floor(r() * R)));
+      const picked = new Float32Array(N * K);
+      for (let j = 0; j < N; j++) if (rows[j]! >= 0) picked.set(B.subarray(rows[j]! * K, rows[j]! * K + K), j * K);
+      for (const beta of [0, 1]) {
+        const C0 = Float32Array.from({ length: M * N }, () => (beta === 0 ? NaN : r() * 2 - 1));
+        const want = C0.slice();
+        native._gemm('builtin', false, true, M, N, K, 1, A, K, picked, K, beta, want, N);
+        for (const parts of [1, 2, 3]) {
+          for (const noScratch of [false, true]) {
+            const got = C0.slice();
+            native._gemmPackedCols(M, N, K, A, B, rows, parts, beta, got, noScratch);
+            const same = Buffer.from(got.buffer).equals(Buffer.from(want.buffer));
+            expect(same, `M ${M} N ${N} K ${K} beta ${beta}, ${parts} ranges${noScratch ? ', no scratch' : ''}`).toBe(true);
+          }
+        }
+      }
+    }
+  });
+  it('checks the picked rows', () => {
+    const A = new Float32Array(4), B = new Float32Array(4), C = new Float32Array(4);
+    expectError(() => native._gemmPackedCols(2, 2, 2, A, B, Int32Array.of(0, 2), 1, 0, C, false), RangeError as never,
+      /^_gemmPackedCols: rows\[1\] must be -1 or a row of B \(0\.\.1\), got 2$/, 'ERR_LSTM_ARG_RANGE');
+  });
+});
+
 describe('builtin vs OpenBLAS and the default backend', () => {
   const skipReason = haveOpenblas ? '' : ' (skipped: this build does not link OpenBLAS)';
 

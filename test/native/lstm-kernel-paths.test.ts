@@ -94,6 +94,12 @@ for (const reverse of [false, true]) {
   for (const I of [16, 300]) cases.push({ T: 35, B: 128, I, H: 128, P: 0, reverse, lengths: true, state: true });
 }
 
+// With the steps split by hidden units (B 8 on 2 threads; W_hh of 4 MiB), inference computes each
+// chunk's product inside the steps' pool job, into G with each block of 8 units' gates side by side
+// (rows of ceil(H/8)*32 floats). B 8, H 516: chunks of 126 steps, T 130 crosses one; H 516 ends in
+// a block of 4 units (G rows padded, the partial block's cells read G one by one).
+for (const reverse of [false, true]) cases.push({ T: 130, B: 8, I: 300, H: 516, P: 0, reverse, lengths: true, state: true });
+
 // The training forward hoists the input product in chunks of 4 steps when all of G is over 1 MB
 // and 4 steps of it are at most 512 KB: B 32, H 64, T 40 (32 KB a step), I 48 (not fused: the step
 // adds the bias, the chunks' products leave it out).
@@ -127,7 +133,7 @@ describe('the inference shapes above span more than one chunk of the hoisted inp
   // The inference workspace holds one chunk of pre-activations (Tc steps, Tc = min(T, chunk)): it
   // stops growing with T once T is past the chunk. If the chunk size changes, these fail rather
   // than the cases above silently running a single chunk.
-  for (const [T, B, I, H] of [[35, 128, 300, 128], [36, 512, 100, 32]] as const) {
+  for (const [T, B, I, H] of [[35, 128, 300, 128], [36, 512, 100, 32], [130, 8, 300, 516]] as const) {
     it(`T ${T} B ${B} I ${I} H ${H}`, () => {
       const size = (t: number) => loadNative().lstmWorkspaceSize(t, B, I, H, 0, false);
       expect(size(T)).toBe(size(T - 1));
@@ -137,8 +143,9 @@ describe('the inference shapes above span more than one chunk of the hoisted inp
 
 describe('fast path across thread counts', () => {
   // The step loop runs every time step in one pool job when nothing happens between steps
-  // (batch 1, the fused-input step; P = 0), one job per chunk of steps in inference with a hoisted
-  // input product, and one job per step otherwise. A slice's arithmetic
+  // (batch 1, the fused-input step; P = 0), in inference with a hoisted input product one job per
+  // chunk of steps (rows split) or one for all chunks and their products (units split), and one
+  // job per step otherwise. A slice's arithmetic
   // does not depend on which thread runs it, so any thread count, including more threads than
   // cores (threads that fall behind and skip completed steps), gives the same bits. The split
   // changes with the thread count too (B 32: batch rows with 2 and 3 threads, hidden units with 1
@@ -151,6 +158,8 @@ describe('fast path across thread counts', () => {
     { T: 12, B: 7, I: 40, H: 48, P: 0, reverse: true, lengths: false, state: true },
     // inference: hoisted input product in chunks of 32 steps (B 512, H 32), each chunk one job
     { T: 36, B: 512, I: 100, H: 32, P: 0, reverse: false, lengths: true, state: true },
+    // inference: the chunks' products inside the steps' job (units split), G blocked and padded
+    { T: 130, B: 8, I: 300, H: 516, P: 0, reverse: true, lengths: true, state: true },
     // B 50: one thread passes over 50 rows in two chunks, two threads over 25 rows each (forward
     // and backward split by rows): the chunks must be 25 + 25, never 48 + 2 (a 2-row tile sums
     // odd and even k apart, so its rows would get other bits than in a 5-row tile)
