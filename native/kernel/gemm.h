@@ -45,7 +45,13 @@ void gemm_builtin_packed_b(Trans ta, Trans tb, int M, int N, int K, float alpha,
 // hidden units' 4 gates side by side in G.
 void gemm_builtin_pack_b_rows(int N, int K, const float* W, int ldw, int (*row)(void* ctx, int j),
                               void* ctx, float* packed_b);
-// C[:, n0:n1) = A op(B)[:, n0:n1) + beta C[:, n0:n1) with op(B) (K, N) packed by either packer
+// The same layout filled by the caller, panel by panel (in parallel): fill(ctx, j0, p0, kc, panel)
+// writes panel[k * NR + c] = op(B)(p0 + k, j0 + c) for k < kc and c < NR =
+// gemm_builtin_packed_b_col_align() (zeros for columns past N).
+void gemm_builtin_pack_b_panels(int N, int K, float* packed_b,
+                                void (*fill)(void* ctx, int j0, int p0, int kc, float* panel),
+                                void* ctx);
+// C[:, n0:n1) = A op(B)[:, n0:n1) + beta C[:, n0:n1) with op(B) (K, N) packed by any packer
 // above and op(A) = A (M, K), on the calling thread only: for callers that split the columns among
 // their own threads. n0 must be a multiple of gemm_builtin_packed_b_col_align(). The same bits as
 // the whole product.

@@ -679,8 +679,9 @@ void gemm_builtin_pack_b(Trans tb, int N, int K, const float* B, int ldb, float*
   });
 }
 
-void gemm_builtin_pack_b_rows(int N, int K, const float* W, int ldw, int (*row)(void* ctx, int j),
-                              void* ctx, float* packed_b) {
+void gemm_builtin_pack_b_panels(int N, int K, float* packed_b,
+                                void (*fill)(void* ctx, int j0, int p0, int kc, float* panel),
+                                void* ctx) {
   const gemm_detail::Kernels<float>& kr = active_float_kernels();
   if (N <= 0 || K <= 0) return;
   float* dst = packed_start(packed_b);
@@ -689,25 +690,41 @@ void gemm_builtin_pack_b_rows(int N, int K, const float* W, int ldw, int (*row)(
   const ptrdiff_t npad = gemm_detail::round_up(N, NR);
   const int panels = gemm_detail::ceil_div(N, NR);
   // The layout of gemm_builtin_pack_b: per kc block, micro-panels of kc x NR, p[k * NR + c].
-  // Each source row is copied along k (contiguous reads); its panel of kc x NR stays in L1.
   parallel_for_min(panels, 4, [&](int64_t p0, int64_t p1) {
     for (int pc = 0; pc < K; pc += kc_blk) {
       const int kc = std::min(kc_blk, K - pc);
-      for (int64_t p = p0; p < p1; ++p) {
-        float* d = dst + pc * npad + p * NR * kc;
-        for (int c = 0; c < NR; ++c) {
-          const int j = static_cast<int>(p) * NR + c;
-          const int r = j < N ? row(ctx, j) : -1;
-          if (r < 0) {
-            for (int k = 0; k < kc; ++k) d[k * NR + c] = 0.0f;
-          } else {
-            const float* src = W + static_cast<ptrdiff_t>(r) * ldw + pc;
-            for (int k = 0; k < kc; ++k) d[k * NR + c] = src[k];
-          }
-        }
-      }
+      for (int64_t p = p0; p < p1; ++p) fill(ctx, static_cast<int>(p) * NR, pc, kc, dst + pc * npad + p * NR * kc);
     }
   });
+}
+
+void gemm_builtin_pack_b_rows(int N, int K, const float* W, int ldw, int (*row)(void* ctx, int j),
+                              void* ctx, float* packed_b) {
+  struct Rows {
+    int N, NR;
+    const float* W;
+    int ldw;
+    int (*row)(void*, int);
+    void* ctx;
+  } r{N, active_float_kernels().nr, W, ldw, row, ctx};
+  // Each source row is copied along k (contiguous reads); its panel of kc x NR stays in L1.
+  auto fill = [](void* c, int j0, int p0, int kc, float* d) {
+    const Rows& r = *static_cast<const Rows*>(c);
+    const int NR = r.NR;  // locals: the stores below could alias r for the compiler
+    const float* W = r.W;
+    const ptrdiff_t ldw = r.ldw;
+    for (int q = 0; q < NR; ++q) {
+      const int j = j0 + q;
+      const int src_row = j < r.N ? r.row(r.ctx, j) : -1;
+      if (src_row < 0) {
+        for (int k = 0; k < kc; ++k) d[k * NR + q] = 0.0f;
+      } else {
+        const float* src = W + src_row * ldw + p0;
+        for (int k = 0; k < kc; ++k) d[k * NR + q] = src[k];
+      }
+    }
+  };
+  gemm_builtin_pack_b_panels(N, K, packed_b, fill, &r);
 }
 
 int gemm_builtin_packed_b_col_align() { return active_float_kernels().nr; }

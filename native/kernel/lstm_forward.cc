@@ -631,13 +631,28 @@ void chunks_in_steps(FastStep& step, float* y, int ldy, float* hn, float* cn, fl
   float* HS = ws + L.HS;  // (2, B, Hout)
   float* CS = ws + L.CS;  // (2, B, H)
   float* packed_w_ih = ws + L.PKI;
-  auto w_ih_row = [](void* ctx, int j) {
-    const int h = *static_cast<const int*>(ctx);
-    const int unit = j / rec::kFwdCols * rec::kUnits + j % rec::kUnits;
-    return unit < h ? (j % rec::kFwdCols / rec::kUnits) * h + unit : -1;
-  };
-  int h_ctx = H;
-  gemm_builtin_pack_b_rows(ldg, I, p.W_ih, I, w_ih_row, &h_ctx, packed_w_ih);
+  if (gemm_builtin_packed_b_col_align() == rec::kHalfCols) {
+    // A panel of 16 columns is a half panel of the step's layout: rec's 16-row packer.
+    struct Src {
+      const float* W;
+      int H, I;
+    } src{p.W_ih, H, I};
+    auto fill = [](void* c, int j0, int p0, int kc, float* panel) {
+      const Src& s = *static_cast<const Src*>(c);
+      const float* rows[rec::kHalfCols];
+      rec::half_panel_rows(s.W, s.H, s.I, j0 / rec::kFwdCols, j0 % rec::kFwdCols / rec::kHalfCols, p0, rows);
+      rec::rec_kernels().pack16(kc, rows, panel);
+    };
+    gemm_builtin_pack_b_panels(ldg, I, packed_w_ih, fill, &src);
+  } else {
+    auto w_ih_row = [](void* ctx, int j) {
+      const int h = *static_cast<const int*>(ctx);
+      const int unit = j / rec::kFwdCols * rec::kUnits + j % rec::kUnits;
+      return unit < h ? (j % rec::kFwdCols / rec::kUnits) * h + unit : -1;
+    };
+    int h_ctx = H;
+    gemm_builtin_pack_b_rows(ldg, I, p.W_ih, I, w_ih_row, &h_ctx, packed_w_ih);
+  }
   // The chunk of steps k0 .. k0 + n - 1 covers times [tlo, tlo + n); columns of blocks [b0, b1).
   auto hoist = [&](int k0, int n, int b0, int b1) {
     const int tlo = d.reverse ? T - k0 - n : k0;

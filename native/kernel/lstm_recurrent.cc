@@ -74,6 +74,17 @@ void dot_rows_scalar(int rows, int K, const float* m, ptrdiff_t ldm, const float
   }
 }
 
+void pack16_scalar(int K, const float* const* rows, float* dst) {
+  for (int c = 0; c < 16; ++c) {
+    const float* src = rows[c];
+    if (src) {
+      for (int k = 0; k < K; ++k) dst[static_cast<size_t>(k) * 16 + c] = src[k];
+    } else {
+      for (int k = 0; k < K; ++k) dst[static_cast<size_t>(k) * 16 + c] = 0.0f;
+    }
+  }
+}
+
 const char* env_str(const char* name) {
   const char* s = std::getenv(name);
   return s && *s ? s : nullptr;
@@ -86,7 +97,7 @@ thread_local int tl_slice = -1;
 
 const RecKernels rec_kernels_scalar = {"scalar",         &tile16_scalar, &tile16x2_scalar,
                                        &dot_rows_scalar, nullptr,        nullptr,
-                                       nullptr,          nullptr};
+                                       nullptr,          nullptr,        &pack16_scalar};
 
 const RecKernels& rec_kernels() {
   static const RecKernels* k = [] {
@@ -136,24 +147,23 @@ void pack_bias(const float* b_ih, const float* b_hh, int H, float* pbias) {
   }
 }
 
+void half_panel_rows(const float* W, int H, int ld, int jb, int half, int k0, const float* rows[16]) {
+  for (int c = 0; c < kHalfCols; ++c) {
+    const int g = 2 * half + c / kUnits, j = jb * kUnits + c % kUnits;
+    rows[c] = j < H ? W + (static_cast<size_t>(g) * H + j) * ld + k0 : nullptr;
+  }
+}
+
 void pack_fwd(const float* W_hh, int H, int Hout, float* pf) {
   const int nb = (H + kUnits - 1) / kUnits;
   const size_t panel = static_cast<size_t>(kFwdCols) * Hout;
+  const Pack16Fn pack16 = rec_kernels().pack16;
   parallel_for_min(nb, 4, [&](int64_t b0, int64_t b1) {
     for (int64_t jb = b0; jb < b1; ++jb) {
-      const int j0 = static_cast<int>(jb) * kUnits;
-      for (int g = 0; g < 4; ++g) {
-        const int half = g / 2;  // (i, f) | (g, o)
-        float* dst = pf + jb * panel + static_cast<size_t>(half) * kHalfCols * Hout;
-        for (int u = 0; u < kUnits; ++u) {
-          const int col = (g % 2) * kUnits + u;
-          if (j0 + u < H) {
-            const float* src = W_hh + (static_cast<size_t>(g) * H + j0 + u) * Hout;
-            for (int k = 0; k < Hout; ++k) dst[static_cast<size_t>(k) * kHalfCols + col] = src[k];
-          } else {
-            for (int k = 0; k < Hout; ++k) dst[static_cast<size_t>(k) * kHalfCols + col] = 0.0f;
-          }
-        }
+      for (int half = 0; half < 2; ++half) {  // gates (i, f) | (g, o)
+        const float* rows[kHalfCols];
+        half_panel_rows(W_hh, H, Hout, static_cast<int>(jb), half, 0, rows);
+        pack16(Hout, rows, pf + jb * panel + static_cast<size_t>(half) * kHalfCols * Hout);
       }
     }
   });

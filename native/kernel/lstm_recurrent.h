@@ -64,6 +64,10 @@ using GatesFwd8Fn = void (*)(int rows, float* acc, float* G, ptrdiff_t ldg, int 
 using GatesBwd16Fn = void (*)(float* dh, const float* dy, const float* G, int H, const float* c_prev,
                               const float* tc, float* dc, float* dG);
 
+// dst[k * 16 + c] = rows[c][k] for k < K, c < 16 (a null row: zeros). Packs one panel of 16 weight
+// rows, k-major: the forward's half panels and the hoisted product's B panels.
+using Pack16Fn = void (*)(int K, const float* const* rows, float* dst);
+
 struct RecKernels {
   const char* name;
   Tile16Fn tile16;
@@ -75,6 +79,7 @@ struct RecKernels {
   // input product. nullptr: not available.
   GatesFwd8Fn gates_fwd8_acc;
   GatesBwd16Fn gates_bwd16;
+  Pack16Fn pack16;
 };
 extern const RecKernels rec_kernels_scalar;
 #if defined(LSTM_NATIVE_X86)
@@ -114,6 +119,9 @@ size_t packed_bias_size(int H);  // floats of pack_bias's output
 bool bias_in_step(int B, int I, int H, int Hout);
 // Packs W_hh (4H, Hout) (in parallel over blocks).
 void pack_fwd(const float* W_hh, int H, int Hout, float* pf);
+// The 16 rows of W (4H rows of ld floats, gate-major) that make half panel `half` of unit block jb:
+// gates 2 half and 2 half + 1 of units 8 jb .. 8 jb + 7, each from column k0 (null past H).
+void half_panel_rows(const float* W, int H, int ld, int jb, int half, int k0, const float* rows[16]);
 void pack_bwd(const float* W_hh, int H, int Hout, float* pb);
 
 // Runs fn(slice) for slice = 0..n-1 exactly once each on the pool, preferring to give a thread the

@@ -271,6 +271,50 @@ void gates_bwd16_avx2(float* dh, const float* dy, const float* G, int H, const f
   }
 }
 
+// Transposes the 8 x 8 block held in r[0..7] (row c = r[c]) in place: afterwards r[k] holds
+// element k of every row.
+inline void transpose8(__m256 (&r)[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+// 8 k at a time: 8 floats of each of the 16 rows, two 8 x 8 transposes, 8 output lines of 16.
+void pack16_avx2(int K, const float* const* rows, float* dst) {
+  static const float zeros[8] = {};
+  int k = 0;
+  for (; k + 8 <= K; k += 8) {
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      __m256 r[8];
+#pragma GCC unroll 8
+      for (int c = 0; c < 8; ++c) {
+        const float* src = rows[8 * h + c];
+        r[c] = _mm256_loadu_ps(src ? src + k : zeros);
+      }
+      transpose8(r);
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; ++q) _mm256_storeu_ps(dst + static_cast<ptrdiff_t>(k + q) * 16 + 8 * h, r[q]);
+    }
+  }
+  for (; k < K; ++k) {
+    for (int c = 0; c < 16; ++c) dst[static_cast<ptrdiff_t>(k) * 16 + c] = rows[c] ? rows[c][k] : 0.0f;
+  }
+}
+
 }  // namespace
 
 const RecKernels rec_kernels_avx2 = {"avx2",
@@ -280,7 +324,8 @@ const RecKernels rec_kernels_avx2 = {"avx2",
                                      &dot8_avx2,
                                      &gates_fwd8_avx2<true>,
                                      &gates_fwd8_avx2<false>,
-                                     &gates_bwd16_avx2};
+                                     &gates_bwd16_avx2,
+                                     &pack16_avx2};
 
 }  // namespace rec
 }  // namespace lstm
