@@ -693,7 +693,9 @@ void gemm_builtin_pack_b_panels(int N, int K, float* packed_b,
   parallel_for_min(panels, 4, [&](int64_t p0, int64_t p1) {
     for (int pc = 0; pc < K; pc += kc_blk) {
       const int kc = std::min(kc_blk, K - pc);
-      for (int64_t p = p0; p < p1; ++p) fill(ctx, static_cast<int>(p) * NR, pc, kc, dst + pc * npad + p * NR * kc);
+      for (int64_t p = p0; p < p1; ++p) {
+        fill(ctx, static_cast<int>(p) * NR, pc, kc, dst + pc * npad + p * NR * kc);
+      }
     }
   });
 }
@@ -737,7 +739,8 @@ void gemm_builtin_packed_b_cols(int M, int N, int K, const float* A, int lda,
   const gemm_detail::Kernels<float>& kr = active_float_kernels();
   n1 = std::min(n1, N);
   if (M <= 0 || n1 <= n0 || K <= 0) return;
-  const gemm_detail::PrepackedB<float> pre{packed_start(packed_b), gemm_detail::round_up(N, kr.nr), n0};
+  const gemm_detail::PrepackedB<float> pre{packed_start(packed_b), gemm_detail::round_up(N, kr.nr),
+                                           n0};
   gemm_detail::gemm_blocked(kr, Trans::No, Trans::Yes, M, n1 - n0, K, 1.0f, A, lda,
                             static_cast<const float*>(nullptr), 0, beta, C + n0, ldc, &pre);
 }

@@ -19,13 +19,13 @@
 //     (rec::run_row_steps), so a slower core does not hold up the call. Otherwise unit blocks,
 //     synchronised per step by rec::run_block_steps: each thread takes the same range of unit
 //     blocks at every step (its weights stay in its L2), with cuts that move towards equal times
-//     when one thread runs slower. A thread computes h_{t-1} x panel for its rows in 6x16 register tiles
-//     (rec_kernels().tile16, AVX2 or scalar), adds the hoisted pre-activations and runs the gate
-//     math (AVX2: rec_kernels().gates_fwd8, the add and gates.h's formulas fused over the rows of
-//     a block of 8 units; else the gates.h function on a copy) on the tile while it is in L1,
-//     writing gates, c, tanh(c), h and the y row of those units directly; the rows the next step's
-//     epilogue will write are prefetched during the tiles, and the hoisted G rows the next block's
-//     epilogue reads at this step. Batch 1: a dot-product GEMV on the unpacked W_hh (no packing
+//     when one thread runs slower. A thread computes h_{t-1} x panel for its rows in 6x16
+//     register tiles (rec_kernels().tile16, AVX2 or scalar), adds the hoisted pre-activations
+//     and runs the gate math (AVX2: rec_kernels().gates_fwd8, the add and gates.h's formulas
+//     fused over the rows of a block of 8 units; else the gates.h function on a copy) on the tile
+//     while it is in L1, writing gates, c, tanh(c), h and the y row of those units directly; the
+//     rows the next step's epilogue will write are prefetched during the tiles, and the hoisted G
+//     rows the next block's epilogue reads at this step. Batch 1: a dot-product GEMV on the unpacked W_hh (no packing
 //     cost; both cores split the rows), 8 rows per kernel call, then one epilogue call over a
 //     group of blocks (independent cells, so their latencies overlap).
 //   - fused input (rec::fuse_input: B > 1 and 2I <= Hout, e.g. I 64, H 256): no hoisted product;
@@ -231,13 +231,6 @@ class FastStep {
   // Whether the step adds b_ih + b_hh (the hoisted product must then leave it out).
   bool bias_in_step() const { return bias_in_step_; }
 
-  // Steps 0 .. steps-1, io(k) giving step k's StepIo, in one pool job. Only when nothing has to
-  // happen between steps (can_run_steps; the input product hoisted).
-  template <class Io>
-  void run_steps(int steps, const Io& io) {
-    run_steps_from(steps, io);
-  }
-
   // Inference with the input product hoisted chunk by chunk inside the same pool job as the steps
   // (units split, blocked G): per chunk of tc steps, one step in which each thread computes the G
   // columns of its own unit blocks, hoist(k0, n, b0, b1) for the chunk's steps k0 .. k0 + n - 1,
@@ -265,9 +258,10 @@ class FastStep {
     rec::run_block_steps(nb_, slices_, steps + chunks, fn);
   }
 
- private:
+  // Steps 0 .. steps-1, io(k) giving step k's StepIo, in one pool job. Only when nothing has to
+  // happen between steps (can_run_steps; the input product hoisted).
   template <class Io>
-  void run_steps_from(int steps, const Io& io) {
+  void run_steps(int steps, const Io& io) {
     // body(s, next) for step k: next is step k + 1's StepIo (its rows are prefetched), or null.
     auto at = [&](int k, auto&& body) {
       const StepIo<float> s = io(k);
@@ -296,6 +290,7 @@ class FastStep {
     rec::run_block_steps(nb_, slices_, steps, units);  // units: synchronised per step
   }
 
+ private:
   static constexpr int kChunk = 48;  // at most this many rows per pass over a panel
   static constexpr int kGemvGroup = 16;  // batch-1 blocks per epilogue call
 
@@ -431,10 +426,11 @@ class FastStep {
         if (e > b) {
           const size_t bh = static_cast<size_t>(b) * H + j0;
           const bool proj = P_ > 0;
-          fwd8(e - b, acc + (b - r0) * rec::kFwdCols, s.Gt + static_cast<size_t>(b) * ldg + gcol(j0),
-                        ldg, static_cast<int>(gs), s.c_prev + bh, s.c_cur + bh, inference_ ? nullptr : s.tc + bh, H,
-                        proj ? s.hr + bh : s.h_cur + static_cast<size_t>(b) * Ho + j0, proj ? H : Ho,
-                        proj ? nullptr : s.y + static_cast<size_t>(b) * ldy_ + j0, ldy_);
+          fwd8(e - b, acc + (b - r0) * rec::kFwdCols,
+               s.Gt + static_cast<size_t>(b) * ldg + gcol(j0), ldg, static_cast<int>(gs),
+               s.c_prev + bh, s.c_cur + bh, inference_ ? nullptr : s.tc + bh, H,
+               proj ? s.hr + bh : s.h_cur + static_cast<size_t>(b) * Ho + j0, proj ? H : Ho,
+               proj ? nullptr : s.y + static_cast<size_t>(b) * ldy_ + j0, ldy_);
           b = e;
         }
       }
@@ -447,7 +443,8 @@ class FastStep {
           const float* sr = acc + (b - r0) * rec::kFwdCols;
           for (int g = 0; g < 4; ++g) {
             for (int u = 0; u < nu; ++u) {
-              a[g * nu + u] = fused_ ? sr[g * rec::kUnits + u] : G[g * gs + u] + sr[g * rec::kUnits + u];
+              const float acc_gu = sr[g * rec::kUnits + u];
+              a[g * nu + u] = fused_ ? acc_gu : G[g * gs + u] + acc_gu;
             }
           }
           float* h_out = P_ > 0 ? s.hr + bh : s.h_cur + bo;
@@ -640,7 +637,8 @@ void chunks_in_steps(FastStep& step, float* y, int ldy, float* hn, float* cn, fl
     auto fill = [](void* c, int j0, int p0, int kc, float* panel) {
       const Src& s = *static_cast<const Src*>(c);
       const float* rows[rec::kHalfCols];
-      rec::half_panel_rows(s.W, s.H, s.I, j0 / rec::kFwdCols, j0 % rec::kFwdCols / rec::kHalfCols, p0, rows);
+      rec::half_panel_rows(s.W, s.H, s.I, j0 / rec::kFwdCols, j0 % rec::kFwdCols / rec::kHalfCols,
+                           p0, rows);
       rec::rec_kernels().pack16(kc, rows, panel);
     };
     gemm_builtin_pack_b_panels(ldg, I, packed_w_ih, fill, &src);

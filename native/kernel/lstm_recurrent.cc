@@ -147,7 +147,8 @@ void pack_bias(const float* b_ih, const float* b_hh, int H, float* pbias) {
   }
 }
 
-void half_panel_rows(const float* W, int H, int ld, int jb, int half, int k0, const float* rows[16]) {
+void half_panel_rows(const float* W, int H, int ld, int jb, int half, int k0,
+                     const float* rows[16]) {
   for (int c = 0; c < kHalfCols; ++c) {
     const int g = 2 * half + c / kUnits, j = jb * kUnits + c % kUnits;
     rows[c] = j < H ? W + (static_cast<size_t>(g) * H + j) * ld + k0 : nullptr;
@@ -277,7 +278,9 @@ void finish_slice(StepSync& S, int n, int k, Last last) {
       return;
     }
     const uint64_t next = current ? v + 1 : tag | 1u;
-    if (w.compare_exchange_weak(v, next, std::memory_order_acq_rel, std::memory_order_acquire)) return;
+    if (w.compare_exchange_weak(v, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      return;
+    }
   }
 }
 

@@ -307,11 +307,15 @@ void pack16_avx2(int K, const float* const* rows, float* dst) {
       }
       transpose8(r);
 #pragma GCC unroll 8
-      for (int q = 0; q < 8; ++q) _mm256_storeu_ps(dst + static_cast<ptrdiff_t>(k + q) * 16 + 8 * h, r[q]);
+      for (int q = 0; q < 8; ++q) {
+        _mm256_storeu_ps(dst + static_cast<ptrdiff_t>(k + q) * 16 + 8 * h, r[q]);
+      }
     }
   }
   for (; k < K; ++k) {
-    for (int c = 0; c < 16; ++c) dst[static_cast<ptrdiff_t>(k) * 16 + c] = rows[c] ? rows[c][k] : 0.0f;
+    for (int c = 0; c < 16; ++c) {
+      dst[static_cast<ptrdiff_t>(k) * 16 + c] = rows[c] ? rows[c][k] : 0.0f;
+    }
   }
 }
 
