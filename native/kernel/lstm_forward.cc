@@ -301,10 +301,10 @@ class FastStep {
 
   void run_slice(int slice, const StepIo<float>& s, const StepIo<float>* next) const {
     if (rows_split_) {
-      run_rows(B_ * slice / slices_, B_ * (slice + 1) / slices_, s, next);
+      run_rows(rec::even_cut(B_, slices_, slice), rec::even_cut(B_, slices_, slice + 1), s, next);
       return;
     }
-    run_units(nb_ * slice / slices_, nb_ * (slice + 1) / slices_, s, next);
+    run_units(rec::even_cut(nb_, slices_, slice), rec::even_cut(nb_, slices_, slice + 1), s, next);
   }
 
   // The unit blocks [b0, b1) of every row (the units split).

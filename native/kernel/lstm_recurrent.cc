@@ -325,7 +325,7 @@ struct BlockCuts {
   int lo, hi;                   // the fewest and most blocks a range may get
 
   BlockCuts(int blocks_, int n_) : blocks(blocks_), n(n_) {
-    for (int s = 0; s <= n; ++s) cut[0][s] = static_cast<int>(int64_t{blocks} * s / n);
+    for (int s = 0; s <= n; ++s) cut[0][s] = even_cut(blocks, n, s);
     for (int s = 0; s < n; ++s) speed[s] = 0;
     // Within half a range of even either way: a thread that was descheduled for a whole step does
     // not lose all its blocks (ranges of 1 block stay as they are).
@@ -360,7 +360,7 @@ struct BlockCuts {
     }
     d[n] = blocks;
     for (int s = 1; s < n; ++s) {
-      if (d[s] != static_cast<int>(int64_t{blocks} * s / n)) {  // counted for the tests
+      if (d[s] != even_cut(blocks, n, s)) {  // counted for the tests
         g_block_uneven_steps.fetch_add(1, std::memory_order_relaxed);
         break;
       }
@@ -506,8 +506,7 @@ void run_row_steps(int rows, int slices, int steps, int min_rows,
   S.pending.reserve(static_cast<size_t>(slices) + static_cast<size_t>(rows / S.min_rows) + 1);
   // Pushed in reverse so that the first worker pops rows 0.. (pending is taken from the back).
   for (int i = slices - 1; i >= 0; --i) {
-    S.pending.push_back({static_cast<int>(static_cast<int64_t>(rows) * i / slices),
-                         static_cast<int>(static_cast<int64_t>(rows) * (i + 1) / slices), 0});
+    S.pending.push_back({even_cut(rows, slices, i), even_cut(rows, slices, i + 1), 0});
   }
   parallel_for(slices, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) row_worker(S, fn, ctx);
@@ -528,8 +527,7 @@ void run_block_steps(int blocks, int slices, int steps,
   if (n > kMaxCutSlices) {  // more ranges than the claim word has bits: one job per step, even cuts
     for (int k = 0; k < steps; ++k) {
       auto one = [&](int s) {
-        fn(ctx, static_cast<int>(int64_t{blocks} * s / n),
-           static_cast<int>(int64_t{blocks} * (s + 1) / n), k);
+        fn(ctx, even_cut(blocks, n, s), even_cut(blocks, n, s + 1), k);
         test_block_delay(s);
       };
       run_slices(n, one);

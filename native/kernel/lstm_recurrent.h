@@ -89,6 +89,12 @@ extern const RecKernels rec_kernels_avx2;
 // The kernels for active_isa() (AVX2 on any x86 CPU with AVX2, scalar otherwise).
 const RecKernels& rec_kernels();
 
+// Where part i of `total` items cut into `parts` parts of equal size (+-1) begins: even_cut(total,
+// parts, parts) == total. The step schedulers' even ranges and for_even_parts below.
+inline int even_cut(int total, int parts, int i) {
+  return static_cast<int>(static_cast<int64_t>(total) * i / parts);
+}
+
 // Calls fn(p0, p1) for each part of [begin, end) cut into the fewest parts of at most max_part,
 // all of equal size (+-1): 50 rows in parts of at most 48 are 25 + 25, not 48 + 2; 32 rows in
 // tiles of at most 6 are 5,5,6,5,5,6, not 6,6,6,6,6,2. The step kernels cut their rows into chunks
@@ -98,7 +104,9 @@ const RecKernels& rec_kernels();
 template <class Fn>
 inline void for_even_parts(int begin, int end, int max_part, Fn&& fn) {
   const int n = end - begin, parts = (n + max_part - 1) / max_part;
-  for (int i = 0; i < parts; ++i) fn(begin + n * i / parts, begin + n * (i + 1) / parts);
+  for (int i = 0; i < parts; ++i) {
+    fn(begin + even_cut(n, parts, i), begin + even_cut(n, parts, i + 1));
+  }
 }
 
 // Packed sizes in floats.
