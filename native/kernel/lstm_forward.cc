@@ -202,7 +202,7 @@ class FastStep {
         lengths_(lengths), B_(d.B), H_(d.H), Ho_(d.hout()), P_(d.P), G4_(4 * d.H), I_(d.I),
         nb_((d.H + rec::kUnits - 1) / rec::kUnits), gemv_(d.B == 1), fused_(fused && d.B > 1),
         inference_(inference), bias_in_step_(!fused_ && !gemv_),
-        ldg_(blocked_g ? nb_ * rec::kFwdCols : G4_), gate_stride_(blocked_g ? rec::kUnits : H_),
+        ldg_(blocked_g ? rec::blocked_cols(H_) : G4_), gate_stride_(blocked_g ? rec::kUnits : H_),
         block_cols_(blocked_g ? rec::kFwdCols : rec::kUnits), pk_(pk) {
     if (!gemv_) rec::pack_fwd(p.W_hh, H_, Ho_, pk_);
     if (fused_) {
@@ -617,13 +617,13 @@ StepIo<F> inference_step_io(int k, int t, F* Gt, F* ws, const LstmInferenceLayou
 
 // lstm_forward_inference's fast path with each chunk's input product inside the steps' pool job
 // (FastStep::run_chunked): W_ih^T packed once with each block of 8 units' 4 gates side by side
-// (G's column jb * 32 + g * 8 + u is W_ih's row g * H + 8 jb + u), and each thread computing the
+// (G's column j is W_ih's row rec::blocked_gate_row(H, j)), and each thread computing the
 // columns of its own unit blocks. h0 / c0 are already in HS[0] / CS[0].
 void chunks_in_steps(FastStep& step, float* y, int ldy, float* hn, float* cn, float* ws,
                      const float* x, const LstmParams<float>& p, const LstmDims& d,
                      const LstmInferenceLayout& L) {
   const int T = d.T, B = d.B, I = d.I, H = d.H, Ho = d.hout(), Tc = L.Tc;
-  const int ldg = (H + rec::kUnits - 1) / rec::kUnits * rec::kFwdCols;
+  const int ldg = rec::blocked_cols(H);
   float* G = ws + L.G;    // (Tc, B, ldg)
   float* HS = ws + L.HS;  // (2, B, Hout)
   float* CS = ws + L.CS;  // (2, B, H)
@@ -644,9 +644,7 @@ void chunks_in_steps(FastStep& step, float* y, int ldy, float* hn, float* cn, fl
     gemm_builtin_pack_b_panels(ldg, I, packed_w_ih, fill, &src);
   } else {
     auto w_ih_row = [](void* ctx, int j) {
-      const int h = *static_cast<const int*>(ctx);
-      const int unit = j / rec::kFwdCols * rec::kUnits + j % rec::kUnits;
-      return unit < h ? (j % rec::kFwdCols / rec::kUnits) * h + unit : -1;
+      return rec::blocked_gate_row(*static_cast<const int*>(ctx), j);
     };
     int h_ctx = H;
     gemm_builtin_pack_b_rows(ldg, I, p.W_ih, I, w_ih_row, &h_ctx, packed_w_ih);

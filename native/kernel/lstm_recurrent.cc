@@ -150,8 +150,8 @@ void pack_bias(const float* b_ih, const float* b_hh, int H, float* pbias) {
 void half_panel_rows(const float* W, int H, int ld, int jb, int half, int k0,
                      const float* rows[16]) {
   for (int c = 0; c < kHalfCols; ++c) {
-    const int g = 2 * half + c / kUnits, j = jb * kUnits + c % kUnits;
-    rows[c] = j < H ? W + (static_cast<size_t>(g) * H + j) * ld + k0 : nullptr;
+    const int r = blocked_gate_row(H, jb * kFwdCols + half * kHalfCols + c);
+    rows[c] = r >= 0 ? W + static_cast<size_t>(r) * ld + k0 : nullptr;
   }
 }
 

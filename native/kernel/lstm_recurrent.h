@@ -127,6 +127,15 @@ size_t packed_bias_size(int H);  // floats of pack_bias's output
 bool bias_in_step(int B, int I, int H, int Hout);
 // Packs W_hh (4H, Hout) (in parallel over blocks).
 void pack_fwd(const float* W_hh, int H, int Hout, float* pf);
+// The blocked gate layout of the packed forward panels and of inference's blocked G: each block of
+// kUnits units has its 4 gates side by side, column j = kFwdCols jb + kUnits g + u for unit
+// kUnits jb + u of gate g. blocked_cols(H): the columns (ceil(H/8) blocks, the last one padded);
+// blocked_gate_row(H, j): the row of a gate-major (4H, .) matrix behind column j, -1 for padding.
+inline int blocked_cols(int H) { return (H + kUnits - 1) / kUnits * kFwdCols; }
+inline int blocked_gate_row(int H, int j) {
+  const int unit = j / kFwdCols * kUnits + j % kUnits, gate = j % kFwdCols / kUnits;
+  return unit < H ? gate * H + unit : -1;
+}
 // The 16 rows of W (4H rows of ld floats, gate-major) that make half panel `half` of unit block jb:
 // gates 2 half and 2 half + 1 of units 8 jb .. 8 jb + 7, each from column k0 (null past H).
 void half_panel_rows(const float* W, int H, int ld, int jb, int half, int k0, const float* rows[16]);

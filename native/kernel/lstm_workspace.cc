@@ -77,9 +77,9 @@ bool lstm_inference_layout(const LstmDims& d, LstmInferenceLayout* L) {
   // a float64 call leaves it unused.
   L->input_prepacked = L->Tc < d.T && !rec::fuse_input(d.B, d.I, d.H, Ho);
   // Prepacked, the product may also write G with each block of 8 units' 4 gates side by side
-  // (lstm_forward_inference), in rows of ceil(H/8)*32 floats: room for either layout.
-  const size_t blocked_row = (H + rec::kUnits - 1) / rec::kUnits * rec::kFwdCols;
-  L->ldg_max = static_cast<int>(L->input_prepacked ? std::max(4 * H, blocked_row) : 4 * H);
+  // (lstm_forward_inference), in rows of ceil(H/8)*32 floats, never fewer than 4H: room for
+  // either layout.
+  L->ldg_max = L->input_prepacked ? rec::blocked_cols(d.H) : static_cast<int>(4 * H);
   const size_t pki = L->input_prepacked ? gemm_builtin_packed_b_size(L->ldg_max, d.I) : 0;
   size_t g;
   bool ok = mul(static_cast<size_t>(L->Tc), B * static_cast<size_t>(L->ldg_max), &g) && place(&L->G, g) && place(&L->HS, 2 * B * Ho) &&

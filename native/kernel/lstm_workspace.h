@@ -23,7 +23,7 @@ struct LstmInferenceLayout {
   size_t PKI;      // W_ih^T packed once for the chunks' input products (when input_prepacked)
   bool input_prepacked;  // several chunks share one packed W_ih^T (float32, input not fused)
   int Tc;          // time steps per chunk
-  int ldg_max;     // G's row: 4H, or ceil(H/8)*32 when larger and input_prepacked (blocked G)
+  int ldg_max;     // G's row: 4H, or ceil(H/8)*32 (>= 4H) when input_prepacked (blocked G)
   size_t total_size;
 };
 bool lstm_inference_layout(const LstmDims& d, LstmInferenceLayout* layout);
