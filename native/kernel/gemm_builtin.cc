@@ -651,6 +651,31 @@ P* packed_start(P* p) {
   const uintptr_t at = reinterpret_cast<uintptr_t>(p);
   return reinterpret_cast<P*>((at + 63) & ~static_cast<uintptr_t>(63));
 }
+
+// The prepacked-B layout, in one place: for each kc block of K, the columns of op(B) in
+// micro-panels of kc x NR (p[k * NR + c]), one after the other. Calls fill(j0, ncols, pc, kc, dst)
+// for columns [j0, j0 + ncols) (a group of `group` columns, a multiple of NR; the last one
+// shorter) of kc block pc, dst being where their ceil(ncols / NR) panels go; in parallel over the
+// groups.
+template <class Fill>
+void pack_b_layout(int N, int K, float* packed_b, int group, const Fill& fill) {
+  const gemm_detail::Kernels<float>& kr = active_float_kernels();
+  if (N <= 0 || K <= 0) return;
+  float* dst = packed_start(packed_b);
+  const int kc_blk = gemm_detail::kc_block(kr, K);
+  const ptrdiff_t npad = gemm_detail::round_up(N, kr.nr);
+  const int groups = gemm_detail::ceil_div(N, group);
+  parallel_for_min(groups, 4, [&](int64_t g0, int64_t g1) {
+    for (int pc = 0; pc < K; pc += kc_blk) {
+      const int kc = std::min(kc_blk, K - pc);
+      for (int64_t g = g0; g < g1; ++g) {
+        const int j0 = static_cast<int>(g) * group;
+        const int ncols = std::min(group, N - j0);
+        fill(j0, ncols, pc, kc, dst + pc * npad + static_cast<ptrdiff_t>(j0) * kc);
+      }
+    }
+  });
+}
 }  // namespace
 
 size_t gemm_builtin_packed_b_size(int N, int K) {
@@ -661,43 +686,18 @@ size_t gemm_builtin_packed_b_size(int N, int K) {
 
 void gemm_builtin_pack_b(Trans tb, int N, int K, const float* B, int ldb, float* packed_b) {
   const gemm_detail::Kernels<float>& kr = active_float_kernels();
-  if (N <= 0 || K <= 0) return;
-  float* dst = packed_start(packed_b);
-  const int NR = kr.nr, group = gemm_detail::kPackGroup * NR;
-  const int kc_blk = gemm_detail::kc_block(kr, K);
-  const ptrdiff_t npad = gemm_detail::round_up(N, NR);
-  const int groups = gemm_detail::ceil_div(N, group);
-  parallel_for_min(groups, 4, [&](int64_t g0, int64_t g1) {
-    for (int pc = 0; pc < K; pc += kc_blk) {
-      const int kc = std::min(kc_blk, K - pc);
-      for (int64_t g = g0; g < g1; ++g) {
-        const int j0 = static_cast<int>(g) * group;
-        kr.pack_b(tb, B, ldb, pc, kc, j0, std::min(group, N - j0),
-                  dst + pc * npad + static_cast<ptrdiff_t>(j0) * kc);
-      }
-    }
-  });
+  // Several panels per pack_b call let the packer read longer runs of each row of B.
+  pack_b_layout(N, K, packed_b, gemm_detail::kPackGroup * kr.nr,
+                [&](int j0, int ncols, int pc, int kc, float* dst) {
+                  kr.pack_b(tb, B, ldb, pc, kc, j0, ncols, dst);
+                });
 }
 
 void gemm_builtin_pack_b_panels(int N, int K, float* packed_b,
                                 void (*fill)(void* ctx, int j0, int p0, int kc, float* panel),
                                 void* ctx) {
-  const gemm_detail::Kernels<float>& kr = active_float_kernels();
-  if (N <= 0 || K <= 0) return;
-  float* dst = packed_start(packed_b);
-  const int NR = kr.nr;
-  const int kc_blk = gemm_detail::kc_block(kr, K);
-  const ptrdiff_t npad = gemm_detail::round_up(N, NR);
-  const int panels = gemm_detail::ceil_div(N, NR);
-  // The layout of gemm_builtin_pack_b: per kc block, micro-panels of kc x NR, p[k * NR + c].
-  parallel_for_min(panels, 4, [&](int64_t p0, int64_t p1) {
-    for (int pc = 0; pc < K; pc += kc_blk) {
-      const int kc = std::min(kc_blk, K - pc);
-      for (int64_t p = p0; p < p1; ++p) {
-        fill(ctx, static_cast<int>(p) * NR, pc, kc, dst + pc * npad + p * NR * kc);
-      }
-    }
-  });
+  pack_b_layout(N, K, packed_b, active_float_kernels().nr,
+                [&](int j0, int, int pc, int kc, float* dst) { fill(ctx, j0, pc, kc, dst); });
 }
 
 void gemm_builtin_pack_b_rows(int N, int K, const float* W, int ldw, int (*row)(void* ctx, int j),
