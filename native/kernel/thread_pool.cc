@@ -270,7 +270,8 @@ void run_job(Pool& P, int64_t n, int chunks, const Fn& fn) {
   run_chunks(&P, g);
   tl_inside_pool = false;
   auto finished = [&] { return P.done.load(std::memory_order_acquire) == chunks; };
-  if (!spin_until_or_burst(P, finished, std::max<int64_t>(P.spin_ns.load(std::memory_order_relaxed), 20000))) {
+  const int64_t budget_ns = std::max<int64_t>(P.spin_ns.load(std::memory_order_relaxed), 20000);
+  if (!spin_until_or_burst(P, finished, budget_ns)) {
     P.caller_sleeps.fetch_add(1, std::memory_order_relaxed);
     P.caller_sleeping.store(true, std::memory_order_seq_cst);
     if (P.done.load(std::memory_order_seq_cst) != chunks) {
@@ -314,7 +315,8 @@ PoolSleeps pool_sleeps() {
 }
 
 void set_pool_spin_us(int us) {
-  pool().spin_ns.store(static_cast<int64_t>(std::clamp(us, 0, 1000000)) * 1000, std::memory_order_relaxed);
+  pool().spin_ns.store(static_cast<int64_t>(std::clamp(us, 0, 1000000)) * 1000,
+                       std::memory_order_relaxed);
 }
 
 void set_num_threads(int n) {
