@@ -7,6 +7,7 @@
  * where I_0 = inputSize, I_k = D * Hout for k > 0, Hout = projSize || hiddenSize.
  * @internal
  */
+import type { ParamSlot } from '../parameters.js';
 
 export interface LstmShapeConfig {
   inputSize: number;
@@ -14,14 +15,6 @@ export interface LstmShapeConfig {
   numLayers: number;
   bidirectional: boolean;
   projSize: number;
-}
-
-/** One named tensor inside the flat parameter buffer. */
-export interface ParamSlot {
-  name: string;
-  shape: number[];
-  offset: number;
-  size: number;
 }
 
 /** The slots of one layer-direction, in the order the kernel takes them. */
