@@ -3,7 +3,7 @@
  * layout, and the named slots that cut both into tensors. Optimizers, gradient clipping and
  * saving work on the flat arrays in one pass; names and shapes are for people and files.
  *
- * The two arrays of a model are a {@link ParamBlock}, and the block carries the three rules every
+ * The two arrays of a model are a parameter block (ParamBlock), and the block carries the three rules every
  * call that reads or writes parameters relies on (layers, optimizers, clipping, `init.*`, `fit`):
  *
  * - **Ownership.** A layer built alone owns a block. Putting it into a `Sequential` copies its
@@ -34,7 +34,7 @@ export interface ParamSlot {
   size: number;
 }
 
-/** Proof that the caller made a block busy: calls given it may run while the block is busy with it. @internal */
+/** Proof that the caller made a block busy: calls given it may run while the block is busy with it. */
 export interface BusyLease {
   /** Ends the busy state (once; later calls do nothing). */
   release(): void;
@@ -48,7 +48,7 @@ const blocks = new WeakMap<ArrayBufferLike, ParamBlock<FloatArray>>();
 
 /**
  * The storage of one model's parameters and gradients (same layout, `values.length` each) with its
- * ownership, busy and version state (see the file's comment for the rules). @internal
+ * ownership, busy and version state (see the file's comment for the rules). Package-internal.
  */
 export class ParamBlock<A extends FloatArray = Float32Array> {
   private busyWith: string | null = null;
@@ -134,7 +134,7 @@ export class ParamBlock<A extends FloatArray = Float32Array> {
   }
 }
 
-/** The block `array` (or a view of it) belongs to, or undefined for arrays no model owns. @internal */
+/** The block `array` (or a view of it) belongs to, or undefined for arrays no model owns. */
 export function blockOf(array: ArrayBufferView): ParamBlock<FloatArray> | undefined {
   return blocks.get(array.buffer);
 }
@@ -186,7 +186,7 @@ export function viewsOf(buf: Float32Array, slots: readonly ParamSlot[]): Record<
 
 /**
  * Throws unless `params` is a Parameters with grads of its values' length, non-empty unless
- * `allowEmpty`, and not stale (see the ownership rule above). @internal
+ * `allowEmpty`, and not stale (see the ownership rule above).
  */
 export function checkParameters(where: string, params: unknown, allowEmpty = false): asserts params is Parameters {
   if (!(params instanceof Parameters)) {

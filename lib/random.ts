@@ -107,7 +107,7 @@ export function freshSeed(): number {
 
 /**
  * Fills `mask` with 0 (probability p) or 1/(1-p) from `rng`: the inverted-dropout mask of PyTorch's
- * nn.Dropout and of the dropout between LSTM layers; returns it. @internal
+ * nn.Dropout and of the dropout between LSTM layers; returns it. Package-internal.
  */
 export function dropoutMask(mask: Float32Array | Float64Array, p: number, rng: Random): Float32Array | Float64Array {
   const keep = 1 / (1 - p);

@@ -42,16 +42,19 @@ export class Dropout extends Module {
     return [];
   }
 
+  /** @internal */
   protected initParameters(): void {}
 
   override reseed(seed: number): void {
     this.rng = new Random(seed);
   }
 
+  /** @internal */
   inputFeatures(): Features {
     return { kind: 'features', size: null };
   }
 
+  /** @internal */
   outputFeatures(input: Features): Features {
     return input;
   }
@@ -82,6 +85,7 @@ export class Dropout extends Module {
     return this.runBackward(where, grad, backwardOptions(where, options).retain);
   }
 
+  /** @internal */
   checkBackward(where: string): void {
     this.saved.check(where, this.block);
   }
@@ -93,10 +97,12 @@ export class Dropout extends Module {
     return mask ? { data: g.data.map((v, i) => v * mask[i]!), shape: [...g.shape] } : g;
   }
 
+  /** @internal */
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
     return this.run(`${this.where}.forward`, x as Tensor, !state.noGrad);
   }
 
+  /** @internal */
   backwardChain(grad: Tensor, _inputGrad = true, retain = false): Tensor {
     return this.runBackward(`${this.where}.backward`, grad, retain);
   }

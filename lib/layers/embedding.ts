@@ -70,16 +70,18 @@ export class Embedding extends Module {
     return this.layout;
   }
 
-  /** PyTorch's default: normal(0, 1), the padding row zero. */
+  /** PyTorch's default: normal(0, 1), the padding row zero. @internal */
   protected initParameters(rng: Random): void {
     normal(this.namedParameters().weight!, 0, 1, { rng });
     if (this.paddingIdx !== null) this.values.fill(0, this.paddingIdx * this.embeddingDim, (this.paddingIdx + 1) * this.embeddingDim);
   }
 
+  /** @internal */
   inputFeatures(): Features {
     return { kind: 'tokens' };
   }
 
+  /** @internal */
   outputFeatures(): Features {
     return { kind: 'features', size: this.embeddingDim };
   }
@@ -145,6 +147,7 @@ export class Embedding extends Module {
     return this.runBackward(where, grad, backwardOptions(where, options).retain);
   }
 
+  /** @internal */
   checkBackward(where: string): void {
     this.saved.check(where, this.block);
   }
@@ -166,10 +169,12 @@ export class Embedding extends Module {
     return null;
   }
 
+  /** @internal */
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
     return this.run(`${this.where}.forward`, x as Tensor<Int32Array>, !state.noGrad);
   }
 
+  /** @internal */
   backwardChain(grad: Tensor, _inputGrad = true, retain = false): null {
     return this.runBackward(`${this.where}.backward`, grad, retain);
   }

@@ -65,7 +65,7 @@ export class Linear extends Module {
     return this.layout;
   }
 
-  /** PyTorch's default: weight Kaiming-uniform with a = sqrt(5) (= U(±1/sqrt(in))), bias U(±1/sqrt(in)). */
+  /** PyTorch's default: weight Kaiming-uniform with a = sqrt(5) (= U(±1/sqrt(in))), bias U(±1/sqrt(in)). @internal */
   protected initParameters(rng: Random): void {
     const p = this.namedParameters();
     kaimingUniform(p.weight!, { rng, a: Math.sqrt(5) });
@@ -73,10 +73,12 @@ export class Linear extends Module {
     if (p.bias) uniform(p.bias, -bound, bound, { rng });
   }
 
+  /** @internal */
   inputFeatures(): Features {
     return { kind: 'features', size: this.inFeatures };
   }
 
+  /** @internal */
   outputFeatures(): Features {
     return { kind: 'features', size: this.outFeatures };
   }
@@ -117,6 +119,7 @@ export class Linear extends Module {
     return this.runBackward(where, grad, backwardOptions(where, options).retain);
   }
 
+  /** @internal */
   checkBackward(where: string): void {
     this.saved.check(where, this.block);
   }
@@ -134,10 +137,12 @@ export class Linear extends Module {
     return { data: dx, shape: [...shape] };
   }
 
+  /** @internal */
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
     return this.run(`${this.where}.forward`, x as Tensor, !state.noGrad);
   }
 
+  /** @internal */
   backwardChain(grad: Tensor, _inputGrad = true, retain = false): Tensor {
     return this.runBackward(`${this.where}.backward`, grad, retain);
   }

@@ -5,7 +5,7 @@
  * `_reverse`. Shapes mirror native/kernel/lstm.h:
  *   weight_ih_l{k} (4H, I_k)   weight_hh_l{k} (4H, Hout)   bias_ih/hh_l{k} (4H)   weight_hr_l{k} (P, H)
  * where I_0 = inputSize, I_k = D * Hout for k > 0, Hout = projSize || hiddenSize.
- * @internal
+ * Package-internal.
  */
 import type { ParamSlot } from '../parameters.js';
 

@@ -5,7 +5,7 @@
  * the per layer-direction workspaces and what backward needs from the last forward, (T, B)
  * included; every layer-direction is one native call (native/kernel/lstm.h). Argument checking is
  * the caller's job (lstm.ts); the native binding re-checks every length anyway.
- * @internal
+ * Package-internal.
  */
 import { loadNative, type FloatArray, type NativeLstmBackward, type NativeLstmForward } from '../binding.js';
 import { rangeError } from '../errors.js';

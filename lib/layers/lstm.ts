@@ -164,7 +164,7 @@ export class LSTM extends Module {
     this.reseed(rng.nextUint32());
   }
 
-  /** PyTorch's default: every parameter uniform in [-1/sqrt(hiddenSize), 1/sqrt(hiddenSize)]. */
+  /** PyTorch's default: every parameter uniform in [-1/sqrt(hiddenSize), 1/sqrt(hiddenSize)]. @internal */
   protected initParameters(rng: Random): void {
     const k = 1 / Math.sqrt(this.hiddenSize);
     rng.uniform(this.values, -k, k);
@@ -199,14 +199,17 @@ export class LSTM extends Module {
     this.block.touch();
   }
 
+  /** @internal */
   inputFeatures(): Features {
     return { kind: 'features', size: this.inputSize };
   }
 
+  /** @internal */
   outputFeatures(): Features {
     return { kind: 'features', size: this.stack.D * this.outputSize };
   }
 
+  /** @internal */
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
     const where = 'lstm.forward';
     this.stack.assertIdle(where, state.lease);
@@ -228,6 +231,7 @@ export class LSTM extends Module {
     return { data: last, shape: [B, D * Ho] };
   }
 
+  /** @internal */
   backwardChain(grad: Tensor, inputGrad = true, retain = false): Tensor | null {
     const options = { inputGrad, retainGraph: retain };
     if (this.returnSequences) return this.backward({ output: grad }, options).x;
@@ -261,10 +265,12 @@ export class LSTM extends Module {
     return this.stack.layout.slots;
   }
 
+  /** @internal */
   protected override onBind(): void {
     this.stack.bind({ params: this.values, grads: this.grads, block: this.block });
   }
 
+  /** @internal */
   checkBackward(where: string): void {
     this.stack.checkBackward(where);
   }

@@ -11,7 +11,7 @@ import { freshSeed, Random } from '../random.js';
 import { checkTensor, type SequenceLengths, type Tensor, type TensorData } from '../tensor.js';
 import { checkBoolean, checkOptions } from '../validate.js';
 
-/** What flows beside the activations through a Sequential. @internal */
+/** What flows beside the activations through a Sequential (package-internal). */
 export interface ChainState {
   /** The sequence lengths, when given (each LSTM checks them). */
   lengths: SequenceLengths | null;
@@ -30,7 +30,7 @@ export interface BackwardOptions {
   retainGraph?: boolean;
 }
 
-/** Checks {@link BackwardOptions}. @internal */
+/** Checks {@link BackwardOptions} (package-internal). */
 export function backwardOptions(where: string, options: unknown): { retain: boolean } {
   const o = checkOptions(where, options, ['retainGraph']);
   return { retain: o.retainGraph === undefined ? false : checkBoolean(where, 'retainGraph', o.retainGraph) };
@@ -141,7 +141,7 @@ export abstract class Module {
    */
   abstract checkBackward(where: string): void;
 
-  /** Called after the buffers moved to `offset` of `this.block`; layers that cache views refresh them here. */
+  /** Called after the buffers moved to `offset` of `this.block`; layers that cache views refresh them here. @internal */
   protected onBind(_offset: number): void {}
 
   /** Throws ERR_LSTM_BUSY while an async call runs on this module's model. @internal */

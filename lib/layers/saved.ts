@@ -5,7 +5,7 @@
  * - once: a backward consumes the activations unless asked to retain them (PyTorch's
  *   `retain_graph`), so a second backward cannot silently add the same gradients again.
  * Every layer (and the LSTM engine) holds one of these, so the three refusals read the same everywhere.
- * @internal
+ * Package-internal.
  */
 import { LstmError } from '../errors.js';
 import type { ParamBlock } from '../parameters.js';

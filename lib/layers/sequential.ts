@@ -71,7 +71,7 @@ function describeFeatures(f: Features): string {
  * const logits = model.forward(tokens);   // (B, T) ids -> (B, T, 65)
  * model.backward(dLogits);
  */
-export class Sequential<L extends SequentialLayers = SequentialLayers> extends Module {
+export class Sequential<const L extends SequentialLayers = SequentialLayers> extends Module {
   /** The layers by name, in order: `[name, layer]` entries typed from the constructor's argument. */
   readonly layers: SequentialEntries<L>;
   private readonly byName: ReadonlyMap<string, Module>;
@@ -169,6 +169,7 @@ export class Sequential<L extends SequentialLayers = SequentialLayers> extends M
     return this.layers as unknown as ReadonlyArray<readonly [string, Module]>;
   }
 
+  /** @internal */
   protected override onBind(offset: number): void {
     let at = offset;
     for (const [, layer] of this.entries) {
@@ -178,6 +179,7 @@ export class Sequential<L extends SequentialLayers = SequentialLayers> extends M
     }
   }
 
+  /** @internal */
   protected initParameters(rng: Random): void {
     for (const [, layer] of this.entries) layer.resetParameters(rng);
   }
@@ -193,10 +195,12 @@ export class Sequential<L extends SequentialLayers = SequentialLayers> extends M
     return this;
   }
 
+  /** @internal */
   inputFeatures(): Features {
     return this.entries[0]![1].inputFeatures();
   }
 
+  /** @internal */
   outputFeatures(input: Features): Features {
     let flow = input;
     for (const [, layer] of this.entries) flow = layer.outputFeatures(flow);
@@ -235,10 +239,12 @@ export class Sequential<L extends SequentialLayers = SequentialLayers> extends M
     return this.backwardChain(grad, inputGrad, retain);
   }
 
+  /** @internal */
   checkBackward(where: string): void {
     for (const [, layer] of this.entries) layer.checkBackward(where);
   }
 
+  /** @internal */
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
     let flow: Tensor<TensorData> = x;
     const s: ChainState = { ...state };
@@ -246,6 +252,7 @@ export class Sequential<L extends SequentialLayers = SequentialLayers> extends M
     return flow as Tensor;
   }
 
+  /** @internal */
   backwardChain(grad: Tensor, inputGrad = true, retain = false): Tensor | null {
     const layers = this.entries;
     let g: Tensor | null = grad;

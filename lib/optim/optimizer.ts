@@ -190,7 +190,7 @@ export abstract class Optimizer<C extends OptimizerConfig = OptimizerConfig> {
   }
 }
 
-/** The learning rate option: > 0 when given by a user, >= 0 in a loaded state. @internal */
+/** The learning rate option: > 0 when given by a user, >= 0 in a loaded state. */
 export function checkLr(where: string, value: unknown, initial: boolean): number {
   return initial ? checkPositive(where, 'lr', value) : checkNonNegative(where, 'lr', value);
 }
