@@ -21,6 +21,16 @@ export interface ChainState {
   lease?: BusyLease;
 }
 
+/** How a Sequential asks a layer for its backward (package-internal). */
+export interface ChainBackward {
+  /** False: the caller does not need the input's gradient (a layer may skip it and return null). */
+  inputGrad: boolean;
+  /** True: the forward's activations stay for another backward (retainGraph). */
+  retain: boolean;
+  /** The lease of a caller that holds the model's block busy across the whole chain. */
+  lease?: BusyLease;
+}
+
 /** Options of the backward of Linear, Embedding and Dropout. */
 export interface BackwardOptions {
   /**
@@ -127,12 +137,8 @@ export abstract class Module {
 
   /** Forward as a step of a Sequential: may read and change the lengths. @internal */
   abstract forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor;
-  /**
-   * Backward as a step of a Sequential: the gradient of the input, or null for token inputs. With
-   * inputGrad false the caller does not need the input's gradient (a layer may then skip it and
-   * return null); with retain true the forward's activations stay for another backward. @internal
-   */
-  abstract backwardChain(grad: Tensor, inputGrad?: boolean, retain?: boolean): Tensor | null;
+  /** Backward as a step of a Sequential: the gradient of the input, or null for token inputs. @internal */
+  abstract backwardChain(grad: Tensor, step: ChainBackward): Tensor | null;
 
   /**
    * Throws (ERR_LSTM_STATE, as a backward would) unless a backward may run now: a forward kept its
