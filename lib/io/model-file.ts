@@ -101,7 +101,7 @@ async function loadFromReader(reader: SafetensorsReader): Promise<Module> {
     throw new LstmError(`loadModel: ${name}: ${what}`, 'ERR_LSTM_FILE');
   };
   const meta = reader.metadata;
-  if (meta.format !== MODEL_FORMAT && meta.architecture === undefined) {
+  if (meta.format === undefined || (meta.format !== MODEL_FORMAT && meta.architecture === undefined)) {
     fail('the file has no __metadata__.format: it is a bare state dict (PyTorch\'s save_file or writeSafetensors), '
       + 'not a model file. Build the model in code and call model.loadStateDict(readSafetensors(path).tensors)');
   }
