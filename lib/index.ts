@@ -31,6 +31,8 @@ export type { SafetensorsContents, SafetensorsDtype, SafetensorsTensorInfo } fro
 export { loadModel, saveModel, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './io/model-file.js';
 export type { SaveModelOptions, LoadModelOptions } from './io/model-file.js';
 export { modelInfo } from './io/model-info.js';
+export { exportOnnx, encodeOnnx } from './io/onnx.js';
+export type { ExportOnnxOptions } from './io/onnx.js';
 export type { ModelInfo } from './io/model-info.js';
 export type { ModuleSpec, LayerSpec, SequentialSpec } from './io/architecture.js';
 export { backendInfo, setNumThreads } from './backend.js';

@@ -11,20 +11,11 @@ import {
   Dropout, Embedding, Linear, LSTM, LstmError, loadModel, manualSeed, Module, MODEL_FORMAT, MODEL_FORMAT_VERSION, modelInfo,
   readSafetensors, Sequential, writeSafetensors, type Tensor,
 } from '../../lib/index.js';
+import { floats } from './helpers.js';
 
 let dir: string;
 beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'model-file-')); });
 afterEach(() => { fs.rmSync(dir, { recursive: true, force: true }); });
-
-function floats(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
 
 function tokens(B: number, T: number, V: number): Tensor<Int32Array> {
   return { data: Int32Array.from({ length: B * T }, (_, i) => (i * 7 + 3) % V), shape: [B, T] };

@@ -17,17 +17,11 @@ import {
   Embedding, Linear, LSTM, loadModel, readSafetensors, Sequential, writeSafetensors, type Module, type Tensor, type TensorData,
 } from '../../lib/index.js';
 import { buildModule, checkModuleSpec } from '../../lib/io/architecture.js';
+import { floats, maxAbsDiff } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, 'fixtures');
 const checkScript = path.join(here, '..', '..', 'scripts', 'fixtures', 'check_torch_load.py');
-
-function maxAbsDiff(a: Float32Array, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  return worst;
-}
 
 function run(model: Module, x: Tensor<TensorData>, lengths?: BigInt64Array | Int32Array): Tensor {
   const options = lengths ? { lengths } : {};
@@ -84,13 +78,6 @@ describe.skipIf(python === null)('files saved here load into PyTorch with load_s
   beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torch-check-')); });
   afterAll(() => { fs.rmSync(dir, { recursive: true, force: true }); });
 
-  function floats(n: number, seed: number): Float32Array {
-    let s = seed;
-    return Float32Array.from({ length: n }, () => {
-      s = (s * 1103515245 + 12345) >>> 0;
-      return (s / 2 ** 32) * 2 - 1;
-    });
-  }
 
   it('every layer type, projections, bidirectional stacks, lengths and last-step outputs', async () => {
     const cases: [string, Module, Tensor<TensorData>, BigInt64Array | undefined][] = [
