@@ -97,9 +97,6 @@ class TfjsImport {
       this.layerFail(layer, 'go_backwards outside Bidirectional is not supported (its outputs run backwards in time)');
     }
     if (config.use_bias === false) this.layerFail(layer, 'use_bias false is not supported (the LSTM here always has biases)');
-    if (config.unit_forget_bias !== undefined && typeof config.unit_forget_bias !== 'boolean') {
-      this.layerFail(layer, `unit_forget_bias must be a boolean, got ${show(config.unit_forget_bias)}`);
-    }
     for (const key of ['dropout', 'recurrent_dropout']) {
       const v = config[key];
       if (v !== undefined && v !== null && v !== 0) {
@@ -257,7 +254,14 @@ async function readWeights(imp: TfjsImport, manifest: unknown, dir: string): Pro
         if (typeof p !== 'string' || p === '' || isAbsolute(p) || normalize(p).split(/[\\/]/).includes('..')) {
           imp.fail(`weightsManifest[${g}].paths has ${show(p)}; shard paths must be relative and stay in the model's folder`);
         }
-        const src = await openFileSource('loadModel', join(dir, normalize(p as string).split('/').join(sep)));
+        const shardPath = join(dir, normalize(p as string).split('/').join(sep));
+        let src: AsyncByteSource;
+        try {
+          src = await openFileSource('loadModel', shardPath);
+        } catch (err) {
+          const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message;
+          return imp.fail(`the weight shard ${shardPath} of weightsManifest[${g}] ${why}`);
+        }
         sources.push(src);
         size += src.size;
       }
