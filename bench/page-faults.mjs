@@ -2,7 +2,8 @@
 // Minor page faults per call of lstm-native on a workload, counted over a fixed number of calls
 // after a fixed warm-up, so the count does not depend on how fast (or how loaded) the machine is.
 // A call that writes into memory the system has to hand out again (glibc returned it with munmap
-// or a heap trim) pays one fault per 4 KiB page.
+// or a heap trim) pays one fault per 4 KiB page, and the kernel zeroes each page: system CPU time
+// per call is printed too, which a loaded machine distorts less than wall time.
 //
 //   node bench/page-faults.mjs [--case W1|W2|W3|W3t] [--calls 30] [--warmup 10] [--threads 2] [--reuse]
 //
@@ -55,12 +56,15 @@ if (c.mode === 'forward') {
 
 for (let i = 0; i < warmup; i++) step();
 const f0 = process.resourceUsage().minorPageFault;
+const cpu0 = process.cpuUsage();
 const t0 = now();
 for (let i = 0; i < calls; i++) step();
 const sec = (now() - t0) / calls;
+const cpu = process.cpuUsage(cpu0);
 const faults = (process.resourceUsage().minorPageFault - f0) / calls;
 const malloc = Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_')).map(([k, v]) => `${k}=${v}`);
 console.log(JSON.stringify({
   machine: machineLabel(cpuInfo(), mod.backendInfo()), case: values.case, calls, warmup, reuse: values.reuse,
   malloc: malloc.length ? malloc.join(' ') : 'glibc default', faults_per_call: Math.round(faults), ms_per_call: +(sec * 1e3).toFixed(2),
+  sys_ms_per_call: +(cpu.system / 1e3 / calls).toFixed(2), user_ms_per_call: +(cpu.user / 1e3 / calls).toFixed(2),
 }));
