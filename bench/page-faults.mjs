@@ -5,18 +5,18 @@
 // or a heap trim) pays one fault per 4 KiB page, and the kernel zeroes each page: system CPU time
 // per call is printed too, which a loaded machine distorts less than wall time.
 //
-//   node bench/page-faults.mjs [--case W1|W2|W3|W3t] [--calls 30] [--warmup 10] [--threads 2] [--reuse]
+//   node bench/page-faults.mjs [--case W1|W2|W3|W3t] [--calls 30] [--warmup 10] [--threads 2]
 //
-// --reuse: inference passes the previous call's outputs back as `out` (when lstm-native's forward
-// takes that option), training steps are unchanged. Run it under `MALLOC_MMAP_THRESHOLD_=...` or
-// `perf stat -e page-faults` to compare allocator settings. Prints one labelled JSON line.
+// Run it under `MALLOC_MMAP_THRESHOLD_=...` to compare allocator settings. Inference is
+// `forward(x, { noGrad: true })`, a training step as in cases/ours.mjs (forward, MSE on the last
+// h, backward without the input's gradient, Adam). Prints one labelled JSON line.
 import { parseArgs } from 'node:util';
 import { CASES, WORKLOADS, cpuInfo, lcgData, machineLabel, now, sinData } from './lib/common.mjs';
 
 const { values } = parseArgs({
   options: {
     case: { type: 'string', default: 'W1' }, calls: { type: 'string', default: '30' },
-    warmup: { type: 'string', default: '10' }, threads: { type: 'string', default: '2' }, reuse: { type: 'boolean', default: false },
+    warmup: { type: 'string', default: '10' }, threads: { type: 'string', default: '2' },
   },
 });
 const c = CASES[values.case];
@@ -31,12 +31,7 @@ const x = mod.tensor(sinData(T * B * I), [T, B, I]);
 let step;
 if (c.mode === 'forward') {
   lstm.eval();
-  let prev = null;
-  step = () => {
-    const opts = values.reuse && prev ? { noGrad: true, out: prev } : { noGrad: true };
-    const r = lstm.forward(x, opts);
-    if (values.reuse) prev = r;
-  };
+  step = () => lstm.forward(x, { noGrad: true });
 } else {
   lstm.train();
   const target = lcgData(B * H, 7);
@@ -64,7 +59,7 @@ const cpu = process.cpuUsage(cpu0);
 const faults = (process.resourceUsage().minorPageFault - f0) / calls;
 const malloc = Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_')).map(([k, v]) => `${k}=${v}`);
 console.log(JSON.stringify({
-  machine: machineLabel(cpuInfo(), mod.backendInfo()), case: values.case, calls, warmup, reuse: values.reuse,
+  machine: machineLabel(cpuInfo(), mod.backendInfo()), case: values.case, calls, warmup,
   malloc: malloc.length ? malloc.join(' ') : 'glibc default', faults_per_call: Math.round(faults), ms_per_call: +(sec * 1e3).toFixed(2),
   sys_ms_per_call: +(cpu.system / 1e3 / calls).toFixed(2), user_ms_per_call: +(cpu.user / 1e3 / calls).toFixed(2),
 }));
