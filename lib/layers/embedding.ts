@@ -45,7 +45,8 @@ export class Embedding extends Module {
   readonly embeddingDim: number;
   readonly paddingIdx: number | null;
   private readonly layout: ParamSlot[];
-  private readonly saved = new SavedActivations<{ ids: Int32Array; shape: number[] }>();
+  /** What the last forward kept for the backward. @internal */
+  protected override readonly saved = new SavedActivations<{ ids: Int32Array; shape: number[] }>();
 
   constructor(options: EmbeddingOptions) {
     const where = 'new Embedding';
@@ -145,11 +146,6 @@ export class Embedding extends Module {
     const where = `${this.where}.backward`;
     this.assertIdle(where);
     return this.runBackward(where, grad, backwardOptions(where, options).retain);
-  }
-
-  /** @internal */
-  checkBackward(where: string): void {
-    this.saved.check(where, this.block);
   }
 
   private runBackward(where: string, grad: Tensor, retain: boolean): null {

@@ -42,7 +42,8 @@ export class Linear extends Module {
   readonly outFeatures: number;
   readonly hasBias: boolean;
   private readonly layout: ParamSlot[];
-  private readonly saved = new SavedActivations<{ x: Float32Array; shape: number[] }>();
+  /** What the last forward kept for the backward. @internal */
+  protected override readonly saved = new SavedActivations<{ x: Float32Array; shape: number[] }>();
 
   constructor(options: LinearOptions) {
     const where = 'new Linear';
@@ -117,11 +118,6 @@ export class Linear extends Module {
     const where = `${this.where}.backward`;
     this.assertIdle(where);
     return this.runBackward(where, grad, backwardOptions(where, options).retain);
-  }
-
-  /** @internal */
-  checkBackward(where: string): void {
-    this.saved.check(where, this.block);
   }
 
   private runBackward(where: string, grad: Tensor, retain: boolean): Tensor {

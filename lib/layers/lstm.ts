@@ -278,7 +278,7 @@ export class LSTM extends Module {
   }
 
   /** @internal */
-  checkBackward(where: string): void {
+  override checkBackward(where: string): void {
     this.stack.checkBackward(where);
   }
 

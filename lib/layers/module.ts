@@ -10,6 +10,7 @@ import { ParamBlock, Parameters, viewsOf, type BusyLease, type ParamSlot } from 
 import { freshSeed, Random } from '../random.js';
 import { checkTensor, type SequenceLengths, type Tensor, type TensorData } from '../tensor.js';
 import { checkBoolean, checkOptions } from '../validate.js';
+import type { SavedActivations } from './saved.js';
 
 /** What flows beside the activations through a Sequential (package-internal). */
 export interface ChainState {
@@ -72,6 +73,11 @@ export abstract class Module {
   protected training = true;
   /** The model (a Sequential) this module was put into, or null: a module belongs to one model. @internal */
   container: Module | null = null;
+  /**
+   * What the last forward kept for the backward, for layers that keep it here (the LSTM keeps it in
+   * its engine and a Sequential in its layers: both override checkBackward). @internal
+   */
+  protected readonly saved: SavedActivations<unknown> | null = null;
 
   /** @throws RangeError ERR_LSTM_ARG_RANGE when `size` parameters cannot be allocated. */
   protected constructor(size: number) {
@@ -145,7 +151,9 @@ export abstract class Module {
    * activations, no backward consumed them, and the parameters have not changed since. A container
    * asks every layer before its backward changes any gradient. @internal
    */
-  abstract checkBackward(where: string): void;
+  checkBackward(where: string): void {
+    this.saved?.check(where, this.block);
+  }
 
   /** Called after the buffers moved to `offset` of `this.block`; layers that cache views refresh them here. @internal */
   protected onBind(_offset: number): void {}
