@@ -116,7 +116,8 @@ export class Embedding extends Module {
    * Looks up each token's vector.
    * @param tokens (...) token ids as Int32Array or BigInt64Array
    * @returns (..., embeddingDim)
-   * @throws RangeError naming the position of a token id outside [0, numEmbeddings)
+   * @throws RangeError naming the position of a token id outside [0, numEmbeddings); LstmError
+   *   ERR_LSTM_BUSY while an async call runs on the model.
    */
   forward(tokens: Tensor<Int32Array> | Tensor<BigInt64Array>): Tensor {
     const where = `${this.where}.forward`;

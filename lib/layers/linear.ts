@@ -88,6 +88,7 @@ export class Linear extends Module {
    * y = x W^T + b on the last dimension.
    * @param x (..., inFeatures)
    * @returns (..., outFeatures)
+   * @throws RangeError for an x of the wrong shape; LstmError ERR_LSTM_BUSY while an async call runs on the model.
    */
   forward(x: Tensor): Tensor {
     const where = `${this.where}.forward`;

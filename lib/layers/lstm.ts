@@ -329,7 +329,8 @@ export class LSTM extends Module {
    * Runs the LSTM over a batch of sequences and keeps what {@link LSTM.backward} needs.
    * Blocks the calling thread; {@link LSTM.forwardAsync} runs off it.
    * @param x (T, B, inputSize), or (B, T, inputSize) with batchFirst.
-   * @throws TypeError / RangeError naming the argument for a wrong type, shape or length.
+   * @throws TypeError / RangeError naming the argument for a wrong type, shape or length; LstmError
+   *   ERR_LSTM_BUSY while an async call runs on the model.
    */
   forward(x: Tensor, options?: LSTMForwardOptions): LSTMOutput {
     const where = 'lstm.forward';
