@@ -42,6 +42,11 @@ export class Dropout extends Module {
     return [];
   }
 
+  /** Every option this layer was built with (the seed excepted). */
+  config(): { p: number } {
+    return { p: this.p };
+  }
+
   /** @internal */
   protected initParameters(): void {}
 

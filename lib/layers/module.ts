@@ -10,6 +10,7 @@ import { ParamBlock, Parameters, viewsOf, type BusyLease, type ParamSlot } from 
 import { freshSeed, Random } from '../random.js';
 import { checkTensor, type SequenceLengths, type Tensor, type TensorData } from '../tensor.js';
 import { checkBoolean, checkOptions } from '../validate.js';
+import type { SaveModelOptions } from '../io/model-file.js';
 import type { SavedActivations } from './saved.js';
 
 /** What flows beside the activations through a Sequential (package-internal). */
@@ -208,6 +209,19 @@ export abstract class Module {
     const out: Record<string, Tensor> = {};
     for (const s of this.slots) out[s.name] = { data: this.values.slice(s.offset, s.offset + s.size), shape: [...s.shape] };
     return out;
+  }
+
+  /**
+   * Saves this model as a self-describing model file (safetensors: parameters under their PyTorch
+   * names, the architecture in the metadata; docs/formats.md), atomically. `loadModel(path)` rebuilds
+   * it with no code. The parameters are copied when the call is made.
+   * @throws TypeError for a module type the format cannot describe; LstmError ERR_LSTM_FILE naming the
+   *   path and the reason when the write fails (the previous file is then intact).
+   */
+  async save(path: string, options?: SaveModelOptions): Promise<void> {
+    // Loaded on use: the file code imports every layer class, which import this one.
+    const { saveModel } = await import('../io/model-file.js');
+    return saveModel(this, path, options);
   }
 
   /**
