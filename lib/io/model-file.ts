@@ -4,12 +4,13 @@
  * `loadModel` rebuilds the model with no user code. The keys are documented in docs/formats.md.
  */
 import { describe, LstmError, rangeError, typeError } from '../errors.js';
-import { Module } from '../layers/module.js';
+import { Module, setModelSaver } from '../layers/module.js';
 import { checkOptions } from '../validate.js';
 import { buildModule, checkModuleSpec, describeModule, SpecError } from './architecture.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { openSafetensors, safetensorsChunks, show, type SafetensorsReader } from './safetensors.js';
 import { modelInfo, rememberInfo } from './model-info.js';
+import type { SaveModelOptions } from './save-options.js';
 import { isTfjsModelSource, loadTfjsModel } from './tfjs.js';
 
 /** `__metadata__.format` of a model file. */
@@ -20,11 +21,7 @@ export const MODEL_FORMAT_VERSION = 1;
 /** Metadata keys this format sets; user metadata may not use them. */
 const RESERVED_KEYS = ['format', 'format_version', 'architecture', 'training', 'producer', 'rounded_from_f64'] as const;
 
-/** Options of {@link Module.save} and {@link saveModel}. */
-export interface SaveModelOptions {
-  /** Extra string metadata kept in the file (keys other than the format's own). */
-  metadata?: Record<string, string>;
-}
+export type { SaveModelOptions };
 
 /** Options of {@link loadModel}. */
 export interface LoadModelOptions {
@@ -70,6 +67,8 @@ export async function saveModel(model: Module, path: string, options?: SaveModel
   // stateDict() copies: the bytes cannot change while the asynchronous write runs.
   await writeFileAtomic(where, path, safetensorsChunks(where, model.stateDict(), metadata));
 }
+
+setModelSaver(saveModel);
 
 /**
  * Loads a model with no code of yours: a model file written by {@link Module.save} (a path or its

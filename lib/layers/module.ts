@@ -5,12 +5,12 @@
  * model is still two flat arrays. Every layer has an explicit forward and backward (no autograd).
  * The ownership, busy and version rules of the block are stated in parameters.ts.
  */
-import { describe, rangeError, typeError } from '../errors.js';
+import { describe, LstmError, rangeError, typeError } from '../errors.js';
 import { ParamBlock, Parameters, viewsOf, type BusyLease, type ParamSlot } from '../parameters.js';
 import { freshSeed, Random } from '../random.js';
 import { checkTensor, type SequenceLengths, type Tensor, type TensorData } from '../tensor.js';
 import { checkBoolean, checkOptions } from '../validate.js';
-import type { SaveModelOptions } from '../io/model-file.js';
+import type { SaveModelOptions } from '../io/save-options.js';
 
 /** What flows beside the activations through a Sequential (package-internal). */
 export interface ChainState {
@@ -50,6 +50,20 @@ export interface LoadStateDictOptions {
 export interface LoadStateDictResult {
   missingKeys: string[];
   unexpectedKeys: string[];
+}
+
+/** How {@link Module.save} writes a model file. */
+type ModelSaver = (model: Module, path: string, options?: SaveModelOptions) => Promise<void>;
+
+/**
+ * Set by io/model-file.ts when it loads (the package entry point imports it): the writer knows every
+ * layer class, so the layers reach it through this hook instead of an import that would close a cycle.
+ */
+let modelSaver: ModelSaver | null = null;
+
+/** Installs the model-file writer behind {@link Module.save}. @internal */
+export function setModelSaver(saver: ModelSaver): void {
+  modelSaver = saver;
 }
 
 export abstract class Module {
@@ -205,9 +219,10 @@ export abstract class Module {
    *   path and the reason when the write fails (the previous file is then intact).
    */
   async save(path: string, options?: SaveModelOptions): Promise<void> {
-    // Loaded on use: the file code imports every layer class, which import this one.
-    const { saveModel } = await import('../io/model-file.js');
-    return saveModel(this, path, options);
+    if (modelSaver === null) {
+      throw new LstmError('model.save: the model-file writer is not loaded (import lstm-native from its entry point)', 'ERR_LSTM_STATE');
+    }
+    return modelSaver(this, path, options);
   }
 
   /**
