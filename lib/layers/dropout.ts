@@ -7,7 +7,7 @@ import type { ParamSlot } from '../parameters.js';
 import { checkSeed, dropoutMask, Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
 import { checkNumber, checkOptions } from '../validate.js';
-import { backwardOptions, Module, type BackwardOptions, type ChainState, type Features } from './module.js';
+import { backwardOptions, Module, type BackwardOptions, type ChainBackward, type ChainState, type Features } from './module.js';
 import { SavedActivations } from './saved.js';
 
 /** Options of {@link Dropout}. */
@@ -40,6 +40,11 @@ export class Dropout extends Module {
 
   get slots(): readonly ParamSlot[] {
     return [];
+  }
+
+  /** Every option this layer was built with (the seed excepted). */
+  config(): { p: number } {
+    return { p: this.p };
   }
 
   /** @internal */
@@ -103,7 +108,7 @@ export class Dropout extends Module {
   }
 
   /** @internal */
-  backwardChain(grad: Tensor, _inputGrad = true, retain = false): Tensor {
-    return this.runBackward(`${this.where}.backward`, grad, retain);
+  backwardChain(grad: Tensor, step: ChainBackward): Tensor {
+    return this.runBackward(`${this.where}.backward`, grad, step.retain);
   }
 }

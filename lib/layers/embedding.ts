@@ -9,7 +9,7 @@ import type { ParamSlot } from '../parameters.js';
 import { checkSeed, Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
 import { checkInteger, checkOptions } from '../validate.js';
-import { backwardOptions, Module, type BackwardOptions, type ChainState, type Features } from './module.js';
+import { backwardOptions, Module, type BackwardOptions, type ChainBackward, type ChainState, type Features } from './module.js';
 import { SavedActivations } from './saved.js';
 
 /** Options of {@link Embedding}; PyTorch's nn.Embedding arguments in camelCase. */
@@ -68,6 +68,11 @@ export class Embedding extends Module {
 
   get slots(): readonly ParamSlot[] {
     return this.layout;
+  }
+
+  /** Every option this layer was built with (the seed excepted; paddingIdx null when none). */
+  config(): { numEmbeddings: number; embeddingDim: number; paddingIdx: number | null } {
+    return { numEmbeddings: this.numEmbeddings, embeddingDim: this.embeddingDim, paddingIdx: this.paddingIdx };
   }
 
   /** PyTorch's default: normal(0, 1), the padding row zero. @internal */
@@ -175,7 +180,7 @@ export class Embedding extends Module {
   }
 
   /** @internal */
-  backwardChain(grad: Tensor, _inputGrad = true, retain = false): null {
-    return this.runBackward(`${this.where}.backward`, grad, retain);
+  backwardChain(grad: Tensor, step: ChainBackward): null {
+    return this.runBackward(`${this.where}.backward`, grad, step.retain);
   }
 }

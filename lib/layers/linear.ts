@@ -8,7 +8,7 @@ import type { ParamSlot } from '../parameters.js';
 import { checkSeed, Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
 import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
-import { backwardOptions, Module, type BackwardOptions, type ChainState, type Features } from './module.js';
+import { backwardOptions, Module, type BackwardOptions, type ChainBackward, type ChainState, type Features } from './module.js';
 import { SavedActivations } from './saved.js';
 
 /** The expected shape "any leading dims, then `size`", with the rank of x when it has one. */
@@ -63,6 +63,11 @@ export class Linear extends Module {
 
   get slots(): readonly ParamSlot[] {
     return this.layout;
+  }
+
+  /** Every option this layer was built with (the seed excepted): `new Linear(linear.config())` builds the same layer. */
+  config(): Required<Omit<LinearOptions, 'seed'>> {
+    return { inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.hasBias };
   }
 
   /** PyTorch's default: weight Kaiming-uniform with a = sqrt(5) (= U(±1/sqrt(in))), bias U(±1/sqrt(in)). @internal */
@@ -143,7 +148,7 @@ export class Linear extends Module {
   }
 
   /** @internal */
-  backwardChain(grad: Tensor, _inputGrad = true, retain = false): Tensor {
-    return this.runBackward(`${this.where}.backward`, grad, retain);
+  backwardChain(grad: Tensor, step: ChainBackward): Tensor {
+    return this.runBackward(`${this.where}.backward`, grad, step.retain);
   }
 }

@@ -8,7 +8,7 @@
 import { formatShape, rangeError, typeError } from '../errors.js';
 import type { ParamSlot } from '../parameters.js';
 import { lstmLayout } from './lstm-layout.js';
-import { Module, type ChainState, type Features } from './module.js';
+import { Module, type ChainBackward, type ChainState, type Features } from './module.js';
 import { checkSeed, Random, freshSeed } from '../random.js';
 import { checkLengths, checkTensor, type SequenceLengths, type Tensor, type TensorData } from '../tensor.js';
 import { uninitialized } from '../uninitialized.js';
@@ -164,6 +164,14 @@ export class LSTM extends Module {
     this.reseed(rng.nextUint32());
   }
 
+  /** Every option this LSTM was built with (the seed excepted): `new LSTM(lstm.config())` builds the same architecture. */
+  config(): Required<Omit<LSTMOptions, 'seed'>> {
+    return {
+      inputSize: this.inputSize, hiddenSize: this.hiddenSize, numLayers: this.numLayers, bidirectional: this.bidirectional,
+      batchFirst: this.batchFirst, projSize: this.projSize, dropout: this.dropout, returnSequences: this.returnSequences,
+    };
+  }
+
   /** PyTorch's default: every parameter uniform in [-1/sqrt(hiddenSize), 1/sqrt(hiddenSize)]. @internal */
   protected initParameters(rng: Random): void {
     const k = 1 / Math.sqrt(this.hiddenSize);
@@ -232,19 +240,26 @@ export class LSTM extends Module {
   }
 
   /** @internal */
-  backwardChain(grad: Tensor, inputGrad = true, retain = false): Tensor | null {
-    const options = { inputGrad, retainGraph: retain };
-    if (this.returnSequences) return this.backward({ output: grad }, options).x;
-    const { D } = this.stack;
-    const Ho = this.outputSize;
-    const { B } = this.stack.checkBackward(`${this.where}.backward`);
-    checkTensor(`${this.where}.backward`, 'grad', grad, [B, D * Ho], Float32Array, 'shaped like the last step output');
-    const gh = new Float32Array(this.numStates * B * Ho);
-    for (let d = 0; d < D; d++) {
-      const dst = ((this.numLayers - 1) * D + d) * B * Ho;
-      for (let b = 0; b < B; b++) gh.set(grad.data.subarray((b * D + d) * Ho, (b * D + d + 1) * Ho), dst + b * Ho);
+  backwardChain(grad: Tensor, step: ChainBackward): Tensor | null {
+    const where = 'lstm.backward';
+    this.stack.assertIdle(where, step.lease);
+    let grads: LSTMGradients;
+    if (this.returnSequences) {
+      grads = { output: grad };
+    } else {
+      const { D } = this.stack;
+      const Ho = this.outputSize;
+      const { B } = this.stack.checkBackward(where);
+      checkTensor(where, 'grad', grad, [B, D * Ho], Float32Array, 'shaped like the last step output');
+      const gh = new Float32Array(this.numStates * B * Ho);
+      for (let d = 0; d < D; d++) {
+        const dst = ((this.numLayers - 1) * D + d) * B * Ho;
+        for (let b = 0; b < B; b++) gh.set(grad.data.subarray((b * D + d) * Ho, (b * D + d + 1) * Ho), dst + b * Ho);
+      }
+      grads = { h: { data: gh, shape: [this.numStates, B, Ho] } };
     }
-    return this.backward({ h: { data: gh, shape: [this.numStates, B, Ho] } }, options).x;
+    const p = this.prepareBackward(where, grads);
+    return this.finishBackward(this.stack.backward(p.dy, p.gh, p.gc, where, step.inputGrad, step.retain, step.lease), p.T, p.B).x;
   }
 
   /** Checks the size options (the rest are checked in the constructor). */

@@ -10,6 +10,7 @@ import { ParamBlock, Parameters, viewsOf, type BusyLease, type ParamSlot } from 
 import { freshSeed, Random } from '../random.js';
 import { checkTensor, type SequenceLengths, type Tensor, type TensorData } from '../tensor.js';
 import { checkBoolean, checkOptions } from '../validate.js';
+import type { SaveModelOptions } from '../io/model-file.js';
 
 /** What flows beside the activations through a Sequential (package-internal). */
 export interface ChainState {
@@ -17,6 +18,16 @@ export interface ChainState {
   lengths: SequenceLengths | null;
   /** Inference only: layers keep nothing for backward. */
   noGrad?: boolean;
+  /** The lease of a caller that holds the model's block busy across the whole chain. */
+  lease?: BusyLease;
+}
+
+/** How a Sequential asks a layer for its backward (package-internal). */
+export interface ChainBackward {
+  /** False: the caller does not need the input's gradient (a layer may skip it and return null). */
+  inputGrad: boolean;
+  /** True: the forward's activations stay for another backward (retainGraph). */
+  retain: boolean;
   /** The lease of a caller that holds the model's block busy across the whole chain. */
   lease?: BusyLease;
 }
@@ -127,12 +138,8 @@ export abstract class Module {
 
   /** Forward as a step of a Sequential: may read and change the lengths. @internal */
   abstract forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor;
-  /**
-   * Backward as a step of a Sequential: the gradient of the input, or null for token inputs. With
-   * inputGrad false the caller does not need the input's gradient (a layer may then skip it and
-   * return null); with retain true the forward's activations stay for another backward. @internal
-   */
-  abstract backwardChain(grad: Tensor, inputGrad?: boolean, retain?: boolean): Tensor | null;
+  /** Backward as a step of a Sequential: the gradient of the input, or null for token inputs. @internal */
+  abstract backwardChain(grad: Tensor, step: ChainBackward): Tensor | null;
 
   /**
    * Throws (ERR_LSTM_STATE, as a backward would) unless a backward may run now: a forward kept its
@@ -194,6 +201,19 @@ export abstract class Module {
     const out: Record<string, Tensor> = {};
     for (const s of this.slots) out[s.name] = { data: this.values.slice(s.offset, s.offset + s.size), shape: [...s.shape] };
     return out;
+  }
+
+  /**
+   * Saves this model as a self-describing model file (safetensors: parameters under their PyTorch
+   * names, the architecture in the metadata; docs/formats.md), atomically. `loadModel(path)` rebuilds
+   * it with no code. The parameters are copied when the call is made.
+   * @throws TypeError for a module type the format cannot describe; LstmError ERR_LSTM_FILE naming the
+   *   path and the reason when the write fails (the previous file is then intact).
+   */
+  async save(path: string, options?: SaveModelOptions): Promise<void> {
+    // Loaded on use: the file code imports every layer class, which import this one.
+    const { saveModel } = await import('../io/model-file.js');
+    return saveModel(this, path, options);
   }
 
   /**
