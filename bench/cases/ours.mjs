@@ -169,5 +169,7 @@ runChild(async () => {
   }
   const c = CASES[spec.case];
   if (!c) throw new Error(`unknown case ${spec.case}`);
-  return { backend: info, ...(await runCase(mod, WORKLOADS[c.shapes], c.mode, timing)) };
+  // The glibc variables this process ran with (run.mjs --malloc), recorded with its result.
+  const malloc = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_')));
+  return { backend: info, malloc, ...(await runCase(mod, WORKLOADS[c.shapes], c.mode, timing)) };
 });
