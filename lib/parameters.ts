@@ -2,25 +2,7 @@
  * A model's parameters as one contiguous Float32Array, its gradients as a second one of the same
  * layout, and the named slots that cut both into tensors. Optimizers, gradient clipping and
  * saving work on the flat arrays in one pass; names and shapes are for people and files.
- *
- * The two arrays of a model are a parameter block (ParamBlock), and the block carries the three rules every
- * call that reads or writes parameters relies on (layers, optimizers, clipping, `init.*`, `fit`):
- *
- * - **Ownership.** A layer built alone owns a block. Putting it into a `Sequential` copies its
- *   values into the Sequential's block, points the layer at its part of it and retires the old
- *   block; a layer belongs to one model (a second `new Sequential` with it throws). A `Parameters`
- *   object, or a view from `namedParameters()`, taken before the move still points at the retired
- *   block: every call that would write through it (optimizer `step()`/`zeroGrad()`, `clipGradNorm`,
- *   `clipGradValue`, `init.*`) throws `ERR_LSTM_STATE` instead of changing memory no model reads.
- * - **Busy.** While an async call (`forwardAsync`, `backwardAsync`) runs on any layer of a model,
- *   the model's block is busy: every call that writes its values or gradients, or starts a forward
- *   or backward on one of its layers, throws `ERR_LSTM_BUSY` until the promise settles. Reading
- *   (`stateDict()`, `namedParameters()`, `parameters()`) stays allowed.
- * - **Version.** Every write through the API (optimizer `step()`, `loadStateDict`,
- *   `resetParameters`, `setForgetGateBias`, `init.*` on a view) gives the block a new version. A
- *   forward records the version it ran with, and a backward refuses (`ERR_LSTM_STATE`) when it
- *   changed since, as PyTorch refuses a backward through a tensor modified in place: the saved
- *   activations belong to the old weights. Writing into the arrays directly is not tracked.
+ * The rules of ownership, busy state and version are stated on {@link Parameters}.
  */
 import type { FloatArray } from './binding.js';
 import { describe, LstmError, rangeError, typeError } from './errors.js';
@@ -139,7 +121,31 @@ export function blockOf(array: ArrayBufferView): ParamBlock<FloatArray> | undefi
   return blocks.get(array.buffer);
 }
 
-/** What {@link Module.parameters} returns and optimizers take. */
+/**
+ * What {@link Module.parameters} returns and optimizers take.
+ *
+ * A model's two arrays are one parameter block, and the block carries the three rules every
+ * call that reads or writes parameters relies on (layers, optimizers, clipping, `init.*`, `fit`):
+ *
+ * - **Ownership.** A layer built alone owns a block. Putting it into a `Sequential` copies its
+ *   values into the Sequential's block, points the layer at its part of it and retires the old
+ *   block; a layer belongs to one model (a second `new Sequential` with it throws). A `Parameters`
+ *   object, or a view from `namedParameters()`, taken before the move still points at the retired
+ *   block: every call that would write through it (optimizer `step()`/`zeroGrad()`, `clipGradNorm`,
+ *   `clipGradValue`, `init.*`) throws `ERR_LSTM_STATE` instead of changing memory no model reads.
+ * - **Busy.** While an async call (`forwardAsync`, `backwardAsync`) runs on any layer of a model,
+ *   the model's block is busy: every call that writes its values or gradients, or starts a forward
+ *   or backward on one of its layers, throws `ERR_LSTM_BUSY` until the promise settles. Reading
+ *   (`stateDict()`, `namedParameters()`, `parameters()`) stays allowed.
+ * - **Version.** Every write through the API (optimizer `step()`, `loadStateDict`,
+ *   `resetParameters`, `setForgetGateBias`, `init.*` on a view) gives the block a new version. A
+ *   forward records the version it ran with, and a backward refuses (`ERR_LSTM_STATE`) when it
+ *   changed since, as PyTorch refuses a backward through a tensor modified in place: the saved
+ *   activations belong to the old weights. Writing into the arrays directly is not tracked.
+ * - **Once.** A backward consumes its forward's activations: a second backward of the same forward
+ *   throws `ERR_LSTM_STATE` unless the first was given `retainGraph: true`. A Sequential checks
+ *   every layer before its backward changes any gradient, so a refused backward changes nothing.
+ */
 export class Parameters {
   /**
    * @param values every parameter, back to back (live: writing changes the model)

@@ -17,10 +17,13 @@ async function loadOurs() {
   return import(new URL('../../dist/index.js', import.meta.url).href);
 }
 
-/** The addon itself, as dist/index.js loads it (node-gyp-build on the package root), for `_gemm`. */
+/**
+ * The test addon, for the `_gemm` hook (not in the shipped addon): built with the shipped one by
+ * `node scripts/build-native.mjs --test-hooks`, from the same sources and backend.
+ */
 function loadAddon() {
   const require = createRequire(join(root, 'package.json'));
-  return require('node-gyp-build')(root);
+  return require('node-gyp-build')(join(process.env.LSTM_NATIVE_BUILD_DIR || join(root, 'build'), 'test-hooks'));
 }
 
 /**
@@ -107,7 +110,12 @@ async function runCase(mod, shape, mode, timing) {
   return caseResult(shape, mode, t, { optimizer: opt.name, loss: loss.name });
 }
 
+/**
+ * GFLOP/s of sgemm on each shape through the addon's `_gemm` hook; throws when the loaded addon
+ * has no such hook (a build without the test hooks).
+ */
 function gemmLimits(native, shapes, { runs = 7, minMs = 30 }) {
+  if (typeof native._gemm !== 'function') throw new Error('this build of the addon has no _gemm hook: GEMM limits not measured');
   const out = [];
   for (const [M, N, K, label] of shapes) {
     const A = lcgData(M * K, 1), Bm = lcgData(N * K, 2), C = lcgData(M * N, 3);
@@ -138,7 +146,7 @@ runChild(async () => {
   const timing = { reps: spec.reps ?? 7, minTime: spec.minTime ?? 0.5, maxSec: spec.maxSec ?? 30, warmupSec: spec.warmupSec ?? 1 };
   if (spec.kind === 'gemm') {
     const native = loadAddon();
-    native.setNumThreads(threads);
+    native.setNumThreads({ threads });
     return { threads, gemm: gemmLimits(native, spec.shapes, spec) };
   }
   const mod = await loadOurs();
@@ -155,6 +163,7 @@ runChild(async () => {
     const shape = { I: spec.I, H: spec.H, L: 1, B: spec.B, T: spec.T };
     const res = await runCase(mod, shape, 'forward', timing);
     // The GEMM limit of this shape, measured right after in the same process (same load, same clock).
+    if (typeof loadAddon()._gemm !== 'function') return { backend: info, ...res, gemm_limit_gflops: null, share_of_gemm_limit: null };
     const [g] = gemmLimits(loadAddon(), [[spec.B, 4 * spec.H, spec.I + spec.H, 'step']], spec.gemm ?? {});
     return { backend: info, ...res, gemm_limit_gflops: g.gflops, share_of_gemm_limit: res.gflops / g.gflops };
   }

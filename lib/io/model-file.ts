@@ -4,13 +4,12 @@
  * `loadModel` rebuilds the model with no user code. The keys are documented in docs/formats.md.
  */
 import { describe, LstmError, rangeError, typeError } from '../errors.js';
-import { Module, setModelSaver } from '../layers/module.js';
+import { installModelSaver, Module, type SaveModelOptions } from '../layers/module.js';
 import { checkOptions } from '../validate.js';
 import { buildModule, checkModuleSpec, describeModule, SpecError } from './architecture.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { openSafetensors, safetensorsChunks, show, type SafetensorsReader } from './safetensors.js';
 import { modelInfo, rememberInfo } from './model-info.js';
-import type { SaveModelOptions } from './save-options.js';
 import { isTfjsModelSource, loadTfjsModel } from './tfjs.js';
 
 /** `__metadata__.format` of a model file. */
@@ -28,6 +27,9 @@ export interface LoadModelOptions {
   /** For a TensorFlow.js model.json: the folder its weight shards are in (default: the model.json's folder). */
   weightsDir?: string;
 }
+
+// Module.save writes through saveModel: the layers cannot import this file (it imports them).
+installModelSaver(saveModel);
 
 /**
  * Saves any model (an LSTM, Linear, Embedding, Dropout or a Sequential of them) as a model file:
@@ -67,8 +69,6 @@ export async function saveModel(model: Module, path: string, options?: SaveModel
   // stateDict() copies: the bytes cannot change while the asynchronous write runs.
   await writeFileAtomic(where, path, safetensorsChunks(where, model.stateDict(), metadata));
 }
-
-setModelSaver(saveModel);
 
 /**
  * Loads a model with no code of yours: a model file written by {@link Module.save} (a path or its

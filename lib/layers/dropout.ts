@@ -7,7 +7,7 @@ import type { ParamSlot } from '../parameters.js';
 import { checkSeed, dropoutMask, Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
 import { checkNumber, checkOptions } from '../validate.js';
-import { backwardOptions, Module, type BackwardOptions, type ChainState, type Features } from './module.js';
+import { backwardOptions, Module, type BackwardOptions, type ChainBackward, type ChainState, type Features } from './module.js';
 import { SavedActivations } from './saved.js';
 
 /** Options of {@link Dropout}. */
@@ -25,8 +25,8 @@ export interface DropoutOptions {
 export class Dropout extends Module {
   readonly p: number;
   private rng: Random;
-  /** The last forward's shape and mask (null when no element was dropped). */
-  private readonly saved = new SavedActivations<{ shape: number[]; mask: Float32Array | Float64Array | null }>();
+  /** The last forward's shape and mask (null when no element was dropped). @internal */
+  protected override readonly saved = new SavedActivations<{ shape: number[]; mask: Float32Array | Float64Array | null }>();
 
   constructor(options: DropoutOptions = {}) {
     const where = 'new Dropout';
@@ -90,11 +90,6 @@ export class Dropout extends Module {
     return this.runBackward(where, grad, backwardOptions(where, options).retain);
   }
 
-  /** @internal */
-  checkBackward(where: string): void {
-    this.saved.check(where, this.block);
-  }
-
   private runBackward(where: string, grad: Tensor, retain: boolean): Tensor {
     const { shape, mask } = this.saved.check(where, this.block);
     const g = checkTensor(where, 'grad', grad, shape, Float32Array, 'shaped like the forward output');
@@ -108,7 +103,7 @@ export class Dropout extends Module {
   }
 
   /** @internal */
-  backwardChain(grad: Tensor, _inputGrad = true, retain = false): Tensor {
-    return this.runBackward(`${this.where}.backward`, grad, retain);
+  backwardChain(grad: Tensor, step: ChainBackward): Tensor {
+    return this.runBackward(`${this.where}.backward`, grad, step.retain);
   }
 }

@@ -9,7 +9,7 @@ import type { ParamSlot } from '../parameters.js';
 import { checkSeed, Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
 import { checkInteger, checkOptions } from '../validate.js';
-import { backwardOptions, Module, type BackwardOptions, type ChainState, type Features } from './module.js';
+import { backwardOptions, Module, type BackwardOptions, type ChainBackward, type ChainState, type Features } from './module.js';
 import { SavedActivations } from './saved.js';
 
 /** Options of {@link Embedding}; PyTorch's nn.Embedding arguments in camelCase. */
@@ -45,7 +45,8 @@ export class Embedding extends Module {
   readonly embeddingDim: number;
   readonly paddingIdx: number | null;
   private readonly layout: ParamSlot[];
-  private readonly saved = new SavedActivations<{ ids: Int32Array; shape: number[] }>();
+  /** What the last forward kept for the backward. @internal */
+  protected override readonly saved = new SavedActivations<{ ids: Int32Array; shape: number[] }>();
 
   constructor(options: EmbeddingOptions) {
     const where = 'new Embedding';
@@ -120,7 +121,8 @@ export class Embedding extends Module {
    * Looks up each token's vector.
    * @param tokens (...) token ids as Int32Array or BigInt64Array
    * @returns (..., embeddingDim)
-   * @throws RangeError naming the position of a token id outside [0, numEmbeddings)
+   * @throws RangeError naming the position of a token id outside [0, numEmbeddings); LstmError
+   *   ERR_LSTM_BUSY while an async call runs on the model.
    */
   forward(tokens: Tensor<Int32Array> | Tensor<BigInt64Array>): Tensor {
     const where = `${this.where}.forward`;
@@ -152,11 +154,6 @@ export class Embedding extends Module {
     return this.runBackward(where, grad, backwardOptions(where, options).retain);
   }
 
-  /** @internal */
-  checkBackward(where: string): void {
-    this.saved.check(where, this.block);
-  }
-
   private runBackward(where: string, grad: Tensor, retain: boolean): null {
     const { ids, shape } = this.saved.check(where, this.block);
     const E = this.embeddingDim;
@@ -180,7 +177,7 @@ export class Embedding extends Module {
   }
 
   /** @internal */
-  backwardChain(grad: Tensor, _inputGrad = true, retain = false): null {
-    return this.runBackward(`${this.where}.backward`, grad, retain);
+  backwardChain(grad: Tensor, step: ChainBackward): null {
+    return this.runBackward(`${this.where}.backward`, grad, step.retain);
   }
 }

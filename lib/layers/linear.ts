@@ -8,7 +8,7 @@ import type { ParamSlot } from '../parameters.js';
 import { checkSeed, Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
 import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
-import { backwardOptions, Module, type BackwardOptions, type ChainState, type Features } from './module.js';
+import { backwardOptions, Module, type BackwardOptions, type ChainBackward, type ChainState, type Features } from './module.js';
 import { SavedActivations } from './saved.js';
 
 /** The expected shape "any leading dims, then `size`", with the rank of x when it has one. */
@@ -42,7 +42,8 @@ export class Linear extends Module {
   readonly outFeatures: number;
   readonly hasBias: boolean;
   private readonly layout: ParamSlot[];
-  private readonly saved = new SavedActivations<{ x: Float32Array; shape: number[] }>();
+  /** What the last forward kept for the backward. @internal */
+  protected override readonly saved = new SavedActivations<{ x: Float32Array; shape: number[] }>();
 
   constructor(options: LinearOptions) {
     const where = 'new Linear';
@@ -92,6 +93,7 @@ export class Linear extends Module {
    * y = x W^T + b on the last dimension.
    * @param x (..., inFeatures)
    * @returns (..., outFeatures)
+   * @throws RangeError for an x of the wrong shape; LstmError ERR_LSTM_BUSY while an async call runs on the model.
    */
   forward(x: Tensor): Tensor {
     const where = `${this.where}.forward`;
@@ -124,11 +126,6 @@ export class Linear extends Module {
     return this.runBackward(where, grad, backwardOptions(where, options).retain);
   }
 
-  /** @internal */
-  checkBackward(where: string): void {
-    this.saved.check(where, this.block);
-  }
-
   private runBackward(where: string, grad: Tensor, retain: boolean): Tensor {
     const { x, shape } = this.saved.check(where, this.block);
     checkTensor(where, 'grad', grad, [...shape.slice(0, -1), this.outFeatures], Float32Array, 'shaped like the forward output');
@@ -148,7 +145,7 @@ export class Linear extends Module {
   }
 
   /** @internal */
-  backwardChain(grad: Tensor, _inputGrad = true, retain = false): Tensor {
-    return this.runBackward(`${this.where}.backward`, grad, retain);
+  backwardChain(grad: Tensor, step: ChainBackward): Tensor {
+    return this.runBackward(`${this.where}.backward`, grad, step.retain);
   }
 }

@@ -8,7 +8,7 @@
 import { formatShape, rangeError, typeError } from '../errors.js';
 import type { ParamSlot } from '../parameters.js';
 import { lstmLayout } from './lstm-layout.js';
-import { Module, type ChainState, type Features } from './module.js';
+import { Module, type ChainBackward, type ChainState, type Features } from './module.js';
 import { checkSeed, Random, freshSeed } from '../random.js';
 import { checkLengths, checkTensor, type SequenceLengths, type Tensor, type TensorData } from '../tensor.js';
 import { uninitialized } from '../uninitialized.js';
@@ -240,19 +240,26 @@ export class LSTM extends Module {
   }
 
   /** @internal */
-  backwardChain(grad: Tensor, inputGrad = true, retain = false): Tensor | null {
-    const options = { inputGrad, retainGraph: retain };
-    if (this.returnSequences) return this.backward({ output: grad }, options).x;
-    const { D } = this.stack;
-    const Ho = this.outputSize;
-    const { B } = this.stack.checkBackward(`${this.where}.backward`);
-    checkTensor(`${this.where}.backward`, 'grad', grad, [B, D * Ho], Float32Array, 'shaped like the last step output');
-    const gh = new Float32Array(this.numStates * B * Ho);
-    for (let d = 0; d < D; d++) {
-      const dst = ((this.numLayers - 1) * D + d) * B * Ho;
-      for (let b = 0; b < B; b++) gh.set(grad.data.subarray((b * D + d) * Ho, (b * D + d + 1) * Ho), dst + b * Ho);
+  backwardChain(grad: Tensor, step: ChainBackward): Tensor | null {
+    const where = 'lstm.backward';
+    this.stack.assertIdle(where, step.lease);
+    let grads: LSTMGradients;
+    if (this.returnSequences) {
+      grads = { output: grad };
+    } else {
+      const { D } = this.stack;
+      const Ho = this.outputSize;
+      const { B } = this.stack.checkBackward(where);
+      checkTensor(where, 'grad', grad, [B, D * Ho], Float32Array, 'shaped like the last step output');
+      const gh = new Float32Array(this.numStates * B * Ho);
+      for (let d = 0; d < D; d++) {
+        const dst = ((this.numLayers - 1) * D + d) * B * Ho;
+        for (let b = 0; b < B; b++) gh.set(grad.data.subarray((b * D + d) * Ho, (b * D + d + 1) * Ho), dst + b * Ho);
+      }
+      grads = { h: { data: gh, shape: [this.numStates, B, Ho] } };
     }
-    return this.backward({ h: { data: gh, shape: [this.numStates, B, Ho] } }, options).x;
+    const p = this.prepareBackward(where, grads);
+    return this.finishBackward(this.stack.backward(p.dy, p.gh, p.gc, where, step.inputGrad, step.retain, step.lease), p.T, p.B).x;
   }
 
   /** Checks the size options (the rest are checked in the constructor). */
@@ -279,7 +286,7 @@ export class LSTM extends Module {
   }
 
   /** @internal */
-  checkBackward(where: string): void {
+  override checkBackward(where: string): void {
     this.stack.checkBackward(where);
   }
 
@@ -292,8 +299,11 @@ export class LSTM extends Module {
     return this.stack.D * this.numLayers;
   }
 
-  /** Checks the inputs and turns them into time-major arrays. */
-  private prepare(where: string, x: Tensor, options: LSTMForwardOptions | undefined) {
+  /**
+   * Checks the inputs and turns them into time-major arrays. `own`: the call runs after this
+   * returns (async), so h0 and c0 are copied (x and lengths are copied by the engine and the check).
+   */
+  private prepare(where: string, x: Tensor, options: LSTMForwardOptions | undefined, own = false) {
     const o = checkOptions(where, options, ['h0', 'c0', 'lengths', 'noGrad']);
     const grad = !checkBoolean(where, 'noGrad', o.noGrad ?? false);
     const xs = checkTensor(where, 'x', x, this.batchFirst ? ['B', 'T', this.inputSize] : ['T', 'B', this.inputSize],
@@ -307,9 +317,10 @@ export class LSTM extends Module {
       : checkTensor(where, 'h0', o.h0, [S, B, this.outputSize], Float32Array, `D*numLayers, B, ${this.projSize ? 'projSize' : 'hiddenSize'}`).data;
     const c0 = o.c0 === undefined ? null
       : checkTensor(where, 'c0', o.c0, [S, B, this.hiddenSize], Float32Array, 'D*numLayers, B, hiddenSize').data;
+    const copy = (a: Float32Array | null): Float32Array | null => (own && a ? a.slice() : a);
     const lengths = o.lengths === undefined ? null : checkLengths(where, o.lengths, B, T);
     const data = this.batchFirst ? swapLeadingAxes(xs.data, B, T, this.inputSize) : xs.data;
-    return { data, T, B, h0, c0, lengths, grad };
+    return { data, T, B, h0: copy(h0), c0: copy(c0), lengths, grad };
   }
 
   private finishForward(r: StackForwardResult<Float32Array>, T: number, B: number): LSTMOutput {
@@ -326,7 +337,8 @@ export class LSTM extends Module {
    * Runs the LSTM over a batch of sequences and keeps what {@link LSTM.backward} needs.
    * Blocks the calling thread; {@link LSTM.forwardAsync} runs off it.
    * @param x (T, B, inputSize), or (B, T, inputSize) with batchFirst.
-   * @throws TypeError / RangeError naming the argument for a wrong type, shape or length.
+   * @throws TypeError / RangeError naming the argument for a wrong type, shape or length; LstmError
+   *   ERR_LSTM_BUSY while an async call runs on the model.
    */
   forward(x: Tensor, options?: LSTMForwardOptions): LSTMOutput {
     const where = 'lstm.forward';
@@ -338,17 +350,20 @@ export class LSTM extends Module {
   /**
    * {@link LSTM.forward} on libuv's thread pool. The model (this LSTM, or the Sequential it is in) is
    * busy until the promise settles: calls that write its parameters or gradients, or run a forward
-   * or backward on it, throw ERR_LSTM_BUSY meanwhile (see Parameters for the rules).
+   * or backward on it, throw ERR_LSTM_BUSY meanwhile (see Parameters for the rules). Every input is
+   * copied when the call is made: changing, transferring or detaching the caller's arrays afterwards
+   * does not change the result.
    */
   async forwardAsync(x: Tensor, options?: LSTMForwardOptions): Promise<LSTMOutput> {
     const where = 'lstm.forwardAsync';
     this.stack.assertIdle(where);
-    const p = this.prepare(where, x, options);
+    const p = this.prepare(where, x, options, true);
     return this.finishForward(await this.stack.forwardAsync(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad),
       p.T, p.B);
   }
 
-  private prepareBackward(where: string, grads: LSTMGradients | undefined) {
+  /** Checks the upstream gradients against the last forward; `own` copies them (see prepare). */
+  private prepareBackward(where: string, grads: LSTMGradients | undefined, own = false) {
     const o = checkOptions(where, grads ?? {}, ['output', 'h', 'c']);
     const { T, B } = this.stack.checkBackward(where);
     const F = this.stack.D * this.outputSize;
@@ -358,7 +373,9 @@ export class LSTM extends Module {
         'shaped like the forward output').data;
     const gh = o.h === undefined ? null : checkTensor(where, 'h', o.h, [S, B, this.outputSize], Float32Array, 'shaped like h').data;
     const gc = o.c === undefined ? null : checkTensor(where, 'c', o.c, [S, B, this.hiddenSize], Float32Array, 'shaped like c').data;
-    return { T, B, dy: gy && this.batchFirst ? swapLeadingAxes(gy, B, T, F) : gy, gh, gc };
+    const copy = (a: Float32Array | null): Float32Array | null => (own && a ? a.slice() : a);
+    // Batch-first gradients are reordered into a new array anyway.
+    return { T, B, dy: gy && this.batchFirst ? swapLeadingAxes(gy, B, T, F) : copy(gy), gh: copy(gh), gc: copy(gc) };
   }
 
   private static backwardOptions(where: string, options: LSTMBackwardOptions | undefined): { inputGrad: boolean; retain: boolean } {
@@ -405,7 +422,10 @@ export class LSTM extends Module {
     return this.finishBackward(this.stack.backward(p.dy, p.gh, p.gc, where, inputGrad, retain), p.T, p.B);
   }
 
-  /** {@link LSTM.backward} on libuv's thread pool; the model is busy until the promise settles (see forwardAsync). */
+  /**
+   * {@link LSTM.backward} on libuv's thread pool; the model is busy until the promise settles, and
+   * the upstream gradients are copied when the call is made (see forwardAsync).
+   */
   backwardAsync(grads?: LSTMGradients, options?: LSTMBackwardOptions & { inputGrad?: true }): Promise<LSTMInputGradients>;
   backwardAsync(grads: LSTMGradients | undefined, options: LSTMBackwardOptions):
     Promise<Omit<LSTMInputGradients, 'x'> & { x: Tensor | null }>;
@@ -413,7 +433,7 @@ export class LSTM extends Module {
     const where = 'lstm.backwardAsync';
     this.stack.assertIdle(where);
     const { inputGrad, retain } = LSTM.backwardOptions(where, options);
-    const p = this.prepareBackward(where, grads);
+    const p = this.prepareBackward(where, grads, true);
     return this.finishBackward(await this.stack.backwardAsync(p.dy, p.gh, p.gc, where, inputGrad, retain), p.T, p.B);
   }
 }

@@ -10,7 +10,26 @@ import { ParamBlock, Parameters, viewsOf, type BusyLease, type ParamSlot } from 
 import { freshSeed, Random } from '../random.js';
 import { checkTensor, type SequenceLengths, type Tensor, type TensorData } from '../tensor.js';
 import { checkBoolean, checkOptions } from '../validate.js';
-import type { SaveModelOptions } from '../io/save-options.js';
+import type { SavedActivations } from './saved.js';
+
+/** Options of {@link Module.save} and `saveModel`. */
+export interface SaveModelOptions {
+  /** Extra string metadata kept in the file (keys other than the format's own). */
+  metadata?: Record<string, string>;
+}
+
+/** The model-file writer behind {@link Module.save}. */
+type ModelSaver = (model: Module, path: string, options?: SaveModelOptions) => Promise<void>;
+let modelSaver: ModelSaver | null = null;
+
+/**
+ * Installs the writer behind {@link Module.save}. The file code (io/model-file.ts) sits above the
+ * layers and imports them, so it plugs itself in when loaded (the package's entry loads it) rather
+ * than being imported from here.
+ */
+export function installModelSaver(saver: ModelSaver): void {
+  modelSaver = saver;
+}
 
 /** What flows beside the activations through a Sequential (package-internal). */
 export interface ChainState {
@@ -18,6 +37,16 @@ export interface ChainState {
   lengths: SequenceLengths | null;
   /** Inference only: layers keep nothing for backward. */
   noGrad?: boolean;
+  /** The lease of a caller that holds the model's block busy across the whole chain. */
+  lease?: BusyLease;
+}
+
+/** How a Sequential asks a layer for its backward (package-internal). */
+export interface ChainBackward {
+  /** False: the caller does not need the input's gradient (a layer may skip it and return null). */
+  inputGrad: boolean;
+  /** True: the forward's activations stay for another backward (retainGraph). */
+  retain: boolean;
   /** The lease of a caller that holds the model's block busy across the whole chain. */
   lease?: BusyLease;
 }
@@ -52,20 +81,6 @@ export interface LoadStateDictResult {
   unexpectedKeys: string[];
 }
 
-/** How {@link Module.save} writes a model file. */
-type ModelSaver = (model: Module, path: string, options?: SaveModelOptions) => Promise<void>;
-
-/**
- * Set by io/model-file.ts when it loads (the package entry point imports it): the writer knows every
- * layer class, so the layers reach it through this hook instead of an import that would close a cycle.
- */
-let modelSaver: ModelSaver | null = null;
-
-/** Installs the model-file writer behind {@link Module.save}. @internal */
-export function setModelSaver(saver: ModelSaver): void {
-  modelSaver = saver;
-}
-
 export abstract class Module {
   /** The storage this module's parameters live in: its own, or its model's. @internal */
   block: ParamBlock;
@@ -77,6 +92,11 @@ export abstract class Module {
   protected training = true;
   /** The model (a Sequential) this module was put into, or null: a module belongs to one model. @internal */
   container: Module | null = null;
+  /**
+   * What the last forward kept for the backward, for layers that keep it here (the LSTM keeps it in
+   * its engine and a Sequential in its layers: both override checkBackward). @internal
+   */
+  protected readonly saved: SavedActivations<unknown> | null = null;
 
   /** @throws RangeError ERR_LSTM_ARG_RANGE when `size` parameters cannot be allocated. */
   protected constructor(size: number) {
@@ -142,19 +162,17 @@ export abstract class Module {
 
   /** Forward as a step of a Sequential: may read and change the lengths. @internal */
   abstract forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor;
-  /**
-   * Backward as a step of a Sequential: the gradient of the input, or null for token inputs. With
-   * inputGrad false the caller does not need the input's gradient (a layer may then skip it and
-   * return null); with retain true the forward's activations stay for another backward. @internal
-   */
-  abstract backwardChain(grad: Tensor, inputGrad?: boolean, retain?: boolean): Tensor | null;
+  /** Backward as a step of a Sequential: the gradient of the input, or null for token inputs. @internal */
+  abstract backwardChain(grad: Tensor, step: ChainBackward): Tensor | null;
 
   /**
    * Throws (ERR_LSTM_STATE, as a backward would) unless a backward may run now: a forward kept its
    * activations, no backward consumed them, and the parameters have not changed since. A container
    * asks every layer before its backward changes any gradient. @internal
    */
-  abstract checkBackward(where: string): void;
+  checkBackward(where: string): void {
+    this.saved?.check(where, this.block);
+  }
 
   /** Called after the buffers moved to `offset` of `this.block`; layers that cache views refresh them here. @internal */
   protected onBind(_offset: number): void {}
@@ -220,7 +238,8 @@ export abstract class Module {
    */
   async save(path: string, options?: SaveModelOptions): Promise<void> {
     if (modelSaver === null) {
-      throw new LstmError('model.save: the model-file writer is not loaded (import lstm-native from its entry point)', 'ERR_LSTM_STATE');
+      throw new LstmError(`${this.where}.save: the model-file code is not loaded; import the package ('lstm-native'), ` +
+        'whose entry loads it', 'ERR_LSTM_STATE');
     }
     return modelSaver(this, path, options);
   }

@@ -14,7 +14,7 @@ import type { ParamSlot } from '../parameters.js';
 import { checkSeed, Random } from '../random.js';
 import type { SequenceLengths, Tensor, TensorData } from '../tensor.js';
 import { checkBoolean, checkOptions } from '../validate.js';
-import { Module, type ChainState, type Features } from './module.js';
+import { Module, type ChainBackward, type ChainState, type Features } from './module.js';
 
 /** Options of {@link Sequential}. */
 export interface SequentialOptions {
@@ -236,11 +236,11 @@ export class Sequential<const L extends SequentialLayers = SequentialLayers> ext
     const retain = o.retainGraph === undefined ? false : checkBoolean(where, 'retainGraph', o.retainGraph);
     this.assertIdle(where);
     this.checkBackward(where);
-    return this.backwardChain(grad, inputGrad, retain);
+    return this.backwardChain(grad, { inputGrad, retain });
   }
 
   /** @internal */
-  checkBackward(where: string): void {
+  override checkBackward(where: string): void {
     for (const [, layer] of this.entries) layer.checkBackward(where);
   }
 
@@ -253,7 +253,7 @@ export class Sequential<const L extends SequentialLayers = SequentialLayers> ext
   }
 
   /** @internal */
-  backwardChain(grad: Tensor, inputGrad = true, retain = false): Tensor | null {
+  backwardChain(grad: Tensor, step: ChainBackward): Tensor | null {
     const layers = this.entries;
     let g: Tensor | null = grad;
     for (let i = layers.length - 1; i >= 0; i--) {
@@ -261,8 +261,8 @@ export class Sequential<const L extends SequentialLayers = SequentialLayers> ext
         throw new LstmError(`${this.where}.backward: layer "${layers[i]![0]}" has no gradient to pass back (it follows a layer taking token ids)`,
           'ERR_LSTM_STATE');
       }
-      g = layers[i]![1].backwardChain(g, i > 0 || inputGrad, retain);
+      g = layers[i]![1].backwardChain(g, { ...step, inputGrad: i > 0 || step.inputGrad });
     }
-    return inputGrad ? g : null;
+    return step.inputGrad ? g : null;
   }
 }
