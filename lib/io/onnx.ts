@@ -1,6 +1,6 @@
 /**
  * ONNX export: a model becomes an ONNX graph that ONNX Runtime runs with this package's numbers.
- * Encoded with protobufjs from the official onnx.proto (proto/onnx.proto), never by hand.
+ * Encoded with the onnx-proto package (onnx.proto compiled by protobufjs), never by hand.
  *
  * - Embedding: `Gather(weight, ids)`; ids are int64.
  * - Linear: `MatMul(x, weight^T)` then `Add(bias)`, on any number of leading dims.
@@ -13,10 +13,7 @@
  * The batch and time dimensions are dynamic (`batch`, `time`). With `lengths: true` the graph takes
  * an int32 `lengths` [batch] input, fed to every LSTM as `sequence_lens`.
  */
-import fs from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import onnxProto from 'onnx-proto';
 import { describe, LstmError, rangeError, typeError } from '../errors.js';
 import { Dropout } from '../layers/dropout.js';
 import { Embedding } from '../layers/embedding.js';
@@ -41,23 +38,7 @@ const INT32 = 6;
 const INT64 = 7;
 const ATTR = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;
 
-let modelType: protobuf.Type | undefined;
-
-/** Finds proto/onnx.proto from this module's folder (lib/io/ when run from sources, dist/ when bundled). */
-function onnxProtoPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let up = 0; up < 4; up++) {
-    const candidate = join(dir, 'proto', 'onnx.proto');
-    if (fs.existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new LstmError('exportOnnx: proto/onnx.proto is missing from the package (a broken install?)', 'ERR_LSTM_STATE');
-}
-
-function ModelProto(): protobuf.Type {
-  modelType ??= protobuf.loadSync(onnxProtoPath()).lookupType('onnx.ModelProto');
-  return modelType;
-}
+const { onnx } = onnxProto;
 
 type Dim = number | string;
 interface TensorProto { name: string; dims: number[]; dataType: number; rawData: Uint8Array }
@@ -258,12 +239,11 @@ export function encodeOnnx(model: Module, options?: ExportOnnxOptions, where = '
     nodesOut.push(valueInfo('h', FLOAT, ['states', 'batch', 'hidden']), valueInfo('c', FLOAT, ['states', 'batch', 'hidden']));
   }
 
-  const Model = ModelProto();
-  const message = Model.fromObject({
+  const message = onnx.ModelProto.fromObject({
     irVersion: 8,
     producerName: 'lstm-native',
     opsetImport: [{ domain: '', version: opset }],
     graph: { name: 'lstm_native', node: g.nodes, initializer: g.initializers, input: inputs, output: nodesOut },
   });
-  return Model.encode(message).finish();
+  return onnx.ModelProto.encode(message).finish();
 }
