@@ -45,7 +45,7 @@ void gates_backward_scalar(double* da, double* dc_prev, const double* gates, con
 GatesForwardFn<float> gates_forward_for(Isa isa);
 GatesBackwardFn<float> gates_backward_for(Isa isa);
 
-// What the kernel calls: the variant for active_isa() (float) or the scalar one (double).
+// What the kernel calls: the ISA table's variant (isa_table.h; float) or the scalar one (double).
 template <typename F>
 GatesForwardFn<F> gates_forward();
 template <typename F>

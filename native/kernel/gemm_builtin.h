@@ -71,7 +71,7 @@ bool kernels_avx512(Kernels<double>* k);
 
 // The built-in GEMM with a given ISA's kernels (Isa::Scalar always works; an ISA that is not
 // compiled in or not supported by this CPU falls back to the best one that is). For tests and
-// benchmarks; gemm_builtin() uses active_isa().
+// benchmarks; gemm_builtin() uses the ISA table's set (isa_table.h).
 template <typename F>
 void gemm_builtin_isa(Isa isa, Trans ta, Trans tb, int M, int N, int K, F alpha, const F* A, int lda,
                       const F* B, int ldb, F beta, F* C, int ldc);
@@ -83,7 +83,8 @@ template <typename F>
 bool gemm_with_kernels(const Kernels<F>& k, Trans ta, Trans tb, int M, int N, int K, F alpha,
                        const F* A, int lda, const F* B, int ldb, F beta, F* C, int ldc);
 
-// The ISA whose kernels gemm_builtin() uses.
+// The ISA whose kernels gemm_builtin() uses: active_isa(), lowered to the best set compiled in
+// (read by the ISA table, isa_table.h).
 Isa gemm_builtin_active_isa();
 
 }  // namespace gemm_detail

@@ -25,8 +25,8 @@
 // a branch-free float polynomial the compiler vectorises; the row sums (sum exp, sum w (max - x))
 // and the loss are accumulated in double. Rows are split over the thread pool when N*C is large;
 // the total is summed over a fixed partition of rows, so it does not depend on the thread count.
-// The AVX2 build of the loops (chosen by active_isa()) rounds differently from the baseline one
-// (FMA); both are within a few float32 ulp of the float64 definition.
+// The AVX2 build of the loops (chosen by the ISA table, isa_table.h) rounds differently from the
+// baseline one (FMA); both are within a few float32 ulp of the float64 definition.
 #pragma once
 
 #include <cstdint>
