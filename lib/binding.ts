@@ -48,6 +48,8 @@ export interface NativeBackendInfo {
   threads: number;
   /** ISAs compiled in and runnable on this CPU, best first. */
   supportedIsas: string[];
+  /** The fast LSTM step's kernels: the ISA's, or 'emu512' (16-lane kernels on AVX2, for tests). */
+  stepKernels: 'avx512' | 'avx2' | 'scalar' | 'emu512';
 }
 
 export interface NativeBinding {

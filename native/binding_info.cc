@@ -5,6 +5,7 @@
 #include "binding_util.h"
 #include "cpu_features.h"
 #include "gemm.h"
+#include "lstm_recurrent.h"
 #include "thread_pool.h"
 
 namespace lstm_binding {
@@ -21,6 +22,9 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   Napi::Array list = Napi::Array::New(env, n);
   for (int i = 0; i < n; ++i) list.Set(static_cast<uint32_t>(i), Napi::String::New(env, lstm::isa_name(isas[i])));
   out.Set("supportedIsas", list);
+  // The fast LSTM step's kernel set (lstm_recurrent.h): "avx512", "avx2", "scalar", or "emu512"
+  // (the 16-lane kernels emulated on AVX2, LSTM_NATIVE_STEP_KERNELS=emu512, for tests).
+  out.Set("stepKernels", Napi::String::New(env, lstm::rec::rec_kernels().name));
   return out;
 }
 

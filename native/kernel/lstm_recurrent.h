@@ -70,6 +70,18 @@ using GatesBwd16Fn = void (*)(float* dh, const float* dy, const float* G, int H,
 // rows, k-major: the forward's half panels and the hoisted product's B panels.
 using Pack16Fn = void (*)(int K, const float* const* rows, float* dst);
 
+// The wide tiles of the 16-lane ISAs (step_kernels_simd.h): two adjacent panels of K x 16 floats
+// at once, panel 1 at p + 16 K (the forward's two half panels of one unit block, or two backward
+// column panels), 32 columns:
+//   s[r*lds + c] = sum_{k<K} a[r*lda + k] * p[(c / 16) * 16 K + k * 16 + c % 16]
+// for r < mr (1 .. RecKernels::wide_rows), c < 32 (overwrites s); Tile32x2Fn adds bias[c] and a
+// second product as Tile16x2Fn does. Each element's k-sum in the same order as Tile16Fn's.
+using Tile32Fn = void (*)(int K, const float* a, ptrdiff_t lda, int mr, const float* p, float* s,
+                          ptrdiff_t lds);
+using Tile32x2Fn = void (*)(int K1, const float* a1, ptrdiff_t lda1, const float* p1, int K2,
+                            const float* a2, ptrdiff_t lda2, const float* p2, const float* bias,
+                            int mr, float* s, ptrdiff_t lds);
+
 struct RecKernels {
   const char* name;
   Tile16Fn tile16;
@@ -82,13 +94,25 @@ struct RecKernels {
   GatesFwd8Fn gates_fwd8_acc;
   GatesBwd16Fn gates_bwd16;
   Pack16Fn pack16;
+  // The wide tiles (nullptr: the step runs tile16 / tile16x2 over one 16-column panel at a time)
+  // and the most rows they take.
+  Tile32Fn tile32 = nullptr;
+  Tile32x2Fn tile32x2 = nullptr;
+  int wide_rows = 0;
 };
 extern const RecKernels rec_kernels_scalar;
 #if defined(LSTM_NATIVE_X86)
 extern const RecKernels rec_kernels_avx2;
+// The 16-lane kernels (step_kernels_avx512.cc; step_kernels_emu512_avx2.cc, the same templates on
+// two __m256 per vector): the wide tiles and the fused epilogues only. rec_kernels() completes
+// them with the AVX2 set (batch-1 GEMV, packing, tiles of a lone 16-column panel).
+extern const RecKernels rec_kernels_avx512_part;
+extern const RecKernels rec_kernels_emu512_part;
 #endif
 
-// The kernels for active_isa() (AVX2 on any x86 CPU with AVX2, scalar otherwise).
+// The kernels for active_isa(): avx512 (the 16-lane part over avx2) on a CPU with AVX-512,
+// avx2 on any other x86 CPU with AVX2, scalar otherwise. LSTM_NATIVE_STEP_KERNELS=emu512 (read
+// once; for tests) runs the emulated 16-lane part on an AVX2 CPU instead.
 const RecKernels& rec_kernels();
 
 // Where part i of `total` items cut into `parts` parts of equal size (+-1) begins: even_cut(total,
