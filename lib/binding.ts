@@ -72,6 +72,9 @@ export interface NativeBinding {
   // ---- test hooks (underscore: not public API) ----
   /** ISAs compiled in and runnable on this CPU, best first. */
   _supportedIsas(): string[];
+  /** The load-time x86 ISA decision run on made-up CPUID flags and XCR0 (native/kernel/cpu_features.h). */
+  _x86IsaSupport(features: { avx2: boolean; fma: boolean; avx512f: boolean; avx512dq: boolean; osxsave: boolean;
+    xcr0: number }): { avx2: boolean; avx512: boolean };
   /** Runs one gates variant over `rows` rows of width H. Float64Array only with 'scalar'. */
   _gatesForward(isa: string, rows: number, H: number, a: FloatArray, cPrev: FloatArray,
                 c: FloatArray, tc: FloatArray, h: FloatArray): void;
