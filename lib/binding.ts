@@ -50,6 +50,8 @@ export interface NativeBackendInfo {
   supportedIsas: string[];
   /** The fast LSTM step's kernels: the ISA's, or 'emu512' (16-lane kernels on AVX2, for tests). */
   stepKernels: 'avx512' | 'avx2' | 'scalar' | 'emu512';
+  /** The GEMM each class of product runs on (native/kernel/gemm_choice.h). */
+  gemm: Record<'lstmForward' | 'lstmBackward' | 'linearForward' | 'linearBackward', 'builtin' | 'openblas'>;
 }
 
 export interface NativeBinding {
@@ -75,6 +77,8 @@ export interface NativeBinding {
   /** The load-time x86 ISA decision run on made-up CPUID flags and XCR0 (native/kernel/cpu_features.h). */
   _x86IsaSupport(features: { avx2: boolean; fma: boolean; avx512f: boolean; avx512dq: boolean; osxsave: boolean;
     xcr0: number }): { avx2: boolean; avx512: boolean };
+  /** The GEMM rule before calibration (native/kernel/gemm_choice.h); forced: LSTM_NATIVE_GEMM's value or ''. */
+  _gemmRule(haveOpenblas: boolean, builtinIsa: string, forced: string): 'builtin' | 'openblas' | 'calibrate';
   /** Runs one gates variant over `rows` rows of width H. Float64Array only with 'scalar'. */
   _gatesForward(isa: string, rows: number, H: number, a: FloatArray, cPrev: FloatArray,
                 c: FloatArray, tc: FloatArray, h: FloatArray): void;

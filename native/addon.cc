@@ -7,7 +7,7 @@ void RegisterLstm(Napi::Env env, Napi::Object exports);          // binding_lstm
 void RegisterGatesTesting(Napi::Env env, Napi::Object exports);  // binding_testing_gates.cc
 void RegisterGemmTesting(Napi::Env env, Napi::Object exports);   // binding_testing_gemm.cc
 void RegisterSchedTesting(Napi::Env env, Napi::Object exports);  // binding_testing_sched.cc
-void RegisterIsaTesting(Napi::Env env, Napi::Object exports);    // binding_testing_isa.cc
+void RegisterDispatchTesting(Napi::Env env, Napi::Object exports);  // binding_testing_dispatch.cc
 void RegisterOptim(Napi::Env env, Napi::Object exports);         // binding_optim.cc
 void RegisterLoss(Napi::Env env, Napi::Object exports);          // binding_loss.cc
 void RegisterOps(Napi::Env env, Napi::Object exports);           // binding_ops.cc
@@ -19,7 +19,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lstm_binding::RegisterGatesTesting(env, exports);
   lstm_binding::RegisterGemmTesting(env, exports);
   lstm_binding::RegisterSchedTesting(env, exports);
-  lstm_binding::RegisterIsaTesting(env, exports);
+  lstm_binding::RegisterDispatchTesting(env, exports);
   lstm_binding::RegisterOptim(env, exports);
   lstm_binding::RegisterLoss(env, exports);
   lstm_binding::RegisterOps(env, exports);

@@ -5,6 +5,7 @@
 #include "binding_util.h"
 #include "cpu_features.h"
 #include "gemm.h"
+#include "gemm_choice.h"
 #include "lstm_recurrent.h"
 #include "thread_pool.h"
 
@@ -25,6 +26,14 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   // The fast LSTM step's kernel set (lstm_recurrent.h): "avx512", "avx2", "scalar", or "emu512"
   // (the 16-lane kernels emulated on AVX2, LSTM_NATIVE_STEP_KERNELS=emu512, for tests).
   out.Set("stepKernels", Napi::String::New(env, lstm::rec::rec_kernels().name));
+  // The GEMM each class of product runs on (gemm_choice.h; the first report of a class may run
+  // its calibration, a few ms).
+  Napi::Object gemm = Napi::Object::New(env);
+  for (int u = 0; u < lstm::kGemmUses; ++u) {
+    const auto use = static_cast<lstm::GemmUse>(u);
+    gemm.Set(lstm::gemm_use_name(use), Napi::String::New(env, lstm::gemm_impl_name(lstm::gemm_impl_for(use))));
+  }
+  out.Set("gemm", gemm);
   return out;
 }
 

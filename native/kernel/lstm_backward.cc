@@ -29,6 +29,7 @@
 
 #include "gates.h"
 #include "gemm.h"
+#include "gemm_choice.h"
 #include "lstm.h"
 #include "lstm_recurrent.h"
 #include "lstm_workspace.h"
@@ -211,7 +212,7 @@ Status backward_impl(bool fast, F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& 
   if (dcn) std::memcpy(dc, dcn, sizeof(F) * B * H); else zero_row(dc, B * H);
 
   fast = fast && std::is_same_v<F, float> && P == 0;
-  const bool builtin = fast && rec::lstm_use_builtin_gemm();
+  const GemmUse use = GemmUse::LstmBackward;  // every product below: the GEMM chosen for BPTT
   if constexpr (std::is_same_v<F, float>) {
     if (fast) {
       rec::pack_bwd(p.W_hh, H, Ho, ws + L.PK);
@@ -258,7 +259,7 @@ Status backward_impl(bool fast, F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& 
         if (!lengths || t < lengths[b]) std::memcpy(dHPt + b * P, dh + b * P, sizeof(F) * P);
         else zero_row(dHPt + b * P, P);
       }
-      gemm<F>(Trans::No, Trans::No, B, H, P, F(1), dh, P, p.W_hr, H, F(0), dhr, H);
+      gemm_for<F>(use, Trans::No, Trans::No, B, H, P, F(1), dh, P, p.W_hr, H, F(0), dhr, H);
     }
     const F* dh_cell = P > 0 ? dhr : dh;
 
@@ -275,9 +276,9 @@ Status backward_impl(bool fast, F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& 
 
     // dh for the previous step; frozen items keep theirs.
     if (!lengths) {
-      gemm<F>(Trans::No, Trans::No, B, Ho, G4, F(1), dGt, G4, p.W_hh, Ho, F(0), dh, Ho);
+      gemm_for<F>(use, Trans::No, Trans::No, B, Ho, G4, F(1), dGt, G4, p.W_hh, Ho, F(0), dh, Ho);
     } else {
-      gemm<F>(Trans::No, Trans::No, B, Ho, G4, F(1), dGt, G4, p.W_hh, Ho, F(0), dht, Ho);
+      gemm_for<F>(use, Trans::No, Trans::No, B, Ho, G4, F(1), dGt, G4, p.W_hh, Ho, F(0), dht, Ho);
       for (int b = 0; b < B; ++b) {
         if (t < lengths[b]) std::memcpy(dh + b * Ho, dht + b * Ho, sizeof(F) * Ho);
       }
@@ -289,11 +290,10 @@ Status backward_impl(bool fast, F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& 
 
   // Weight gradients over all steps at once. H_prev in time order is one contiguous block.
   const F* H_prev = HS + (d.reverse ? static_cast<size_t>(B) * Ho : 0);
-  auto mm = builtin ? &gemm_builtin<F> : &gemm<F>;
-  mm(Trans::Yes, Trans::No, G4, I, rows, F(1), dG, G4, x, I, F(1), g.dW_ih, I);
-  mm(Trans::Yes, Trans::No, G4, Ho, rows, F(1), dG, G4, H_prev, Ho, F(1), g.dW_hh, Ho);
-  if (P > 0) mm(Trans::Yes, Trans::No, P, H, rows, F(1), dHP, P, HR, H, F(1), g.dW_hr, H);
-  if (dx) mm(Trans::No, Trans::No, rows, I, G4, F(1), dG, G4, p.W_ih, I, F(1), dx, I);
+  gemm_for<F>(use, Trans::Yes, Trans::No, G4, I, rows, F(1), dG, G4, x, I, F(1), g.dW_ih, I);
+  gemm_for<F>(use, Trans::Yes, Trans::No, G4, Ho, rows, F(1), dG, G4, H_prev, Ho, F(1), g.dW_hh, Ho);
+  if (P > 0) gemm_for<F>(use, Trans::Yes, Trans::No, P, H, rows, F(1), dHP, P, HR, H, F(1), g.dW_hr, H);
+  if (dx) gemm_for<F>(use, Trans::No, Trans::No, rows, I, G4, F(1), dG, G4, p.W_ih, I, F(1), dx, I);
 
   // Bias gradient: column sums of dG, split over columns so threads never share an output.
   parallel_for_min(G4, 64, [&](int64_t j0, int64_t j1) {

@@ -237,9 +237,8 @@ int slice_count(int blocks, double flops_per_step);
 // Which path lstm_forward / lstm_backward take for float32: LSTM_NATIVE_LSTM_PATH=reference forces
 // the straightforward one (read once).
 bool fast_path_enabled();
-// Hoisted/large products inside the LSTM: the built-in GEMM (default; no contention between
-// OpenBLAS's spinning threads and the pool in the step loop) or gemm<F>() when
-// LSTM_NATIVE_LSTM_GEMM=blas.
+// Whether the LSTM forward's products (hoisted input, projection) run on the built-in GEMM (and
+// its prepacked-B entry points) or on gemm<F>() (OpenBLAS): gemm_impl_for(GemmUse::LstmForward).
 bool lstm_use_builtin_gemm();
 
 }  // namespace rec

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "gemm_choice.h"
 #include "lstm_recurrent.h"
 #include "thread_pool.h"
 
@@ -70,13 +71,7 @@ bool fast_path_enabled() {
   return on;
 }
 
-bool lstm_use_builtin_gemm() {
-  static const bool on = [] {
-    const char* s = env_str("LSTM_NATIVE_LSTM_GEMM");
-    return !(s && std::strcmp(s, "blas") == 0);
-  }();
-  return on;
-}
+bool lstm_use_builtin_gemm() { return gemm_impl_for(GemmUse::LstmForward) == GemmImpl::Builtin; }
 
 }  // namespace rec
 }  // namespace lstm
