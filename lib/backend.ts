@@ -10,15 +10,26 @@ export interface BackendInfo {
   isa: 'avx512' | 'avx2' | 'neon' | 'scalar';
   /** Threads the kernel uses (its own pool and OpenBLAS's). */
   threads: number;
+  /**
+   * The GEMM each class of product runs on, chosen once per process by what is fastest on this CPU
+   * (the built-in GEMM unless OpenBLAS is linked and measured faster; `LSTM_NATIVE_GEMM` forces one).
+   */
+  gemm: {
+    lstmForward: 'builtin' | 'openblas';
+    lstmBackward: 'builtin' | 'openblas';
+    linearForward: 'builtin' | 'openblas';
+    linearBackward: 'builtin' | 'openblas';
+  };
 }
 
 /**
- * Reports the GEMM backend, the SIMD path chosen for this CPU, and the thread count.
- * @example backendInfo() // { blas: 'openblas', isa: 'avx2', threads: 2 }
+ * Reports the GEMM backend, the SIMD path chosen for this CPU, the thread count, and which GEMM each
+ * class of product uses.
+ * @example backendInfo() // { blas: 'openblas', isa: 'avx2', threads: 2, gemm: { lstmForward: 'builtin', ... } }
  */
 export function backendInfo(): BackendInfo {
   const info = loadNative().backendInfo();
-  return { blas: info.blas, isa: info.isa, threads: info.threads };
+  return { blas: info.blas, isa: info.isa, threads: info.threads, gemm: { ...info.gemm } };
 }
 
 /**

@@ -7,8 +7,8 @@
 //   - LSTM_NATIVE_GEMM=builtin | openblas (read once): that one for every class (reproducible
 //     bits across processes; openblas only when linked). LSTM_NATIVE_LSTM_GEMM=blas: OpenBLAS for
 //     the LSTM classes.
-//   - the built-in GEMM runs its AVX-512 kernels: built-in (on Zen 5 it measured 1.6-2.6x
-//     OpenBLAS 0.3.21 on the LSTM's hoisted and step shapes; see bench/RESULTS.md).
+//   - the built-in GEMM runs its AVX-512 kernels: built-in (faster than OpenBLAS 0.3.21 on every
+//     LSTM shape measured on AVX-512 CPUs; bench/RESULTS.md).
 //   - the built-in GEMM runs its scalar kernels (no AVX2; arm64, which has no built-in SIMD GEMM):
 //     OpenBLAS.
 //   - otherwise (AVX2): a calibration at the class's first product, both GEMMs on one
