@@ -31,7 +31,8 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   Napi::Object gemm = Napi::Object::New(env);
   for (int u = 0; u < lstm::kGemmUses; ++u) {
     const auto use = static_cast<lstm::GemmUse>(u);
-    gemm.Set(lstm::gemm_use_name(use), Napi::String::New(env, lstm::gemm_impl_name(lstm::gemm_impl_for(use))));
+    const char* impl = lstm::gemm_impl_name(lstm::gemm_impl_for(use));
+    gemm.Set(lstm::gemm_use_name(use), Napi::String::New(env, impl));
   }
   out.Set("gemm", gemm);
   return out;

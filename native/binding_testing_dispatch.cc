@@ -32,7 +32,9 @@ Napi::Value X86IsaSupport(const Napi::CallbackInfo& info) {
   f.osxsave = ctx.bool_arg(o.Get("osxsave"), "osxsave");
   const double xcr0 = ctx.number_arg(o.Get("xcr0"), "xcr0");
   if (!ctx.ok()) return env.Undefined();
-  if (!(xcr0 >= 0 && xcr0 <= 9007199254740991.0 && xcr0 == static_cast<double>(static_cast<uint64_t>(xcr0)))) {
+  const bool integral = xcr0 >= 0 && xcr0 <= 9007199254740991.0 &&
+                        xcr0 == static_cast<double>(static_cast<uint64_t>(xcr0));
+  if (!integral) {
     ctx.range_error("xcr0 must be an integer in [0, 2^53), got " + std::to_string(xcr0));
     return env.Undefined();
   }

@@ -57,7 +57,8 @@ GemmImpl calibrate(GemmUse u) {
   auto run = [&](bool blas) {
     return [&, blas] {
       auto fn = blas ? &gemm_openblas<float> : &gemm_builtin<float>;
-      fn(sh.ta, sh.tb, sh.M, sh.N, sh.K, 1.0f, A.data(), a_cols, B.data(), b_cols, 0.0f, C.data(), sh.N);
+      fn(sh.ta, sh.tb, sh.M, sh.N, sh.K, 1.0f, A.data(), a_cols, B.data(), b_cols, 0.0f, C.data(),
+         sh.N);
     };
   };
   const double builtin = best_of_3(run(false));
@@ -93,7 +94,9 @@ const char* gemm_use_name(GemmUse u) {
   return "unknown";
 }
 
-const char* gemm_impl_name(GemmImpl impl) { return impl == GemmImpl::OpenBlas ? "openblas" : "builtin"; }
+const char* gemm_impl_name(GemmImpl impl) {
+  return impl == GemmImpl::OpenBlas ? "openblas" : "builtin";
+}
 
 GemmRule gemm_rule(bool have_openblas, Isa builtin_isa, const char* forced) {
   if (!have_openblas) return GemmRule::Builtin;

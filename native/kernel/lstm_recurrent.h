@@ -1,5 +1,6 @@
 // Internals of the fast float32 LSTM path (lstm_step.cc / lstm_backward.cc): the step kernels
-// (step_kernels_scalar.cc, lstm_recurrent_avx2.cc), W_hh packed once per call into a blocked panel
+// (step_kernels_scalar.cc; lstm_recurrent_avx2.cc and step_kernels_avx512.cc, both from the
+// width-generic step_kernels_simd.h), W_hh packed once per call into a blocked panel
 // layout (step_packing.cc), the schedulers that keep each thread on the same weights at every step
 // (step_schedulers.cc), and the choice of path and split (step_policy.cc). Not part of the
 // kernel's interface (lstm.h).

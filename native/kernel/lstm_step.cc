@@ -141,8 +141,9 @@ void FastStep::block(int jb, int jb_end, const StepIo<float>& s, const StepIo<fl
         float* ar = acc + (r - r0) * rec::kFwdCols;
         const float* hr = s.h_prev + static_cast<size_t>(r) * Ho;
         if (fused_) {
-          k_.tile32x2(I_, s.x + static_cast<size_t>(r) * I_, I_, pki_ + static_cast<size_t>(jb) * rec::kFwdCols * I_,
-                      Ho, hr, Ho, panel, pkb_ + jb * rec::kFwdCols, mr, ar, rec::kFwdCols);
+          const float* ip = pki_ + static_cast<size_t>(jb) * rec::kFwdCols * I_;
+          k_.tile32x2(I_, s.x + static_cast<size_t>(r) * I_, I_, ip, Ho, hr, Ho, panel,
+                      pkb_ + jb * rec::kFwdCols, mr, ar, rec::kFwdCols);
         } else {
           k_.tile32x2(0, nullptr, 0, nullptr, Ho, hr, Ho, panel, pkb_ + jb * rec::kFwdCols, mr, ar,
                       rec::kFwdCols);

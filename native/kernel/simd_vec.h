@@ -111,7 +111,9 @@ struct Emu16Vec {
   LSTM_EMU16_BINARY(or_, _mm256_or_ps)
   LSTM_EMU16_BINARY(andnot, _mm256_andnot_ps)
 #undef LSTM_EMU16_BINARY
-  static T fma(T a, T b, T c) { return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)}; }
+  static T fma(T a, T b, T c) {
+    return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
+  }
   static T fnma(T a, T b, T c) {
     return {_mm256_fnmadd_ps(a.lo, b.lo, c.lo), _mm256_fnmadd_ps(a.hi, b.hi, c.hi)};
   }
@@ -119,9 +121,15 @@ struct Emu16Vec {
     return {_mm256_round_ps(x.lo, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
             _mm256_round_ps(x.hi, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
   }
-  static M cmp_ge(T a, T b) { return {_mm256_cmp_ps(a.lo, b.lo, _CMP_GE_OQ), _mm256_cmp_ps(a.hi, b.hi, _CMP_GE_OQ)}; }
-  static M cmp_lt(T a, T b) { return {_mm256_cmp_ps(a.lo, b.lo, _CMP_LT_OQ), _mm256_cmp_ps(a.hi, b.hi, _CMP_LT_OQ)}; }
-  static T blend(M m, T f, T t) { return {_mm256_blendv_ps(f.lo, t.lo, m.lo), _mm256_blendv_ps(f.hi, t.hi, m.hi)}; }
+  static M cmp_ge(T a, T b) {
+    return {_mm256_cmp_ps(a.lo, b.lo, _CMP_GE_OQ), _mm256_cmp_ps(a.hi, b.hi, _CMP_GE_OQ)};
+  }
+  static M cmp_lt(T a, T b) {
+    return {_mm256_cmp_ps(a.lo, b.lo, _CMP_LT_OQ), _mm256_cmp_ps(a.hi, b.hi, _CMP_LT_OQ)};
+  }
+  static T blend(M m, T f, T t) {
+    return {_mm256_blendv_ps(f.lo, t.lo, m.lo), _mm256_blendv_ps(f.hi, t.hi, m.hi)};
+  }
   static IV cvt_i(T x) { return {_mm256_cvtps_epi32(x.lo), _mm256_cvtps_epi32(x.hi)}; }
   static IV srai1(IV n) { return {_mm256_srai_epi32(n.lo, 1), _mm256_srai_epi32(n.hi, 1)}; }
   static IV isub(IV a, IV b) { return {_mm256_sub_epi32(a.lo, b.lo), _mm256_sub_epi32(a.hi, b.hi)}; }
@@ -130,7 +138,9 @@ struct Emu16Vec {
     return {_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n.lo, bias), 23)),
             _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n.hi, bias), 23))};
   }
-  static T load_rows8(const float* p, ptrdiff_t stride) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + stride)}; }
+  static T load_rows8(const float* p, ptrdiff_t stride) {
+    return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + stride)};
+  }
   static void store_rows8(float* p, ptrdiff_t stride, T v, int n) {
     _mm256_storeu_ps(p, v.lo);
     if (n > 1) _mm256_storeu_ps(p + stride, v.hi);
@@ -161,7 +171,9 @@ struct Avx512Vec {
   static T and_(T a, T b) { return _mm512_and_ps(a, b); }
   static T or_(T a, T b) { return _mm512_or_ps(a, b); }
   static T andnot(T a, T b) { return _mm512_andnot_ps(a, b); }
-  static T round_even(T x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static T round_even(T x) {
+    return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
   static M cmp_ge(T a, T b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
   static M cmp_lt(T a, T b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
   static T blend(M m, T f, T t) { return _mm512_mask_blend_ps(m, f, t); }
@@ -172,7 +184,8 @@ struct Avx512Vec {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23));
   }
   static T load_rows8(const float* p, ptrdiff_t stride) {
-    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(p)), _mm256_loadu_ps(p + stride), 1);
+    const __m512 lo = _mm512_castps256_ps512(_mm256_loadu_ps(p));
+    return _mm512_insertf32x8(lo, _mm256_loadu_ps(p + stride), 1);
   }
   static void store_rows8(float* p, ptrdiff_t stride, T v, int n) {
     _mm256_storeu_ps(p, _mm512_castps512_ps256(v));

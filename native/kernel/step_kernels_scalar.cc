@@ -102,7 +102,9 @@ const RecKernels& rec_kernels() {
 #if defined(LSTM_NATIVE_X86)
     const Isa isa = active_isa();
     if (isa == Isa::Avx512) return widen(rec_kernels_avx512_part);
-    if (isa == Isa::Avx2) return emulated_wide_requested() ? widen(rec_kernels_emu512_part) : rec_kernels_avx2;
+    if (isa == Isa::Avx2) {
+      return emulated_wide_requested() ? widen(rec_kernels_emu512_part) : rec_kernels_avx2;
+    }
 #endif
     return rec_kernels_scalar;
   }();

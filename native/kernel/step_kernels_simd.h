@@ -264,7 +264,8 @@ void gates_bwd16(float* dh, const float* dy, const float* G, int H, const float*
 
 // ---- The 16-lane part of a kernel set (lstm_recurrent.h: rec_kernels_avx512_part) ---------------
 
-constexpr int kWideRows = 12;  // the most rows of a wide tile: 24 accumulators (see step_kernels_avx512.cc)
+// The most rows of a wide tile: 24 accumulators (the register budget in step_kernels_avx512.cc).
+constexpr int kWideRows = 12;
 
 template <class V>
 void tile32(int K, const float* a, ptrdiff_t lda, int mr, const float* p, float* s, ptrdiff_t lds) {

@@ -7,10 +7,11 @@
  * of the AVX2 tile and every epilogue lane runs the AVX2 formulas, so the emulated path must give
  * the AVX2 path's bits, and both agree with the reference path to float32 rounding.
  *
- * Shapes cover: forward blocks with a partial last block (H 20, 27, 516), backward panel pairs
- * with a partial second panel (H 20) or a lone last panel (H 8, 40), tiles of 1-2 rows (the even /
- * odd k split: B 2, 13 rows cut 7 + 6, 25 + 25 rows per thread), batch 1 (GEMV), the fused and the
- * hoisted input product, chunked inference (rows split, and units split with blocked G), both
+ * Shapes cover: forward blocks with a partial last block (H 19, 20, 27, 516), backward panel
+ * pairs with a partial second panel (H 19, 20) or a lone last panel (H 8, 40), tiles of 1-2 rows
+ * (the even / odd k split, with odd K: B 2), 13 rows cut 7 + 6, 25 + 25 rows per thread, batch 1
+ * (GEMV), the fused and the hoisted input product, chunked inference (rows split, and units split
+ * with blocked G), both
  * directions, lengths. Each run is a child process: the kernels are chosen once per process.
  */
 import { execFileSync } from 'node:child_process';
@@ -24,6 +25,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const shapes: [number, number, number, number, boolean, boolean][] = [
   [7, 13, 40, 20, false, true],    // hoisted input; 3 blocks (last of 4 units); panels 16 + 4
   [6, 2, 8, 40, true, false],      // fused input; 2-row tiles; panels 16 + 16 | 8
+  [5, 2, 7, 19, false, true],      // fused, odd K1 = 7 and K2 = 19 in 2-row tiles (odd k's tail)
   [5, 1, 9, 27, false, true],      // batch 1
   [4, 3, 5, 8, true, true],        // one block, one lone panel, 3-row tile
   [6, 50, 12, 40, false, true],    // rows split on 2 threads: 25 + 25 rows, tiles 13 + 12
