@@ -11,8 +11,8 @@
  * pairs with a partial second panel (H 19, 20) or a lone last panel (H 8, 40), tiles of 1-2 rows
  * (the even / odd k split, with odd K: B 2), 13 rows cut 7 + 6, 25 + 25 rows per thread, batch 1
  * (GEMV), the fused and the hoisted input product, chunked inference (rows split, and units split
- * with blocked G), both
- * directions, lengths. Each run is a child process: the kernels are chosen once per process.
+ * with blocked G), the projection (h to its own rows), both directions, lengths. Each run is a
+ * child process: the kernels are chosen once per process.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +21,8 @@ import { loadNative } from '../../lib/binding.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-// [T, B, I, H, reverse, lengths]
-const shapes: [number, number, number, number, boolean, boolean][] = [
+// [T, B, I, H, reverse, lengths, P (projection size, 0: none)]
+const shapes: [number, number, number, number, boolean, boolean, number?][] = [
   [7, 13, 40, 20, false, true],    // hoisted input; 3 blocks (last of 4 units); panels 16 + 4
   [6, 2, 8, 40, true, false],      // fused input; 2-row tiles; panels 16 + 16 | 8
   [5, 2, 7, 19, false, true],      // fused, odd K1 = 7 and K2 = 19 in 2-row tiles (odd k's tail)
@@ -33,6 +33,8 @@ const shapes: [number, number, number, number, boolean, boolean][] = [
   [8, 32, 64, 48, false, false],   // hoisted, rows split
   [35, 128, 300, 128, false, true], // inference over 2 chunks (rows split)
   [130, 8, 300, 516, true, true],  // inference chunks in the step job (units split, blocked G)
+  [6, 9, 10, 24, false, true, 7],  // projection: h to its own rows (stride H), no y from the epilogue
+  [5, 1, 6, 20, true, false, 5],   // projection at batch 1
 ];
 
 const script = `
@@ -45,28 +47,29 @@ const script = `
   const info = native.backendInfo();
   const out = { isa: info.isa, stepKernels: info.stepKernels, hashes: {}, worst: {} };
   const hash = (a) => createHash('sha256').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
-  for (const [T, B, I, H, reverse, withLengths] of shapes) {
+  for (const [T, B, I, H, reverse, withLengths, P = 0] of shapes) {
     let s = 11 + T + B + I + H;
     const next = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 4294967296);
-    const G4 = 4 * H, k = 1 / Math.sqrt(H);
+    const G4 = 4 * H, k = 1 / Math.sqrt(H), Ho = P > 0 ? P : H;
     const u = (n, a = k) => Float32Array.from({ length: n }, () => (next() * 2 - 1) * a);
-    const wIh = u(G4 * I), wHh = u(G4 * H), bIh = u(G4), bHh = u(G4), x = u(T * B * I, 1);
-    const h0 = u(B * H, 0.5), c0 = u(B * H, 0.5);
+    const wIh = u(G4 * I), wHh = u(G4 * Ho), bIh = u(G4), bHh = u(G4), x = u(T * B * I, 1);
+    const wHr = P > 0 ? u(P * H) : null;
+    const h0 = u(B * Ho, 0.5), c0 = u(B * H, 0.5);
     const lengths = withLengths ? Int32Array.from({ length: B }, (_, b) => (b % 3 === 1 ? Math.max(0, T - 2 - b % 5) : T)) : null;
-    const dy = u(T * B * H, 1), dhn = u(B * H, 1), dcn = u(B * H, 1);
+    const dy = u(T * B * Ho, 1), dhn = u(B * Ho, 1), dcn = u(B * H, 1);
     const run = (path, training) => {
-      const common = { T, B, I, H, P: 0, reverse, wIh, wHh, bIh, bHh, wHr: null, x, lengths, _path: path };
-      const workspace = new Float32Array(native.lstmWorkspaceSize(T, B, I, H, 0, training));
-      const y = new Float32Array(T * B * H), hn = new Float32Array(B * H), cn = new Float32Array(B * H);
-      native.lstmForward({ ...common, h0, c0, y, yOffset: 0, ldy: H, hn, cn, workspace, training });
+      const common = { T, B, I, H, P, reverse, wIh, wHh, bIh, bHh, wHr, x, lengths, _path: path };
+      const workspace = new Float32Array(native.lstmWorkspaceSize(T, B, I, H, P, training));
+      const y = new Float32Array(T * B * Ho), hn = new Float32Array(B * Ho), cn = new Float32Array(B * H);
+      native.lstmForward({ ...common, h0, c0, y, yOffset: 0, ldy: Ho, hn, cn, workspace, training });
       if (!training) return { yInf: y, hnInf: hn, cnInf: cn };
-      const g = { dx: new Float32Array(T * B * I), dh0: new Float32Array(B * H), dc0: new Float32Array(B * H),
-        dWIh: new Float32Array(G4 * I), dWHh: new Float32Array(G4 * H), dBIh: new Float32Array(G4),
-        dBHh: new Float32Array(G4), dWHr: null };
-      native.lstmBackward({ ...common, dy, dyOffset: 0, ldy: H, dhn, dcn, ...g, workspace });
+      const g = { dx: new Float32Array(T * B * I), dh0: new Float32Array(B * Ho), dc0: new Float32Array(B * H),
+        dWIh: new Float32Array(G4 * I), dWHh: new Float32Array(G4 * Ho), dBIh: new Float32Array(G4),
+        dBHh: new Float32Array(G4), dWHr: P > 0 ? new Float32Array(P * H) : null };
+      native.lstmBackward({ ...common, dy, dyOffset: 0, ldy: Ho, dhn, dcn, ...g, workspace });
       return { y, hn, cn, ...g };
     };
-    const key = [T, B, I, H].join(' ');
+    const key = [T, B, I, H, P].join(' ');
     const ref = run('reference', true);
     const fast = { ...run('fast', true), ...run('fast', false) };
     let worst = 0;
@@ -107,7 +110,7 @@ const small = shapes.filter(([T, B, I, H]) => T * B * (I + H) * H < 2e6);
 function expectAgreesWithReference(res: ChildResult) {
   expect(Object.keys(res.worst)).toHaveLength(shapes.length);
   for (const [shape, worst] of Object.entries(res.worst)) {
-    expect(worst, `T B I H ${shape}`).toBeLessThanOrEqual(2e-5);
+    expect(worst, `T B I H P ${shape}`).toBeLessThanOrEqual(2e-5);
   }
 }
 
@@ -125,7 +128,7 @@ describe('16-lane step kernels emulated on AVX2 (LSTM_NATIVE_STEP_KERNELS=emu512
     expectAgreesWithReference(avx2);
     for (const [shape, hashes] of Object.entries(avx2.hashes)) {
       for (const [name, h] of Object.entries(hashes)) {
-        expect(emu.hashes[shape]![name], `${name} at T B I H ${shape}`).toBe(h);
+        expect(emu.hashes[shape]![name], `${name} at T B I H P ${shape}`).toBe(h);
       }
     }
   }, 180_000);
@@ -155,9 +158,9 @@ describe('16-lane step kernels on AVX-512 hardware', () => {
     // The fused-input shapes run no hoisted product, so their forward outputs come from
     // the step kernels alone (the AVX-512 GEMM blocks K differently from the AVX2 one).
     const emu = child({ LSTM_NATIVE_ISA: 'avx2', LSTM_NATIVE_STEP_KERNELS: 'emu512' });
-    for (const shape of ['6 2 8 40', '9 7 11 24', '6 50 12 40']) {
+    for (const shape of ['6 2 8 40 0', '9 7 11 24 0', '6 50 12 40 0']) {
       for (const name of ['y', 'hn', 'cn', 'yInf', 'hnInf', 'cnInf']) {
-        expect(real.hashes[shape]![name], `${name} at T B I H ${shape}`).toBe(emu.hashes[shape]![name]);
+        expect(real.hashes[shape]![name], `${name} at T B I H P ${shape}`).toBe(emu.hashes[shape]![name]);
       }
     }
   }, 180_000);
