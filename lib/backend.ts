@@ -1,5 +1,5 @@
 /** What the native backend is and how many threads it uses. */
-import { loadNative } from './binding.js';
+import { loadNative, type NativeGemmChoice, type NativeKernelConfig, type NativeKernelTable } from './binding.js';
 import { checkInteger } from './validate.js';
 
 /** Returned by {@link backendInfo}. */
@@ -10,26 +10,26 @@ export interface BackendInfo {
   isa: 'avx512' | 'avx2' | 'neon' | 'scalar';
   /** Threads the kernel uses (its own pool and OpenBLAS's). */
   threads: number;
+  /** The environment knobs as read once at load (the README's table lists them). */
+  config: NativeKernelConfig;
+  /** The kernel variants chosen once at load: the ISA, and the gates', step's, GEMM's and softmax's. */
+  kernels: NativeKernelTable;
   /**
    * The GEMM each class of product runs on, chosen once per process by what is fastest on this CPU
    * (the built-in GEMM unless OpenBLAS is linked and measured faster; `LSTM_NATIVE_GEMM` forces one).
    */
-  gemm: {
-    lstmForward: 'builtin' | 'openblas';
-    lstmBackward: 'builtin' | 'openblas';
-    linearForward: 'builtin' | 'openblas';
-    linearBackward: 'builtin' | 'openblas';
-  };
+  gemm: NativeGemmChoice;
 }
 
 /**
- * Reports the GEMM backend, the SIMD path chosen for this CPU, the thread count, and which GEMM each
- * class of product uses.
- * @example backendInfo() // { blas: 'openblas', isa: 'avx2', threads: 2, gemm: { lstmForward: 'builtin', ... } }
+ * Reports the GEMM backend, the SIMD path chosen for this CPU, the thread count, the configuration
+ * read from the environment, the kernel variants in use and the GEMM of each class of product.
+ * @example backendInfo() // { blas: 'openblas', isa: 'avx2', threads: 2, config: {...}, kernels: {...}, gemm: {...} }
  */
 export function backendInfo(): BackendInfo {
   const info = loadNative().backendInfo();
-  return { blas: info.blas, isa: info.isa, threads: info.threads, gemm: { ...info.gemm } };
+  return { blas: info.blas, isa: info.isa, threads: info.threads, config: info.config, kernels: info.kernels,
+    gemm: info.gemm };
 }
 
 /**
@@ -41,5 +41,5 @@ export function backendInfo(): BackendInfo {
  */
 export function setNumThreads(n: number): void {
   checkInteger('setNumThreads', 'n', n, 1, 1024);
-  loadNative().setNumThreads(n);
+  loadNative().setNumThreads({ threads: n });
 }

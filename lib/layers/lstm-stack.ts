@@ -6,7 +6,7 @@
  * caller's job (lstm.ts); the native binding re-checks every length anyway.
  * @internal
  */
-import { loadNative, type FloatArray, type NativeLstmBackward, type NativeLstmForward } from '../binding.js';
+import { loadNative, lstmWorkspaceSize, type FloatArray, type NativeLstmBackward, type NativeLstmForward } from '../binding.js';
 import { LstmError } from '../errors.js';
 import type { Random } from '../random.js';
 import { uninitialized, type FloatArrayClass } from '../uninitialized.js';
@@ -89,7 +89,7 @@ export class LstmStack<A extends FloatArray> {
 
   /** The layer-direction's workspace, grown (never shrunk) to fit (T, B). */
   private workspace(i: number, ld: LayerDirSlots, T: number, B: number, training: boolean): A {
-    const need = loadNative().lstmWorkspaceSize(T, B, ld.inputSize, this.cfg.hiddenSize, this.cfg.projSize, training);
+    const need = lstmWorkspaceSize({ T, B, I: ld.inputSize, H: this.cfg.hiddenSize, P: this.cfg.projSize, training });
     const cache = training ? this.workspaces : this.inferenceWorkspaces;
     const ws = cache[i];
     if (ws && ws.length >= need) return ws;
@@ -117,8 +117,8 @@ export class LstmStack<A extends FloatArray> {
     // Written in full by the kernel (see y below): no zeroing (uninitialized.ts).
     const hn = uninitialized(this.Ctor, L * D * B * Hout);
     const cn = uninitialized(this.Ctor, L * D * B * H);
-    // A copy when backward will read layer 0's input again or an async call must not see x
-    // change; a synchronous forward without grad reads x only while it runs.
+    // A copy when backward will read layer 0's input again; a forward without grad reads x only
+    // while it runs (an async call copies what it reads: lib/binding.ts).
     const inputs: A[] = [copyInput ? x.slice() as A : x];
     const masks: (A | null)[] = [];
     const calls: Step<NativeLstmForward>[] = [];
@@ -229,7 +229,7 @@ export class LstmStack<A extends FloatArray> {
   async forwardAsync(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null,
     where = 'lstm.forwardAsync', grad = true): Promise<StackForwardResult<A>> {
     this.assertIdle(where);
-    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, true);
+    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, grad);
     const native = loadNative();
     this.saved = null;
     this.busyWith = where;

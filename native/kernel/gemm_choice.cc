@@ -2,20 +2,15 @@
 #include "gemm_choice.h"
 
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
 #include "gemm_builtin.h"
+#include "kernel_config.h"
 
 namespace lstm {
 namespace {
-
-const char* env_str(const char* name) {
-  const char* s = std::getenv(name);
-  return s && *s ? s : nullptr;
-}
 
 // One representative product per class: (ta, tb, M, N, K), ~30-130 MFLOP.
 struct Shape {
@@ -70,11 +65,9 @@ bool lstm_class(GemmUse u) { return u == GemmUse::LstmForward || u == GemmUse::L
 
 GemmImpl decide(GemmUse u) {
   const bool blas = gemm_have_openblas();
-  if (blas && lstm_class(u)) {
-    const char* s = env_str("LSTM_NATIVE_LSTM_GEMM");
-    if (s && std::strcmp(s, "blas") == 0) return GemmImpl::OpenBlas;
-  }
-  switch (gemm_rule(blas, gemm_detail::gemm_builtin_active_isa(), env_str("LSTM_NATIVE_GEMM"))) {
+  const KernelConfig& c = kernel_config();
+  if (blas && lstm_class(u) && c.lstm_gemm_blas) return GemmImpl::OpenBlas;
+  switch (gemm_rule(blas, gemm_detail::gemm_builtin_active_isa(), c.gemm)) {
     case GemmRule::Builtin: return GemmImpl::Builtin;
     case GemmRule::OpenBlas: return GemmImpl::OpenBlas;
     case GemmRule::Calibrate: return calibrate(u);

@@ -4,7 +4,7 @@
 //
 // The decision for a class (gemm_rule, then a calibration where the rule has no answer):
 //   - only the built-in GEMM is linked: built-in.
-//   - LSTM_NATIVE_GEMM=builtin | openblas (read once): that one for every class (reproducible
+//   - LSTM_NATIVE_GEMM=builtin | openblas (kernel_config.h): that one for every class (reproducible
 //     bits across processes; openblas only when linked). LSTM_NATIVE_LSTM_GEMM=blas: OpenBLAS for
 //     the LSTM classes.
 //   - the built-in GEMM runs its AVX-512 kernels: built-in (faster than OpenBLAS 0.3.21 on every

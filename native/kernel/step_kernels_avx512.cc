@@ -1,9 +1,9 @@
 // AVX-512 part of the fast LSTM step's kernels (contracts in lstm_recurrent.h): the wide register
-// tiles and the fused gate epilogues of step_kernels_simd.h with V = __m512. rec_kernels()
+// tiles and the fused gate epilogues of step_kernels_simd.h with V = __m512. The ISA table
 // completes the set with the AVX2 entries (batch-1 GEMV, packing, a lone 16-column panel's tile).
 //
 // Compiled with -mavx512f -mavx512dq -mavx2 -mfma (CMakeLists.txt) and reached only through
-// rec_kernels() after cpu_supports(Isa::Avx512) (CPUID avx512f + avx512dq and ZMM state enabled in
+// the ISA table (isa_table.cc) after cpu_supports(Isa::Avx512) (CPUID avx512f + avx512dq and ZMM state enabled in
 // XCR0); the table below is constant data. Internal linkage only, intrinsics only (simd_vec.h).
 //
 // Design (per core: 32 zmm; Skylake-SP and Zen 5: two 512-bit FMA pipes, 4-cycle latency, two

@@ -1,10 +1,9 @@
 // The fast LSTM step's portable kernels (contract in lstm_recurrent.h): the scalar tile, GEMV and
-// packing kernels (the LSTM_NATIVE_ISA=scalar answer and the non-x86 fallback), and the choice of
-// the step kernel set for active_isa() (avx512: the 16-lane part over the avx2 set).
-#include <cstdlib>
+// packing kernels (the LSTM_NATIVE_ISA=scalar answer and the non-x86 fallback), and rec_kernels(),
+// the ISA table's set (isa_table.h).
 #include <cstring>
 
-#include "cpu_features.h"
+#include "isa_table.h"
 #include "lstm_recurrent.h"
 
 namespace lstm {
@@ -73,43 +72,7 @@ const RecKernels rec_kernels_scalar = {"scalar",         &tile16_scalar, &tile16
                                        &dot_rows_scalar, nullptr,        nullptr,
                                        nullptr,          nullptr,        &pack16_scalar};
 
-#if defined(LSTM_NATIVE_X86)
-namespace {
-
-// The avx2 set with a 16-lane part's non-null entries over it.
-RecKernels widen(const RecKernels& part) {
-  RecKernels k = rec_kernels_avx2;
-  k.name = part.name;
-  if (part.gates_fwd8) k.gates_fwd8 = part.gates_fwd8;
-  if (part.gates_fwd8_acc) k.gates_fwd8_acc = part.gates_fwd8_acc;
-  if (part.gates_bwd16) k.gates_bwd16 = part.gates_bwd16;
-  k.tile32 = part.tile32;
-  k.tile32x2 = part.tile32x2;
-  k.wide_rows = part.wide_rows;
-  return k;
-}
-
-bool emulated_wide_requested() {
-  const char* s = std::getenv("LSTM_NATIVE_STEP_KERNELS");
-  return s && std::strcmp(s, "emu512") == 0;
-}
-
-}  // namespace
-#endif
-
-const RecKernels& rec_kernels() {
-  static const RecKernels k = [] {
-#if defined(LSTM_NATIVE_X86)
-    const Isa isa = active_isa();
-    if (isa == Isa::Avx512) return widen(rec_kernels_avx512_part);
-    if (isa == Isa::Avx2) {
-      return emulated_wide_requested() ? widen(rec_kernels_emu512_part) : rec_kernels_avx2;
-    }
-#endif
-    return rec_kernels_scalar;
-  }();
-  return k;
-}
+const RecKernels& rec_kernels() { return *isa_table().step; }
 
 }  // namespace rec
 }  // namespace lstm

@@ -279,7 +279,7 @@ void tile32x2(int K1, const float* a1, ptrdiff_t lda1, const float* p1, int K2, 
 }
 
 // The wide tiles and the fused epilogues over V (16 lanes); the other entries stay null for
-// rec_kernels() to fill from the avx2 set. constexpr: the table is constant data, so no
+// the ISA table (isa_table.cc) to fill from the avx2 set. constexpr: the table is constant data, so no
 // instruction of V's ISA runs before dispatch has checked the CPU.
 template <class V>
 constexpr RecKernels wide_part(const char* name) {

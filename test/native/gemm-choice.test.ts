@@ -7,10 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadNative } from '../../lib/binding.js';
+import { testingNative } from '../helpers/testing-addon.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const native = loadNative();
+const native = testingNative();
 const classes = ['lstmForward', 'lstmBackward', 'linearForward', 'linearBackward'];
 
 function childGemm(env: Record<string, string>): { blas: string; isa: string; gemm: Record<string, string> } {

@@ -8,9 +8,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadNative } from '../../lib/binding.js';
+import { testingNative } from '../helpers/testing-addon.js';
 
-const native = loadNative();
+const native = testingNative();
 const all = { avx2: true, fma: true, avx512f: true, avx512dq: true, osxsave: true, xcr0: 0xe7 };
 
 describe('x86 ISA decision', () => {
@@ -57,9 +57,9 @@ describe('this machine', () => {
     if (!has512) {
       expect(info.supportedIsas).not.toContain('avx512');
       expect(info.isa).not.toBe('avx512');
-      expect(info.stepKernels).not.toBe('avx512');
+      expect(info.kernels.step).not.toBe('avx512');
     } else if (info.isa === 'avx512') {
-      expect(info.stepKernels).toBe('avx512');
+      expect(info.kernels.step).toBe('avx512');
     }
   });
 });

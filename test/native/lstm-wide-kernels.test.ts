@@ -2,8 +2,8 @@
  * The 16-lane (AVX-512) step kernels: 12 x 32 register tiles over two 16-column panels (the
  * forward's half panels of a unit block, two backward column panels) and epilogues with two rows
  * per vector (native/kernel/step_kernels_simd.h). Where the CPU has no AVX-512 they run emulated
- * (each 16-lane vector two __m256, LSTM_NATIVE_STEP_KERNELS=emu512): the same code, tile heights,
- * tails and row pairing as the AVX-512 instantiation. Each output element's k-sum runs in the order
+ * (each 16-lane vector two __m256; LSTM_NATIVE_STEP_KERNELS=emu512, test addon only): the same
+ * code, tile heights, tails and row pairing as the AVX-512 instantiation. Each output element's k-sum runs in the order
  * of the AVX2 tile and every epilogue lane runs the AVX2 formulas, so the emulated path must give
  * the AVX2 path's bits, and both agree with the reference path to float32 rounding.
  *
@@ -43,9 +43,9 @@ const script = `
   const req = createRequire(${JSON.stringify(ROOT + 'package.json')});
   const native = req('node-gyp-build')(${JSON.stringify(ROOT)});
   const [shapes, threads] = JSON.parse(process.argv[1]);
-  native.setNumThreads(threads);
+  native.setNumThreads({ threads });
   const info = native.backendInfo();
-  const out = { isa: info.isa, stepKernels: info.stepKernels, hashes: {}, worst: {} };
+  const out = { isa: info.isa, stepKernels: info.kernels.step, hashes: {}, worst: {} };
   const hash = (a) => createHash('sha256').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
   for (const [T, B, I, H, reverse, withLengths, P = 0] of shapes) {
     let s = 11 + T + B + I + H;
@@ -59,7 +59,7 @@ const script = `
     const dy = u(T * B * Ho, 1), dhn = u(B * Ho, 1), dcn = u(B * H, 1);
     const run = (path, training) => {
       const common = { T, B, I, H, P, reverse, wIh, wHh, bIh, bHh, wHr, x, lengths, _path: path };
-      const workspace = new Float32Array(native.lstmWorkspaceSize(T, B, I, H, P, training));
+      const workspace = new Float32Array(native.lstmWorkspaceSize({ T, B, I, H, P, training }));
       const y = new Float32Array(T * B * Ho), hn = new Float32Array(B * Ho), cn = new Float32Array(B * H);
       native.lstmForward({ ...common, h0, c0, y, yOffset: 0, ldy: Ho, hn, cn, workspace, training });
       if (!training) return { yInf: y, hnInf: hn, cnInf: cn };
