@@ -4,14 +4,17 @@
  * `head.bias`, as a PyTorch module with those attributes). Sequence lengths flow through the
  * chain, and an LSTM with `returnSequences: false` passes on each sequence's last valid step.
  * Feature sizes are checked when the Sequential is built, not at the first forward.
+ *
+ * A layer belongs to one model: the constructor refuses a layer already in a Sequential, and it is
+ * atomic (it checks every layer, idle and unowned, before moving any into the new block, so a
+ * refused constructor leaves every layer as it was). See parameters.ts for the rules of the block.
  */
 import { describe, LstmError, rangeError, typeError } from '../errors.js';
-import { Random } from '../random.js';
-import type { Tensor, TensorData } from '../tensor.js';
-import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
-import type { ParamSlot } from './lstm-layout.js';
-import { Module, type ChainState, type Features } from './module.js';
-import type { LSTMForwardOptions } from './lstm.js';
+import type { ParamSlot } from '../parameters.js';
+import { checkSeed, Random } from '../random.js';
+import type { SequenceLengths, Tensor, TensorData } from '../tensor.js';
+import { checkBoolean, checkOptions } from '../validate.js';
+import { Module, type ChainBackward, type ChainState, type Features } from './module.js';
 
 /** Options of {@link Sequential}. */
 export interface SequentialOptions {
@@ -22,7 +25,7 @@ export interface SequentialOptions {
 /** Options of {@link Sequential.forward}. */
 export interface SequentialForwardOptions {
   /** Valid steps of each sequence (B), passed to every LSTM in the chain. */
-  lengths?: LSTMForwardOptions['lengths'];
+  lengths?: SequenceLengths;
   /** Inference only: the LSTMs keep nothing for backward (less memory, faster). Default false. */
   noGrad?: boolean;
 }
@@ -34,7 +37,24 @@ export interface SequentialBackwardOptions {
    * (for an LSTM, one product as large as its input projection); backward then returns null.
    */
   inputGrad?: boolean;
+  /**
+   * Keep every layer's activations for another backward (PyTorch's `retain_graph`). Default false:
+   * a backward consumes them, and a second backward of the same forward throws ERR_LSTM_STATE.
+   */
+  retainGraph?: boolean;
 }
+
+/** What a Sequential is built from: an object of name -> layer, or an array (a tuple) of layers. */
+export type SequentialLayers = Record<string, Module> | readonly Module[];
+
+/**
+ * The `[name, layer]` entries of a Sequential, typed from what it was built from: a tuple gives
+ * each entry its own layer type (`model.layers[1][1]` is the second layer's class); an object gives
+ * entries whose name tells the layer type apart (`if (name === 'lstm') layer.forward(...)`).
+ */
+export type SequentialEntries<L extends SequentialLayers> = L extends readonly Module[]
+  ? { readonly [K in keyof L]: readonly [K extends `${number}` ? K : string, L[K]] }
+  : ReadonlyArray<{ [K in keyof L & string]: readonly [K, L[K]] }[keyof L & string]>;
 
 function describeFeatures(f: Features): string {
   return f.kind === 'tokens' ? 'token ids' : f.size === null ? 'features of any size' : `${f.size} features`;
@@ -51,30 +71,40 @@ function describeFeatures(f: Features): string {
  * const logits = model.forward(tokens);   // (B, T) ids -> (B, T, 65)
  * model.backward(dLogits);
  */
-export class Sequential extends Module {
-  /** The layers by name, in order. */
-  readonly layers: ReadonlyArray<readonly [string, Module]>;
+export class Sequential<const L extends SequentialLayers = SequentialLayers> extends Module {
+  /** The layers by name, in order: `[name, layer]` entries typed from the constructor's argument. */
+  readonly layers: SequentialEntries<L>;
+  private readonly byName: ReadonlyMap<string, Module>;
   private readonly layout: ParamSlot[];
-  private ran = false;
 
   /**
    * @param layers an object of name -> layer (names become state-dict prefixes) or an array
    *   (names "0", "1", ...)
-   * @throws RangeError when a layer's output does not fit the next one's input
+   * @throws RangeError when a layer's output does not fit the next one's input, or a layer is
+   *   already part of a model; LstmError ERR_LSTM_BUSY while an async call runs on a layer.
+   *   Nothing changes when it throws.
    */
-  constructor(layers: Record<string, Module> | Module[], options?: SequentialOptions) {
+  constructor(layers: L, options?: SequentialOptions) {
     const where = 'new Sequential';
     const o = checkOptions(where, options, ['seed']);
     if (layers === null || typeof layers !== 'object') {
       throw typeError(`${where}: layers must be an object of name -> layer or an array of layers, got ${describe(layers)}`);
     }
-    const entries: [string, Module][] = Array.isArray(layers) ? layers.map((l, i) => [String(i), l]) : Object.entries(layers);
+    const entries: [string, Module][] = Array.isArray(layers) ? layers.map((l, i) => [String(i), l])
+      : Object.entries(layers as Record<string, Module>);
     if (entries.length === 0) throw rangeError(`${where}: needs at least one layer`);
+    const seed = o.seed === undefined ? undefined : checkSeed(where, 'seed', o.seed);
     const seen = new Set<Module>();
     for (const [name, layer] of entries) {
       if (!(layer instanceof Module)) throw typeError(`${where}: layer "${name}" must be a layer (LSTM, Linear, Embedding, Dropout, Sequential), got ${describe(layer)}`);
       if (!/^[A-Za-z0-9_]+$/.test(name)) throw rangeError(`${where}: layer name "${name}" must be letters, digits or _ (it becomes a state-dict prefix)`);
       if (seen.has(layer)) throw rangeError(`${where}: layer "${name}" appears twice; each layer may be used once`);
+      if (layer.container !== null) {
+        throw rangeError(`${where}: layer "${name}" already belongs to another model (a Sequential); a layer belongs to ` +
+          'one model: build a new layer (copy the weights with loadStateDict(layer.stateDict()) if needed)', 'ERR_LSTM_STATE');
+      }
+      // Checked for every layer before any moves: a busy layer must not end up half in the new block.
+      layer.assertIdle(where);
       seen.add(layer);
     }
     // Each layer's output must fit the next one's input.
@@ -97,18 +127,23 @@ export class Sequential extends Module {
       offset += layer.parameters().size;
     }
     super(offset);
-    this.layers = entries;
+    this.layers = entries as unknown as SequentialEntries<L>;
+    this.byName = new Map(entries);
     this.layout = layout;
-    // One block for the whole model: each layer moves into its part, keeping its values.
+    // One block for the whole model: each layer moves into its part, keeping its values, and its
+    // old block is retired (Parameters taken from it are refused from now on). Nothing here throws.
     let at = 0;
     for (const [, layer] of entries) {
+      const old = layer.block;
       const n = layer.parameters().size;
-      layer.bindBuffers(this.values.subarray(at, at + n), this.grads.subarray(at, at + n));
+      layer.bindTo(this.block, at);
+      layer.container = this;
+      old.retire('a Sequential');
       at += n;
     }
-    if (o.seed !== undefined) {
-      const rng = new Random(checkInteger(where, 'seed', o.seed, 0, 0xffffffff));
-      this.resetParameters(rng);
+    if (seed !== undefined) {
+      const rng = new Random(seed);
+      this.initParameters(rng);
       for (const [, layer] of entries) layer.reseed(rng.nextUint32());
     }
   }
@@ -117,41 +152,58 @@ export class Sequential extends Module {
     return this.layout;
   }
 
-  protected override onBind(): void {
-    let at = 0;
-    for (const [, layer] of this.layers) {
+  /**
+   * The layer with this name (an index `"0"`, `"1"`, ... for a Sequential built from an array),
+   * typed from the constructor's argument.
+   * @throws RangeError for a name the model does not have.
+   */
+  getLayer<K extends keyof L & string>(name: K): L[K] {
+    const layer = this.byName.get(name);
+    if (layer === undefined) {
+      throw rangeError(`${this.where}.getLayer: no layer named ${describe(name)}; layers: ${[...this.byName.keys()].join(', ')}`);
+    }
+    return layer as L[K];
+  }
+
+  private get entries(): ReadonlyArray<readonly [string, Module]> {
+    return this.layers as unknown as ReadonlyArray<readonly [string, Module]>;
+  }
+
+  /** @internal */
+  protected override onBind(offset: number): void {
+    let at = offset;
+    for (const [, layer] of this.entries) {
       const n = layer.parameters().size;
-      layer.bindBuffers(this.values.subarray(at, at + n), this.grads.subarray(at, at + n));
+      layer.bindTo(this.block, at);
       at += n;
     }
   }
 
-  resetParameters(rng: Random): void {
-    for (const [, layer] of this.layers) layer.resetParameters(rng);
+  /** @internal */
+  protected initParameters(rng: Random): void {
+    for (const [, layer] of this.entries) layer.resetParameters(rng);
   }
 
   override reseed(seed: number): void {
     const rng = new Random(seed);
-    for (const [, layer] of this.layers) layer.reseed(rng.nextUint32());
+    for (const [, layer] of this.entries) layer.reseed(rng.nextUint32());
   }
 
   override train(mode = true): this {
     super.train(mode);
-    for (const [, layer] of this.layers) layer.train(mode);
+    for (const [, layer] of this.entries) layer.train(mode);
     return this;
   }
 
-  override assertIdle(where: string): void {
-    for (const [, layer] of this.layers) layer.assertIdle(where);
-  }
-
+  /** @internal */
   inputFeatures(): Features {
-    return this.layers[0]![1].inputFeatures();
+    return this.entries[0]![1].inputFeatures();
   }
 
+  /** @internal */
   outputFeatures(input: Features): Features {
     let flow = input;
-    for (const [, layer] of this.layers) flow = layer.outputFeatures(flow);
+    for (const [, layer] of this.entries) flow = layer.outputFeatures(flow);
     return flow;
   }
 
@@ -161,40 +213,56 @@ export class Sequential extends Module {
    * @param options `lengths` for the LSTMs in the chain
    */
   forward(x: Tensor<TensorData>, options?: SequentialForwardOptions): Tensor {
-    const o = checkOptions(`${this.where}.forward`, options, ['lengths', 'noGrad']);
-    const noGrad = o.noGrad === undefined ? false : checkBoolean(`${this.where}.forward`, 'noGrad', o.noGrad);
+    const where = `${this.where}.forward`;
+    const o = checkOptions(where, options, ['lengths', 'noGrad']);
+    const noGrad = o.noGrad === undefined ? false : checkBoolean(where, 'noGrad', o.noGrad);
+    this.assertIdle(where);
     return this.forwardChain(x, { lengths: (o.lengths ?? null) as ChainState['lengths'], noGrad });
   }
 
   /**
    * Backpropagates `grad` (shaped like the last forward's output) through every layer; returns the
-   * input's gradient, or null for token ids or with `inputGrad: false`.
+   * input's gradient, or null for token ids or with `inputGrad: false`. Every layer is checked
+   * before any gradient changes: a backward that throws leaves every gradient as it was.
+   * @throws LstmError ERR_LSTM_STATE before a forward, after a noGrad forward, for a second
+   *   backward of one forward (without retainGraph) and when the parameters changed since the
+   *   forward; ERR_LSTM_BUSY while an async call runs on the model; RangeError for a grad of the
+   *   wrong shape.
    */
   backward(grad: Tensor, options: SequentialBackwardOptions = {}): Tensor | null {
     const where = `${this.where}.backward`;
-    const o = checkOptions(where, options, ['inputGrad']);
+    const o = checkOptions(where, options, ['inputGrad', 'retainGraph']);
     const inputGrad = o.inputGrad === undefined ? true : checkBoolean(where, 'inputGrad', o.inputGrad);
-    if (!this.ran) throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
-    return this.backwardChain(grad, inputGrad);
+    const retain = o.retainGraph === undefined ? false : checkBoolean(where, 'retainGraph', o.retainGraph);
+    this.assertIdle(where);
+    this.checkBackward(where);
+    return this.backwardChain(grad, { inputGrad, retain });
   }
 
+  /** @internal */
+  checkBackward(where: string): void {
+    for (const [, layer] of this.entries) layer.checkBackward(where);
+  }
+
+  /** @internal */
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
     let flow: Tensor<TensorData> = x;
     const s: ChainState = { ...state };
-    for (const [, layer] of this.layers) flow = layer.forwardChain(flow, s);
-    this.ran = true;
+    for (const [, layer] of this.entries) flow = layer.forwardChain(flow, s);
     return flow as Tensor;
   }
 
-  backwardChain(grad: Tensor, inputGrad = true): Tensor | null {
+  /** @internal */
+  backwardChain(grad: Tensor, step: ChainBackward): Tensor | null {
+    const layers = this.entries;
     let g: Tensor | null = grad;
-    for (let i = this.layers.length - 1; i >= 0; i--) {
+    for (let i = layers.length - 1; i >= 0; i--) {
       if (g === null) {
-        throw new LstmError(`${this.where}.backward: layer "${this.layers[i]![0]}" has no gradient to pass back (it follows a layer taking token ids)`,
+        throw new LstmError(`${this.where}.backward: layer "${layers[i]![0]}" has no gradient to pass back (it follows a layer taking token ids)`,
           'ERR_LSTM_STATE');
       }
-      g = this.layers[i]![1].backwardChain(g, i > 0 || inputGrad);
+      g = layers[i]![1].backwardChain(g, { ...step, inputGrad: i > 0 || step.inputGrad });
     }
-    return inputGrad ? g : null;
+    return step.inputGrad ? g : null;
   }
 }
