@@ -1,5 +1,5 @@
 /** What the native backend is and how many threads it uses. */
-import { loadNative, type NativeKernelConfig, type NativeKernelTable } from './binding.js';
+import { loadNative, type NativeGemmChoice, type NativeKernelConfig, type NativeKernelTable } from './binding.js';
 import { checkInteger } from './validate.js';
 
 /** Returned by {@link backendInfo}. */
@@ -14,16 +14,22 @@ export interface BackendInfo {
   config: NativeKernelConfig;
   /** The kernel variants chosen once at load: the ISA, and the gates', step's, GEMM's and softmax's. */
   kernels: NativeKernelTable;
+  /**
+   * The GEMM each class of product runs on, chosen once per process by what is fastest on this CPU
+   * (the built-in GEMM unless OpenBLAS is linked and measured faster; `LSTM_NATIVE_GEMM` forces one).
+   */
+  gemm: NativeGemmChoice;
 }
 
 /**
  * Reports the GEMM backend, the SIMD path chosen for this CPU, the thread count, the configuration
- * read from the environment and the kernel variants in use.
- * @example backendInfo() // { blas: 'openblas', isa: 'avx2', threads: 2, config: {...}, kernels: {...} }
+ * read from the environment, the kernel variants in use and the GEMM of each class of product.
+ * @example backendInfo() // { blas: 'openblas', isa: 'avx2', threads: 2, config: {...}, kernels: {...}, gemm: {...} }
  */
 export function backendInfo(): BackendInfo {
   const info = loadNative().backendInfo();
-  return { blas: info.blas, isa: info.isa, threads: info.threads, config: info.config, kernels: info.kernels };
+  return { blas: info.blas, isa: info.isa, threads: info.threads, config: info.config, kernels: info.kernels,
+    gemm: info.gemm };
 }
 
 /**

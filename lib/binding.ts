@@ -134,8 +134,10 @@ export interface NativeKernelConfig {
   spinUs: number;
   /** LSTM_NATIVE_LSTM_PATH: 'fast' (default) or 'reference'. */
   lstmPath: 'fast' | 'reference';
-  /** LSTM_NATIVE_LSTM_GEMM: 'builtin' (default) or 'blas', for the large products inside the LSTM. */
+  /** LSTM_NATIVE_LSTM_GEMM: 'builtin' (default: the per-class choice) or 'blas', for the LSTM's products. */
   lstmGemm: 'builtin' | 'blas';
+  /** LSTM_NATIVE_GEMM: 'builtin' or 'openblas' for every product ('' when unset: chosen per class). */
+  gemm: string;
   /** LSTM_NATIVE_LSTM_SPLIT: 'auto' (default), 'rows' or 'units'. */
   lstmSplit: 'auto' | 'rows' | 'units';
   /** LSTM_NATIVE_LSTM_FUSE_INPUT: -1 auto (default), 0 never, 1 always. */
@@ -152,6 +154,14 @@ export interface NativeKernelTable {
   gates: string; gemm: string; step: string; softmax: string;
 }
 
+/** The GEMM each class of product runs on (native/kernel/gemm_choice.h). */
+export interface NativeGemmChoice {
+  lstmForward: 'builtin' | 'openblas';
+  lstmBackward: 'builtin' | 'openblas';
+  linearForward: 'builtin' | 'openblas';
+  linearBackward: 'builtin' | 'openblas';
+}
+
 export interface NativeBackendInfo {
   blas: 'openblas' | 'builtin';
   isa: 'avx512' | 'avx2' | 'neon' | 'scalar';
@@ -160,6 +170,7 @@ export interface NativeBackendInfo {
   supportedIsas: string[];
   config: NativeKernelConfig;
   kernels: NativeKernelTable;
+  gemm: NativeGemmChoice;
 }
 
 /** Everything the shipped addon exports: exactly what lib/ uses. */

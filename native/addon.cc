@@ -12,6 +12,7 @@ void RegisterOps(Napi::Env env, Napi::Object exports);    // binding_ops.cc
 void RegisterGatesTesting(Napi::Env env, Napi::Object exports);  // testing/binding_testing_gates.cc
 void RegisterGemmTesting(Napi::Env env, Napi::Object exports);   // testing/binding_testing_gemm.cc
 void RegisterSchedTesting(Napi::Env env, Napi::Object exports);  // testing/binding_testing_sched.cc
+void RegisterDispatchTesting(Napi::Env env, Napi::Object exports);  // testing/binding_testing_dispatch.cc
 #endif
 }  // namespace lstm_binding
 
@@ -25,6 +26,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lstm_binding::RegisterGatesTesting(env, exports);
   lstm_binding::RegisterGemmTesting(env, exports);
   lstm_binding::RegisterSchedTesting(env, exports);
+  lstm_binding::RegisterDispatchTesting(env, exports);
 #endif
   return exports;
 }

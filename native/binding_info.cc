@@ -7,6 +7,7 @@
 #include "binding_util.h"
 #include "cpu_features.h"
 #include "gemm.h"
+#include "gemm_choice.h"
 #include "isa_table.h"
 #include "kernel_config.h"
 #include "thread_pool.h"
@@ -33,6 +34,7 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   config.Set("spinUs", Napi::Number::New(env, c.spin_us));
   config.Set("lstmPath", Napi::String::New(env, c.lstm_reference ? "reference" : "fast"));
   config.Set("lstmGemm", Napi::String::New(env, c.lstm_gemm_blas ? "blas" : "builtin"));
+  config.Set("gemm", Napi::String::New(env, c.gemm));
   config.Set("lstmSplit", Napi::String::New(env, c.lstm_split == 1 ? "rows" : c.lstm_split == 0 ? "units" : "auto"));
   config.Set("lstmFuseInput", Napi::Number::New(env, c.lstm_fuse_input < 0 ? -1 : c.lstm_fuse_input != 0 ? 1 : 0));
   config.Set("lstmHoistSteps", Napi::Number::New(env, c.lstm_hoist_steps < 0 ? 0 : c.lstm_hoist_steps));
@@ -47,6 +49,16 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   kernels.Set("gemm", Napi::String::New(env, t.gemm_f32->name));
   kernels.Set("softmax", Napi::String::New(env, lstm::isa_name(t.softmax)));
   out.Set("kernels", kernels);
+
+  // The GEMM each class of product runs on (gemm_choice.h; the first report of a class may run
+  // its calibration, a few ms).
+  Napi::Object gemm = Napi::Object::New(env);
+  for (int u = 0; u < lstm::kGemmUses; ++u) {
+    const auto use = static_cast<lstm::GemmUse>(u);
+    const char* impl = lstm::gemm_impl_name(lstm::gemm_impl_for(use));
+    gemm.Set(lstm::gemm_use_name(use), Napi::String::New(env, impl));
+  }
+  out.Set("gemm", gemm);
   return out;
 }
 

@@ -33,32 +33,33 @@ struct CpuState {
 // registers across context switches or faults, so CPUID flags alone are not enough. (macOS enables
 // ZMM state lazily, on first use, so there this reads as "no AVX-512" and the AVX2 variant runs:
 // slower, never wrong.)
-unsigned long long read_xcr0() {
+X86Features read_x86_features() {
+  X86Features f;
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx)) f.osxsave = (ecx & (1u << 27)) != 0;
   // xgetbv itself raises #UD unless the OS enabled XSAVE (OSXSAVE, CPUID.1:ECX bit 27).
-  if ((ecx & (1u << 27)) == 0) return 0;
-  unsigned lo = 0, hi = 0;
-  // Inline asm rather than _xgetbv(): the intrinsic needs -mxsave, and this file has no ISA flags.
-  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return (static_cast<unsigned long long>(hi) << 32) | lo;
+  if (f.osxsave) {
+    unsigned lo = 0, hi = 0;
+    // Inline asm rather than _xgetbv(): the intrinsic needs -mxsave, and this file has no ISA flags.
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    f.xcr0 = (static_cast<unsigned long long>(hi) << 32) | lo;
+  }
+  __builtin_cpu_init();  // needed when called before libgcc's own constructor has run
+  f.avx2 = __builtin_cpu_supports("avx2");
+  f.fma = __builtin_cpu_supports("fma");
+  f.avx512f = __builtin_cpu_supports("avx512f");
+  f.avx512dq = __builtin_cpu_supports("avx512dq");
+  return f;
 }
 #endif
 
 CpuState detect() {
   CpuState s;
 #if defined(LSTM_NATIVE_X86)
-  __builtin_cpu_init();  // needed when called before libgcc's own constructor has run
-  const unsigned long long xcr0 = read_xcr0();
-  const bool os_ymm = (xcr0 & 0x6) == 0x6;          // SSE (bit 1) + AVX upper halves (bit 2)
-  const bool os_zmm = os_ymm && (xcr0 & 0xE0) == 0xE0;  // opmask (5), ZMM0-15 high (6), ZMM16-31 (7)
-  const bool avx2 = os_ymm && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  // gates_avx512.cc is built with -mavx512f -mavx512dq -mavx2 -mfma: all of them must be present.
-  const bool avx512 = avx2 && os_zmm && __builtin_cpu_supports("avx512f") &&
-                      __builtin_cpu_supports("avx512dq");
-  s.supported[static_cast<int>(Isa::Avx2)] = avx2;
-  s.supported[static_cast<int>(Isa::Avx512)] = avx512;
-  s.best = avx512 ? Isa::Avx512 : avx2 ? Isa::Avx2 : Isa::Scalar;
+  const X86IsaSupport x = x86_isa_support(read_x86_features());
+  s.supported[static_cast<int>(Isa::Avx2)] = x.avx2;
+  s.supported[static_cast<int>(Isa::Avx512)] = x.avx512;
+  s.best = x.avx512 ? Isa::Avx512 : x.avx2 ? Isa::Avx2 : Isa::Scalar;
 #elif defined(LSTM_NATIVE_ARM64)
   s.supported[static_cast<int>(Isa::Neon)] = true;  // Advanced SIMD is mandatory on AArch64
   s.best = Isa::Neon;
@@ -80,6 +81,16 @@ const CpuState& state() {
 }
 
 }  // namespace
+
+X86IsaSupport x86_isa_support(const X86Features& f) {
+  const unsigned long long xcr0 = f.osxsave ? f.xcr0 : 0;
+  const bool os_ymm = (xcr0 & 0x6) == 0x6;              // SSE (bit 1) + AVX upper halves (bit 2)
+  const bool os_zmm = os_ymm && (xcr0 & 0xE0) == 0xE0;  // opmask (5), ZMM0-15 high (6), ZMM16-31 (7)
+  X86IsaSupport r;
+  r.avx2 = os_ymm && f.avx2 && f.fma;
+  r.avx512 = r.avx2 && os_zmm && f.avx512f && f.avx512dq;
+  return r;
+}
 
 bool isa_from_name(const char* name, Isa* out) {
   if (name == nullptr) return false;

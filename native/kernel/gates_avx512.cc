@@ -12,16 +12,7 @@
 // Math: exp after Cephes / SLEEF, tanh after Cephes tanhf (details in gates_avx2.cc).
 #if defined(LSTM_NATIVE_X86)
 
-// GCC 12 warns inside its own avx512fintrin.h: _mm512_undefined_ps() is written `__Y = __Y`
-// (GCC bug 105593, fixed in GCC 13). The warning is about the header, not this code.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "simd_vec.h"  // <immintrin.h>, without GCC 12's warning inside avx512fintrin.h
 
 #include "gates.h"
 

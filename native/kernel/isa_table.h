@@ -26,7 +26,8 @@ const IsaTable& isa_table();
 
 // The gates variant for `isa` when it is compiled in and runnable here, else nullptr.
 const GatesKernels* gates_kernels_for(Isa isa);
-// The step kernels for `isa` (AVX2 on x86 for avx2 and avx512, scalar otherwise).
+// The step kernels for `isa`: the 16-lane part over the AVX2 set for avx512, AVX2 for avx2 (in the
+// test build, LSTM_NATIVE_STEP_KERNELS=emu512: the emulated 16-lane part), scalar otherwise.
 const rec::RecKernels& step_kernels_for(Isa isa);
 
 }  // namespace lstm

@@ -33,6 +33,9 @@ KernelConfig read_config() {
   c.spin_us = env_int_strict("LSTM_NATIVE_SPIN_US", 50, 0, 1000000);
   if (const char* s = env_str("LSTM_NATIVE_LSTM_PATH")) c.lstm_reference = std::strcmp(s, "reference") == 0;
   if (const char* s = env_str("LSTM_NATIVE_LSTM_GEMM")) c.lstm_gemm_blas = std::strcmp(s, "blas") == 0;
+  if (const char* s = env_str("LSTM_NATIVE_GEMM"); s && std::strlen(s) < sizeof(c.gemm)) {
+    std::strcpy(c.gemm, s);
+  }
   if (const char* s = env_str("LSTM_NATIVE_LSTM_SPLIT")) {
     c.lstm_split = std::strcmp(s, "rows") == 0 ? 1 : std::strcmp(s, "units") == 0 ? 0 : -1;
   }

@@ -16,9 +16,12 @@ struct KernelConfig {
   int spin_us = 50;
   // LSTM_NATIVE_LSTM_PATH=reference: float32 LSTM calls take the reference kernels.
   bool lstm_reference = false;
-  // LSTM_NATIVE_LSTM_GEMM=blas: the large products inside the LSTM go through gemm() (OpenBLAS
-  // when linked) instead of the built-in GEMM on the kernel's pool.
+  // LSTM_NATIVE_LSTM_GEMM=blas: the LSTM's products (forward and backward) go through OpenBLAS
+  // (when linked) instead of the GEMM chosen for them (gemm_choice.h).
   bool lstm_gemm_blas = false;
+  // LSTM_NATIVE_GEMM: "builtin" or "openblas": every product on that GEMM instead of the one
+  // chosen per class of product (gemm_choice.h). "" when unset (anything else: the choice).
+  char gemm[12] = "";
   // LSTM_NATIVE_LSTM_SPLIT: how a forward step is cut among threads: 1 "rows", 0 "units", -1 auto.
   int lstm_split = -1;
   // LSTM_NATIVE_LSTM_FUSE_INPUT: fold the input product into the step tile: 1 (any non-zero

@@ -17,7 +17,8 @@
 // barrier after every step in which each thread owns the same range of blocks of 16 hidden units
 // (its panels stay in its L2; rec::run_block_steps moves the cuts when a thread runs slower).
 // Either way, for a thread's units and rows,
-//   dh[:, units] = dG_{t+1} W_hh[:, units]     6x16 register tiles over K = 4H (the previous
+//   dh[:, units] = dG_{t+1} W_hh[:, units]     6x16 register tiles over K = 4H (12x32 over two
+//                                              column panels with 16-lane vectors; the previous
 //                                              step's dG is complete: the step barrier)
 //   dh += dy_t, fused gates backward           on the tile while it is in L1 -> dG_t, dc
 //                                              (AVX2: rec_kernels().gates_bwd16, no copies)
@@ -28,6 +29,7 @@
 
 #include "gates.h"
 #include "gemm.h"
+#include "gemm_choice.h"
 #include "lstm.h"
 #include "lstm_recurrent.h"
 #include "lstm_workspace.h"
@@ -63,8 +65,9 @@ class FastBackward {
   FastBackward(const LstmDims& d, const int32_t* lengths, const float* pb, float* dh, float* dc,
                const float* dy, int ldy)
       : k_(rec::rec_kernels()), gates_(gates_backward<float>()), lengths_(lengths), B_(d.B),
-        H_(d.H), G4_(4 * d.H), nb_((d.H + rec::kBwdCols - 1) / rec::kBwdCols), pb_(pb), dh_(dh),
-        dc_(dc), dy_(dy), ldy_(ldy) {
+        H_(d.H), G4_(4 * d.H), np_((d.H + rec::kBwdCols - 1) / rec::kBwdCols),
+        wide_(k_.tile32 ? 2 : 1), nb_((np_ + wide_ - 1) / wide_), pb_(pb), dh_(dh), dc_(dc),
+        dy_(dy), ldy_(ldy) {
     // As the forward: batch rows when every thread gets 8 or more and W_hh is small enough for
     // each thread to stream it in full (rec::split_rows; K of the forward's tile = Hout = H).
     rows_split_ = B_ > 1 && rec::split_rows(B_, H_, H_);
@@ -96,59 +99,77 @@ class FastBackward {
  private:
   static constexpr int kChunk = 48;  // at most this many rows per pass over a panel
 
-  // Rows [rb0, rb1) of column block cb at one step.
+  // Rows [rb0, rb1) of column block cb at one step: the wide_ column panels from panel
+  // cb * wide_ on (16 columns each; fewer at the end of H).
   void block(int cb, const Step& st, int rb0, int rb1) const {
-    const int H = H_, G4 = G4_, c0 = cb * rec::kBwdCols, nc = std::min(rec::kBwdCols, H - c0);
-    const float* panel = pb_ + static_cast<size_t>(cb) * rec::kBwdCols * G4;
-    alignas(64) float acc[kChunk * rec::kBwdCols];
+    const int H = H_, G4 = G4_, p0 = cb * wide_, npan = std::min(wide_, np_ - p0);
+    const int c0 = p0 * rec::kBwdCols, nc = std::min(npan * rec::kBwdCols, H - c0);
+    const int lda = npan * rec::kBwdCols;  // acc row stride: the block's panel columns
+    const float* panel = pb_ + static_cast<size_t>(p0) * rec::kBwdCols * G4;
+    alignas(64) float acc[kChunk * 2 * rec::kBwdCols];
     alignas(64) float gs[4 * rec::kBwdCols];
     alignas(64) float da[4 * rec::kBwdCols];
     // Chunks and tiles of equal size (rec::for_even_parts): the same bits however rows are split.
     rec::for_even_parts(rb0, rb1, kChunk, [&](int r0, int r1) {
       if (st.dGn) {
-        rec::for_even_parts(r0, r1, rec::kTileRows, [&](int r, int r_end) {
-          k_.tile16(G4, st.dGn + static_cast<size_t>(r) * G4, G4, r_end - r, panel, rec::kBwdCols,
-                    acc + (r - r0) * rec::kBwdCols, rec::kBwdCols);
+        const bool wide = npan == 2;  // 16-lane ISAs: one tile over both panels
+        rec::for_even_parts(r0, r1, wide ? k_.wide_rows : rec::kTileRows, [&](int r, int r_end) {
+          const float* a = st.dGn + static_cast<size_t>(r) * G4;
+          float* s = acc + (r - r0) * lda;
+          if (wide) k_.tile32(G4, a, G4, r_end - r, panel, s, lda);
+          else k_.tile16(G4, a, G4, r_end - r, panel, rec::kBwdCols, s, lda);
         });
         for (int b = r0; b < r1; ++b) {
           if (!lengths_ || st.tn < lengths_[b]) {
-            std::memcpy(dh_ + static_cast<size_t>(b) * H + c0, acc + (b - r0) * rec::kBwdCols,
+            std::memcpy(dh_ + static_cast<size_t>(b) * H + c0, acc + (b - r0) * lda,
                         sizeof(float) * nc);
           }
         }
       }
       if (st.t < 0) return;
-      const int t = st.t;
-      for (int b = r0; b < r1; ++b) {
-        float* dGr = st.dGt + static_cast<size_t>(b) * G4;
-        if (lengths_ && t >= lengths_[b]) {
-          for (int g = 0; g < 4; ++g) zero_row(dGr + g * H + c0, nc);
-          continue;
-        }
-        const size_t bh = static_cast<size_t>(b) * H + c0;
-        float* dhr = dh_ + bh;
-        if (k_.gates_bwd16 && nc == rec::kBwdCols) {
-          k_.gates_bwd16(dhr, dy_ ? dy_ + (static_cast<size_t>(t) * B_ + b) * ldy_ + c0 : nullptr,
-                         st.Gt + static_cast<size_t>(b) * G4 + c0, H, st.c_prev + bh, st.tc + bh,
-                         dc_ + bh, dGr + c0);
-          continue;
-        }
-        if (dy_) {
-          const float* dyr = dy_ + (static_cast<size_t>(t) * B_ + b) * ldy_ + c0;
-          for (int u = 0; u < nc; ++u) dhr[u] += dyr[u];
-        }
-        const float* Gr = st.Gt + static_cast<size_t>(b) * G4;
-        for (int g = 0; g < 4; ++g) std::memcpy(gs + g * nc, Gr + g * H + c0, sizeof(float) * nc);
-        gates_(da, dc_ + bh, gs, st.c_prev + bh, st.tc + bh, dhr, dc_ + bh, nc);
-        for (int g = 0; g < 4; ++g) std::memcpy(dGr + g * H + c0, da + g * nc, sizeof(float) * nc);
+      for (int q = 0; q < npan; ++q) {
+        const int cq = c0 + q * rec::kBwdCols;
+        cells(cq, std::min(rec::kBwdCols, H - cq), st, r0, r1, gs, da);
       }
     });
+  }
+
+  // The gates backward of columns [c0, c0 + nc) (one panel) for rows [r0, r1) at step st.t.
+  void cells(int c0, int nc, const Step& st, int r0, int r1, float* gs, float* da) const {
+    const int H = H_, G4 = G4_;
+    const int t = st.t;
+    for (int b = r0; b < r1; ++b) {
+      float* dGr = st.dGt + static_cast<size_t>(b) * G4;
+      if (lengths_ && t >= lengths_[b]) {
+        for (int g = 0; g < 4; ++g) zero_row(dGr + g * H + c0, nc);
+        continue;
+      }
+      const size_t bh = static_cast<size_t>(b) * H + c0;
+      float* dhr = dh_ + bh;
+      if (k_.gates_bwd16 && nc == rec::kBwdCols) {
+        k_.gates_bwd16(dhr, dy_ ? dy_ + (static_cast<size_t>(t) * B_ + b) * ldy_ + c0 : nullptr,
+                       st.Gt + static_cast<size_t>(b) * G4 + c0, H, st.c_prev + bh, st.tc + bh,
+                       dc_ + bh, dGr + c0);
+        continue;
+      }
+      if (dy_) {
+        const float* dyr = dy_ + (static_cast<size_t>(t) * B_ + b) * ldy_ + c0;
+        for (int u = 0; u < nc; ++u) dhr[u] += dyr[u];
+      }
+      const float* Gr = st.Gt + static_cast<size_t>(b) * G4;
+      for (int g = 0; g < 4; ++g) std::memcpy(gs + g * nc, Gr + g * H + c0, sizeof(float) * nc);
+      gates_(da, dc_ + bh, gs, st.c_prev + bh, st.tc + bh, dhr, dc_ + bh, nc);
+      for (int g = 0; g < 4; ++g) std::memcpy(dGr + g * H + c0, da + g * nc, sizeof(float) * nc);
+    }
   }
 
   const rec::RecKernels& k_;
   const GatesBackwardFn<float> gates_;
   const int32_t* lengths_;
-  const int B_, H_, G4_, nb_;
+  const int B_, H_, G4_;
+  const int np_;     // column panels of 16 (kBwdCols)
+  const int wide_;   // panels per block: 2 with the wide tile (tile32), else 1
+  const int nb_;     // blocks the schedulers cut
   const float* pb_;
   float* dh_;
   float* dc_;
@@ -191,7 +212,7 @@ Status backward_impl(bool fast, F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& 
   if (dcn) std::memcpy(dc, dcn, sizeof(F) * B * H); else zero_row(dc, B * H);
 
   fast = fast && std::is_same_v<F, float> && P == 0;
-  const bool builtin = fast && rec::lstm_use_builtin_gemm();
+  const GemmUse use = GemmUse::LstmBackward;  // every product below: the GEMM chosen for BPTT
   if constexpr (std::is_same_v<F, float>) {
     if (fast) {
       rec::pack_bwd(p.W_hh, H, Ho, ws + L.PK);
@@ -238,7 +259,7 @@ Status backward_impl(bool fast, F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& 
         if (!lengths || t < lengths[b]) std::memcpy(dHPt + b * P, dh + b * P, sizeof(F) * P);
         else zero_row(dHPt + b * P, P);
       }
-      gemm<F>(Trans::No, Trans::No, B, H, P, F(1), dh, P, p.W_hr, H, F(0), dhr, H);
+      gemm_for<F>(use, Trans::No, Trans::No, B, H, P, F(1), dh, P, p.W_hr, H, F(0), dhr, H);
     }
     const F* dh_cell = P > 0 ? dhr : dh;
 
@@ -255,9 +276,9 @@ Status backward_impl(bool fast, F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& 
 
     // dh for the previous step; frozen items keep theirs.
     if (!lengths) {
-      gemm<F>(Trans::No, Trans::No, B, Ho, G4, F(1), dGt, G4, p.W_hh, Ho, F(0), dh, Ho);
+      gemm_for<F>(use, Trans::No, Trans::No, B, Ho, G4, F(1), dGt, G4, p.W_hh, Ho, F(0), dh, Ho);
     } else {
-      gemm<F>(Trans::No, Trans::No, B, Ho, G4, F(1), dGt, G4, p.W_hh, Ho, F(0), dht, Ho);
+      gemm_for<F>(use, Trans::No, Trans::No, B, Ho, G4, F(1), dGt, G4, p.W_hh, Ho, F(0), dht, Ho);
       for (int b = 0; b < B; ++b) {
         if (t < lengths[b]) std::memcpy(dh + b * Ho, dht + b * Ho, sizeof(F) * Ho);
       }
@@ -269,11 +290,10 @@ Status backward_impl(bool fast, F* dx, F* dh0, F* dc0, const LstmParamGrads<F>& 
 
   // Weight gradients over all steps at once. H_prev in time order is one contiguous block.
   const F* H_prev = HS + (d.reverse ? static_cast<size_t>(B) * Ho : 0);
-  auto mm = builtin ? &gemm_builtin<F> : &gemm<F>;
-  mm(Trans::Yes, Trans::No, G4, I, rows, F(1), dG, G4, x, I, F(1), g.dW_ih, I);
-  mm(Trans::Yes, Trans::No, G4, Ho, rows, F(1), dG, G4, H_prev, Ho, F(1), g.dW_hh, Ho);
-  if (P > 0) mm(Trans::Yes, Trans::No, P, H, rows, F(1), dHP, P, HR, H, F(1), g.dW_hr, H);
-  if (dx) mm(Trans::No, Trans::No, rows, I, G4, F(1), dG, G4, p.W_ih, I, F(1), dx, I);
+  gemm_for<F>(use, Trans::Yes, Trans::No, G4, I, rows, F(1), dG, G4, x, I, F(1), g.dW_ih, I);
+  gemm_for<F>(use, Trans::Yes, Trans::No, G4, Ho, rows, F(1), dG, G4, H_prev, Ho, F(1), g.dW_hh, Ho);
+  if (P > 0) gemm_for<F>(use, Trans::Yes, Trans::No, P, H, rows, F(1), dHP, P, HR, H, F(1), g.dW_hr, H);
+  if (dx) gemm_for<F>(use, Trans::No, Trans::No, rows, I, G4, F(1), dG, G4, p.W_ih, I, F(1), dx, I);
 
   // Bias gradient: column sums of dG, split over columns so threads never share an output.
   parallel_for_min(G4, 64, [&](int64_t j0, int64_t j1) {

@@ -1,5 +1,6 @@
 // Internals of the fast float32 LSTM path (lstm_step.cc / lstm_backward.cc): the step kernels
-// (step_kernels_scalar.cc, lstm_recurrent_avx2.cc), W_hh packed once per call into a blocked panel
+// (step_kernels_scalar.cc; lstm_recurrent_avx2.cc and step_kernels_avx512.cc, both from the
+// width-generic step_kernels_simd.h), W_hh packed once per call into a blocked panel
 // layout (step_packing.cc), the schedulers that keep each thread on the same weights at every step
 // (step_schedulers.cc), and the choice of path and split (step_policy.cc). Not part of the
 // kernel's interface (lstm.h).
@@ -70,6 +71,18 @@ using GatesBwd16Fn = void (*)(float* dh, const float* dy, const float* G, int H,
 // rows, k-major: the forward's half panels and the hoisted product's B panels.
 using Pack16Fn = void (*)(int K, const float* const* rows, float* dst);
 
+// The wide tiles of the 16-lane ISAs (step_kernels_simd.h): two adjacent panels of K x 16 floats
+// at once, panel 1 at p + 16 K (the forward's two half panels of one unit block, or two backward
+// column panels), 32 columns:
+//   s[r*lds + c] = sum_{k<K} a[r*lda + k] * p[(c / 16) * 16 K + k * 16 + c % 16]
+// for r < mr (1 .. RecKernels::wide_rows), c < 32 (overwrites s); Tile32x2Fn adds bias[c] and a
+// second product as Tile16x2Fn does. Each element's k-sum in the same order as Tile16Fn's.
+using Tile32Fn = void (*)(int K, const float* a, ptrdiff_t lda, int mr, const float* p, float* s,
+                          ptrdiff_t lds);
+using Tile32x2Fn = void (*)(int K1, const float* a1, ptrdiff_t lda1, const float* p1, int K2,
+                            const float* a2, ptrdiff_t lda2, const float* p2, const float* bias,
+                            int mr, float* s, ptrdiff_t lds);
+
 struct RecKernels {
   const char* name;
   Tile16Fn tile16;
@@ -82,13 +95,28 @@ struct RecKernels {
   GatesFwd8Fn gates_fwd8_acc;
   GatesBwd16Fn gates_bwd16;
   Pack16Fn pack16;
+  // The wide tiles (nullptr: the step runs tile16 / tile16x2 over one 16-column panel at a time)
+  // and the most rows they take.
+  Tile32Fn tile32 = nullptr;
+  Tile32x2Fn tile32x2 = nullptr;
+  int wide_rows = 0;
 };
 extern const RecKernels rec_kernels_scalar;
 #if defined(LSTM_NATIVE_X86)
 extern const RecKernels rec_kernels_avx2;
+// The 16-lane kernels (step_kernels_avx512.cc; in the test build also step_kernels_emu512_avx2.cc,
+// the same templates on two __m256 per vector): the wide tiles and the fused epilogues only. The ISA
+// table completes them with the AVX2 set (batch-1 GEMV, packing, tiles of a lone 16-column panel).
+extern const RecKernels rec_kernels_avx512_part;
+#if defined(LSTM_NATIVE_TEST_HOOKS)
+extern const RecKernels rec_kernels_emu512_part;
+#endif
 #endif
 
-// The kernels of the ISA table (isa_table.h): AVX2 on any x86 CPU with AVX2, scalar otherwise.
+// The kernels of the ISA table (isa_table.h): avx512 (the 16-lane part over the avx2 set) on a CPU
+// with AVX-512, avx2 on any other x86 CPU with AVX2, scalar otherwise. In the test build
+// (LSTM_NATIVE_TEST_HOOKS) LSTM_NATIVE_STEP_KERNELS=emu512 runs the emulated 16-lane part on an
+// AVX2 CPU instead.
 const RecKernels& rec_kernels();
 
 // Where part i of `total` items cut into `parts` parts of equal size (+-1) begins: even_cut(total,
@@ -202,9 +230,8 @@ int slice_count(int blocks, double flops_per_step);
 // Which path lstm_forward / lstm_backward take for float32: LSTM_NATIVE_LSTM_PATH=reference forces
 // the straightforward one (read once).
 bool fast_path_enabled();
-// Hoisted/large products inside the LSTM: the built-in GEMM (default; no contention between
-// OpenBLAS's spinning threads and the pool in the step loop) or gemm<F>() when
-// LSTM_NATIVE_LSTM_GEMM=blas.
+// Whether the LSTM forward's products (hoisted input, projection) run on the built-in GEMM (and
+// its prepacked-B entry points) or on gemm<F>() (OpenBLAS): gemm_impl_for(GemmUse::LstmForward).
 bool lstm_use_builtin_gemm();
 
 }  // namespace rec

@@ -6,115 +6,27 @@
 #include <immintrin.h>
 
 #include "lstm_recurrent.h"
-#include "vec_math_avx2.h"
+#include "simd_vec.h"
+#include "step_kernels_simd.h"
 
 namespace lstm {
 namespace rec {
 namespace {
 
-// Adds MR rows x 16 columns of a (rows of K) x p (K x 16, stride ldp) to the 2*MR ymm
-// accumulators; with MR <= 2 the k loop is split over two accumulator sets so the FMA latency is
-// hidden.
-template <int MR>
-__attribute__((always_inline)) inline void tile16_acc(int K, const float* a, ptrdiff_t lda,
-                                                      const float* p, ptrdiff_t ldp, __m256 (&c0)[MR],
-                                                      __m256 (&c1)[MR]) {
-  int k = 0;
-  if constexpr (MR <= 2) {
-    __m256 d0[MR], d1[MR];
-#pragma GCC unroll 6
-    for (int r = 0; r < MR; ++r) d0[r] = d1[r] = _mm256_setzero_ps();
-    for (; k + 2 <= K; k += 2) {
-      const float* pk = p + k * ldp;
-      const __m256 b0 = _mm256_loadu_ps(pk), b1 = _mm256_loadu_ps(pk + 8);
-      const __m256 e0 = _mm256_loadu_ps(pk + ldp), e1 = _mm256_loadu_ps(pk + ldp + 8);
-#pragma GCC unroll 6
-      for (int r = 0; r < MR; ++r) {
-        const __m256 ar = _mm256_broadcast_ss(a + r * lda + k);
-        c0[r] = _mm256_fmadd_ps(ar, b0, c0[r]);
-        c1[r] = _mm256_fmadd_ps(ar, b1, c1[r]);
-        const __m256 aq = _mm256_broadcast_ss(a + r * lda + k + 1);
-        d0[r] = _mm256_fmadd_ps(aq, e0, d0[r]);
-        d1[r] = _mm256_fmadd_ps(aq, e1, d1[r]);
-      }
-    }
-#pragma GCC unroll 6
-    for (int r = 0; r < MR; ++r) {
-      c0[r] = _mm256_add_ps(c0[r], d0[r]);
-      c1[r] = _mm256_add_ps(c1[r], d1[r]);
-    }
-  }
-  // Unrolled: the loop branch and pointer updates otherwise take issue slots from the FMAs.
-#pragma GCC unroll 4
-  for (; k < K; ++k) {
-    const float* pk = p + k * ldp;
-    const __m256 b0 = _mm256_loadu_ps(pk), b1 = _mm256_loadu_ps(pk + 8);
-#pragma GCC unroll 6
-    for (int r = 0; r < MR; ++r) {
-      const __m256 ar = _mm256_broadcast_ss(a + r * lda + k);
-      c0[r] = _mm256_fmadd_ps(ar, b0, c0[r]);
-      c1[r] = _mm256_fmadd_ps(ar, b1, c1[r]);
-    }
-  }
-}
+using simd::Avx2Vec;
 
-template <int MR>
-void tile16_mr(int K, const float* a, ptrdiff_t lda, const float* p, ptrdiff_t ldp, float* s,
-               ptrdiff_t lds) {
-  __m256 c0[MR], c1[MR];
-#pragma GCC unroll 6
-  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
-  tile16_acc<MR>(K, a, lda, p, ldp, c0, c1);
-#pragma GCC unroll 6
-  for (int r = 0; r < MR; ++r) {
-    _mm256_storeu_ps(s + r * lds, c0[r]);
-    _mm256_storeu_ps(s + r * lds + 8, c1[r]);
-  }
-}
-
-template <int MR>
-void tile16x2_mr(int K1, const float* a1, ptrdiff_t lda1, const float* p1, int K2, const float* a2,
-                 ptrdiff_t lda2, const float* p2, ptrdiff_t ldp, const float* bias, float* s,
-                 ptrdiff_t lds) {
-  __m256 c0[MR], c1[MR];
-  const __m256 bb0 = _mm256_loadu_ps(bias), bb1 = _mm256_loadu_ps(bias + 8);
-#pragma GCC unroll 6
-  for (int r = 0; r < MR; ++r) {
-    c0[r] = bb0;
-    c1[r] = bb1;
-  }
-  tile16_acc<MR>(K1, a1, lda1, p1, ldp, c0, c1);
-  tile16_acc<MR>(K2, a2, lda2, p2, ldp, c0, c1);
-#pragma GCC unroll 6
-  for (int r = 0; r < MR; ++r) {
-    _mm256_storeu_ps(s + r * lds, c0[r]);
-    _mm256_storeu_ps(s + r * lds + 8, c1[r]);
-  }
-}
-
+// The register tiles: step_kernels_simd.h with 8-lane vectors, 6 x 16 (12 ymm accumulators, 2
+// panel vectors, 1 broadcast: 15 of the 16 ymm registers).
 void tile16x2_avx2(int K1, const float* a1, ptrdiff_t lda1, const float* p1, int K2,
                    const float* a2, ptrdiff_t lda2, const float* p2, ptrdiff_t ldp,
                    const float* bias, int mr, float* s, ptrdiff_t lds) {
-  switch (mr) {
-    case 1: tile16x2_mr<1>(K1, a1, lda1, p1, K2, a2, lda2, p2, ldp, bias, s, lds); break;
-    case 2: tile16x2_mr<2>(K1, a1, lda1, p1, K2, a2, lda2, p2, ldp, bias, s, lds); break;
-    case 3: tile16x2_mr<3>(K1, a1, lda1, p1, K2, a2, lda2, p2, ldp, bias, s, lds); break;
-    case 4: tile16x2_mr<4>(K1, a1, lda1, p1, K2, a2, lda2, p2, ldp, bias, s, lds); break;
-    case 5: tile16x2_mr<5>(K1, a1, lda1, p1, K2, a2, lda2, p2, ldp, bias, s, lds); break;
-    default: tile16x2_mr<6>(K1, a1, lda1, p1, K2, a2, lda2, p2, ldp, bias, s, lds); break;
-  }
+  simd_step::tile_x2_rows<Avx2Vec, kTileRows>(K1, a1, lda1, p1, K2, a2, lda2, p2, ldp, bias, mr, s,
+                                              lds);
 }
 
 void tile16_avx2(int K, const float* a, ptrdiff_t lda, int mr, const float* p, ptrdiff_t ldp,
                  float* s, ptrdiff_t lds) {
-  switch (mr) {
-    case 1: tile16_mr<1>(K, a, lda, p, ldp, s, lds); break;
-    case 2: tile16_mr<2>(K, a, lda, p, ldp, s, lds); break;
-    case 3: tile16_mr<3>(K, a, lda, p, ldp, s, lds); break;
-    case 4: tile16_mr<4>(K, a, lda, p, ldp, s, lds); break;
-    case 5: tile16_mr<5>(K, a, lda, p, ldp, s, lds); break;
-    default: tile16_mr<6>(K, a, lda, p, ldp, s, lds); break;
-  }
+  simd_step::tile_rows<Avx2Vec, kTileRows>(K, a, lda, mr, p, ldp, s, lds);
 }
 
 inline float hsum(__m256 v) {
@@ -204,72 +116,6 @@ void dot8_avx2(int K, const float* m, ptrdiff_t ldm, const float* x, float* y) {
   _mm256_storeu_ps(y, sum);
 }
 
-// ---- The fused forward epilogue (GatesFwd8Fn), with the activations of vec_math_avx2.h (the same
-// as gates_avx2.cc's, so both paths give the same bits).
-
-// kAddG: pre-activations G + acc (hoisted input product), else acc alone (fused input product).
-template <bool kAddG>
-inline __m256 preact(const float* Gr, const float* s) {
-  if constexpr (kAddG) return _mm256_add_ps(_mm256_loadu_ps(Gr), _mm256_loadu_ps(s));
-  return _mm256_loadu_ps(s);
-}
-
-// Two passes over the rows. One row's cell is a long chain of dependent operations (an exp, a
-// divide, then c, then tanh(c): ~120 cycles of latency for ~180 operations), and in a single pass
-// the out-of-order window holds little more than one row, so the pipes idle on latency. Pass 1
-// runs the four gate activations and c (four independent chains per row), pass 2 tanh(c) and h
-// (rows independent of each other); o waits in acc between them. Same operations, same bits.
-template <bool kAddG>
-void gates_fwd8_avx2(int rows, float* acc, float* G, ptrdiff_t ldg, int H, const float* c_prev,
-                     float* c, float* tc, ptrdiff_t ldc, float* h, ptrdiff_t ldh, float* y,
-                     ptrdiff_t ldy) {
-  for (int r = 0; r < rows; ++r) {
-    float* s = acc + r * kFwdCols;
-    float* Gr = G + r * ldg;
-    const ptrdiff_t rc = static_cast<ptrdiff_t>(r) * ldc;
-    // c_prev is read before c is written, so c may alias c_prev.
-    const CellGates cell = cell_gates(preact<kAddG>(Gr, s), preact<kAddG>(Gr + H, s + 8),
-                                      preact<kAddG>(Gr + 2 * H, s + 16), preact<kAddG>(Gr + 3 * H, s + 24),
-                                      _mm256_loadu_ps(c_prev + rc));
-    if (tc) {  // kept for backward
-      _mm256_storeu_ps(Gr, cell.i);
-      _mm256_storeu_ps(Gr + H, cell.f);
-      _mm256_storeu_ps(Gr + 2 * H, cell.g);
-      _mm256_storeu_ps(Gr + 3 * H, cell.o);
-    }
-    _mm256_storeu_ps(c + rc, cell.c);
-    _mm256_storeu_ps(s + 24, cell.o);
-  }
-  for (int r = 0; r < rows; ++r) {
-    const ptrdiff_t rc = static_cast<ptrdiff_t>(r) * ldc;
-    const __m256 tcj = tanh_ps(_mm256_loadu_ps(c + rc));
-    const __m256 hj = _mm256_mul_ps(_mm256_loadu_ps(acc + r * kFwdCols + 24), tcj);
-    if (tc) _mm256_storeu_ps(tc + rc, tcj);
-    _mm256_storeu_ps(h + r * ldh, hj);
-    if (y) _mm256_storeu_ps(y + r * ldy, hj);
-  }
-}
-
-void gates_bwd16_avx2(float* dh, const float* dy, const float* G, int H, const float* c_prev,
-                      const float* tc, float* dc, float* dG) {
-  for (int j = 0; j < kBwdCols; j += 8) {
-    __m256 dhj = _mm256_loadu_ps(dh + j);
-    if (dy) {
-      dhj = _mm256_add_ps(dhj, _mm256_loadu_ps(dy + j));
-      _mm256_storeu_ps(dh + j, dhj);
-    }
-    const CellGrads d = cell_backward(_mm256_loadu_ps(G + j), _mm256_loadu_ps(G + H + j),
-                                      _mm256_loadu_ps(G + 2 * H + j), _mm256_loadu_ps(G + 3 * H + j),
-                                      _mm256_loadu_ps(tc + j), _mm256_loadu_ps(c_prev + j), dhj,
-                                      _mm256_loadu_ps(dc + j));
-    _mm256_storeu_ps(dG + j, d.di);
-    _mm256_storeu_ps(dG + H + j, d.df);
-    _mm256_storeu_ps(dG + 2 * H + j, d.dg);
-    _mm256_storeu_ps(dG + 3 * H + j, d.d_o);
-    _mm256_storeu_ps(dc + j, d.dc_prev);
-  }
-}
-
 // Transposes the 8 x 8 block held in r[0..7] (row c = r[c]) in place: afterwards r[k] holds
 // element k of every row.
 inline void transpose8(__m256 (&r)[8]) {
@@ -325,9 +171,9 @@ const RecKernels rec_kernels_avx2 = {"avx2",
                                      &tile16x2_avx2,
                                      &dot_rows_avx2,
                                      &dot8_avx2,
-                                     &gates_fwd8_avx2<true>,
-                                     &gates_fwd8_avx2<false>,
-                                     &gates_bwd16_avx2,
+                                     &simd_step::gates_fwd8<Avx2Vec, true>,
+                                     &simd_step::gates_fwd8<Avx2Vec, false>,
+                                     &simd_step::gates_bwd16<Avx2Vec>,
                                      &pack16_avx2};
 
 }  // namespace rec

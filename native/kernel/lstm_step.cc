@@ -131,6 +131,24 @@ void FastStep::block(int jb, int jb_end, const StepIo<float>& s, const StepIo<fl
           k_.dot_rows(nu, Ho, rows, Ho, s.h_prev, acc + g * rec::kUnits);
         }
       }
+    } else if (k_.tile32x2) {
+      // 16-lane ISAs: one tile over both half panels (all 32 columns of the block), up to
+      // k_.wide_rows rows (lstm_recurrent.h; the same bits as two 16-column tiles).
+      rec::for_even_parts(r0, r1, k_.wide_rows, [&](int r, int r_end) {
+        const int mr = r_end - r;
+        if (next) prefetch_rows(*next, r, r_end, j0);
+        if (!fused_ && jb + 1 < jb_end) prefetch_g(s, r, r_end, j0 + rec::kUnits);
+        float* ar = acc + (r - r0) * rec::kFwdCols;
+        const float* hr = s.h_prev + static_cast<size_t>(r) * Ho;
+        if (fused_) {
+          const float* ip = pki_ + static_cast<size_t>(jb) * rec::kFwdCols * I_;
+          k_.tile32x2(I_, s.x + static_cast<size_t>(r) * I_, I_, ip, Ho, hr, Ho, panel,
+                      pkb_ + jb * rec::kFwdCols, mr, ar, rec::kFwdCols);
+        } else {
+          k_.tile32x2(0, nullptr, 0, nullptr, Ho, hr, Ho, panel, pkb_ + jb * rec::kFwdCols, mr, ar,
+                      rec::kFwdCols);
+        }
+      });
     } else {
       for (int half = 0; half < 2; ++half) {
         rec::for_even_parts(r0, r1, rec::kTileRows, [&](int r, int r_end) {

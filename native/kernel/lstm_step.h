@@ -15,7 +15,8 @@
 //     rec::run_block_steps: each thread takes the same range of unit blocks at every step (its
 //     weights stay in its L2), with cuts that move towards equal times when one thread runs
 //     slower.
-//   - A thread computes h_{t-1} x panel for its rows in 6x16 register tiles (rec_kernels().tile16x2),
+//   - A thread computes h_{t-1} x panel for its rows in 6x16 register tiles (rec_kernels().tile16x2;
+//     with 16-lane vectors 12x32 tiles over both half panels, tile32x2),
 //     adds the hoisted pre-activations and runs the gate math (rec_kernels().gates_fwd8, the add
 //     and gates.h's formulas fused over the rows of a block of 8 units; else the gates.h function
 //     on a copy) on the tile while it is in L1, writing gates, c, tanh(c), h and the y row of those

@@ -1,10 +1,10 @@
-// Linear forward/backward over the GEMM seam (see ops_linear.h). The bias is broadcast into y
+// Linear forward/backward over the GEMM chosen for dense layers (gemm_choice.h; see ops_linear.h). The bias is broadcast into y
 // first so the GEMM accumulates onto it (beta = 1): one pass over y instead of two.
 #include "ops_linear.h"
 
 #include <cstring>
 
-#include "gemm.h"
+#include "gemm_choice.h"
 #include "thread_pool.h"
 
 namespace lstm {
@@ -17,13 +17,13 @@ void linear_forward(F* y, const F* x, const F* W, const F* b, int N, int in, int
       for (int64_t r = r0; r < r1; ++r) std::memcpy(y + r * out, b, sizeof(F) * out);
     });
   }
-  gemm<F>(Trans::No, Trans::Yes, N, out, in, F(1), x, in, W, in, b ? F(1) : F(0), y, out);
+  gemm_for<F>(GemmUse::LinearForward, Trans::No, Trans::Yes, N, out, in, F(1), x, in, W, in, b ? F(1) : F(0), y, out);
 }
 
 template <typename F>
 void linear_backward(F* dx, F* dW, F* db, const F* dy, const F* x, const F* W, int N, int in, int out) {
   if (N == 0) return;
-  gemm<F>(Trans::Yes, Trans::No, out, in, N, F(1), dy, out, x, in, F(1), dW, in);
+  gemm_for<F>(GemmUse::LinearBackward, Trans::Yes, Trans::No, out, in, N, F(1), dy, out, x, in, F(1), dW, in);
   if (db) {
     // Column sums split over columns, so no two threads write the same output.
     parallel_for_min(out, 64, [&](int64_t j0, int64_t j1) {
@@ -33,7 +33,7 @@ void linear_backward(F* dx, F* dW, F* db, const F* dy, const F* x, const F* W, i
       }
     });
   }
-  if (dx) gemm<F>(Trans::No, Trans::No, N, in, out, F(1), dy, out, W, in, F(0), dx, in);
+  if (dx) gemm_for<F>(GemmUse::LinearBackward, Trans::No, Trans::No, N, in, out, F(1), dy, out, W, in, F(0), dx, in);
 }
 
 template void linear_forward<float>(float*, const float*, const float*, const float*, int, int, int);

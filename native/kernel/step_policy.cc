@@ -3,6 +3,7 @@
 // step tile, and how a step is cut among threads (rows or unit blocks, how many slices).
 #include <algorithm>
 
+#include "gemm_choice.h"
 #include "kernel_config.h"
 #include "lstm_recurrent.h"
 #include "thread_pool.h"
@@ -42,7 +43,7 @@ int slice_count(int blocks, double flops_per_step) {
 
 bool fast_path_enabled() { return !kernel_config().lstm_reference; }
 
-bool lstm_use_builtin_gemm() { return !kernel_config().lstm_gemm_blas; }
+bool lstm_use_builtin_gemm() { return gemm_impl_for(GemmUse::LstmForward) == GemmImpl::Builtin; }
 
 }  // namespace rec
 }  // namespace lstm

@@ -29,6 +29,11 @@ export interface TestingBinding extends Omit<NativeBinding, 'lstmForward' | 'lst
 
   /** ISAs compiled in and runnable on this CPU, best first. */
   _supportedIsas(): string[];
+  /** The load-time x86 ISA decision run on made-up CPUID flags and XCR0 (native/kernel/cpu_features.h). */
+  _x86IsaSupport(features: { avx2: boolean; fma: boolean; avx512f: boolean; avx512dq: boolean; osxsave: boolean;
+    xcr0: number }): { avx2: boolean; avx512: boolean };
+  /** The GEMM rule before calibration (native/kernel/gemm_choice.h); forced: LSTM_NATIVE_GEMM's value or ''. */
+  _gemmRule(haveOpenblas: boolean, builtinIsa: string, forced: string): 'builtin' | 'openblas' | 'calibrate';
   /** Runs one gates variant over `rows` rows of width H. Float64Array only with 'scalar'. */
   _gatesForward(isa: string, rows: number, H: number, a: FloatArray, cPrev: FloatArray,
     c: FloatArray, tc: FloatArray, h: FloatArray): void;
