@@ -289,7 +289,9 @@ export class LstmStack<A extends FloatArray> {
   async forwardAsync(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null,
     where = 'lstm.forwardAsync', grad = true, lease?: BusyLease): Promise<StackForwardResult<A>> {
     this.assertIdle(where, lease);
-    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, grad, where);
+    // Each native call copies what it reads, but the two directions of layer 0 are two calls with
+    // an await between them: the caller's x must be copied once, here, for the second to see it.
+    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, grad || this.D > 1, where);
     const native = loadNative();
     const version = this.block.version;
     this.saved.clear();

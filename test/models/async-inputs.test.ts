@@ -40,6 +40,16 @@ describe('async calls own their inputs', () => {
     expect(got.c.data).toEqual(expected.c.data);
   });
 
+  it('forwardAsync with noGrad: x overwritten after the call gives the sync result (both directions read x)', async () => {
+    const lstm = new LSTM(options);
+    const x = rand([T, B, 3]);
+    const expected = lstm.forward(x, { noGrad: true });
+    const xa = copyOf(x);
+    const pending = lstm.forwardAsync(xa, { noGrad: true });
+    xa.data.fill(Number.NaN);
+    expect((await pending).output.data).toEqual(expected.output.data);
+  });
+
   for (const batchFirst of [false, true]) {
     it(`backwardAsync: upstream gradients detached after the call give the sync result (batchFirst ${batchFirst})`, async () => {
       const lstm = new LSTM({ ...options, batchFirst });
