@@ -12,6 +12,8 @@ import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
 import type { ParamSlot } from './lstm-layout.js';
 import { Module, type ChainState, type Features } from './module.js';
 import type { LSTMForwardOptions } from './lstm.js';
+import { fitModel, predictModel } from '../train/fit.js';
+import type { FitData, FitOptions, History, InputData, PredictOptions } from '../train/types.js';
 
 /** Options of {@link Sequential}. */
 export interface SequentialOptions {
@@ -142,7 +144,12 @@ export class Sequential extends Module {
   }
 
   override assertIdle(where: string): void {
+    super.assertIdle(where);
     for (const [, layer] of this.layers) layer.assertIdle(where);
+  }
+
+  override chainLayers(): Module[] {
+    return this.layers.flatMap(([, layer]) => layer.chainLayers());
   }
 
   inputFeatures(): Features {
@@ -163,6 +170,7 @@ export class Sequential extends Module {
   forward(x: Tensor<TensorData>, options?: SequentialForwardOptions): Tensor {
     const o = checkOptions(`${this.where}.forward`, options, ['lengths', 'noGrad']);
     const noGrad = o.noGrad === undefined ? false : checkBoolean(`${this.where}.forward`, 'noGrad', o.noGrad);
+    this.assertIdle(`${this.where}.forward`);
     return this.forwardChain(x, { lengths: (o.lengths ?? null) as ChainState['lengths'], noGrad });
   }
 
@@ -175,7 +183,30 @@ export class Sequential extends Module {
     const o = checkOptions(where, options, ['inputGrad']);
     const inputGrad = o.inputGrad === undefined ? true : checkBoolean(where, 'inputGrad', o.inputGrad);
     if (!this.ran) throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
+    this.assertIdle(where);
     return this.backwardChain(grad, inputGrad);
+  }
+
+  /**
+   * Trains the model (docs/training.md): batches, padding and lengths, shuffling, validation,
+   * callbacks, early stopping, checkpoints and exact resume, with every LSTM step off the main
+   * thread. Resolves to the per-epoch history.
+   * @param data `{ x, y, lengths? }`, `{ tokens }` with `tbptt`, or an async iterable of batches
+   * @throws TypeError / RangeError (rejected) naming a bad option or data before any work
+   * @example
+   * const history = await model.fit({ x, y }, { epochs: 5, batchSize: 64, loss: 'mse', validationSplit: 0.1 });
+   */
+  fit(data: FitData, options?: FitOptions): Promise<History> {
+    return fitModel(this, data, options);
+  }
+
+  /**
+   * The model's output for every sequence of x, in evaluation mode, off the main thread:
+   * (N, outFeatures) per sequence, or (N, T, outFeatures) per step.
+   * @param x `number[][][]` (ragged allowed), a tensor (N, T, I) with `lengths`, or token ids
+   */
+  predict(x: InputData, options?: PredictOptions): Promise<Tensor> {
+    return predictModel(this, x, options);
   }
 
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
