@@ -33,3 +33,7 @@ export { backendInfo, setNumThreads } from './backend.js';
 export type { BackendInfo } from './backend.js';
 export { LstmError } from './errors.js';
 export type { LstmErrorCode } from './errors.js';
+export { Trainer } from './train/trainer.js';
+export type { StepResult, EvaluateResult } from './train/trainer.js';
+export { AbortError } from './train/abort.js';
+export type * from './train/types.js';

@@ -172,8 +172,25 @@ export abstract class Module {
   /** Called after the buffers moved; layers that cache views refresh them here. */
   protected onBind(): void {}
 
-  /** Throws while an async call is in flight (layers with async work override). @internal */
-  assertIdle(_where: string): void {}
+  /**
+   * What holds this module for a long run (`fit`, `predict`), or null. While set, calls that would
+   * change its saved activations throw ERR_LSTM_BUSY; reading its parameters (stateDict) still gives
+   * a consistent snapshot, since they only change between awaits. @internal
+   */
+  heldBy: string | null = null;
+
+  /** Throws while an async call or a long run holds the module (layers with async work extend it). @internal */
+  assertIdle(where: string): void {
+    if (this.heldBy !== null) {
+      throw new LstmError(`${where}: this ${this.constructor.name} is busy with ${this.heldBy}; await it before calling again`,
+        'ERR_LSTM_BUSY');
+    }
+  }
+
+  /** The layers a forward runs through, in order: this module itself, or a container's layers flattened. @internal */
+  chainLayers(): Module[] {
+    return [this];
+  }
 
   /** True in training mode. */
   get isTraining(): boolean {

@@ -12,6 +12,8 @@ import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
 import type { ParamSlot } from './lstm-layout.js';
 import { Module, type ChainGradState, type ChainState, type Features, type RecurrentState } from './module.js';
 import { LSTM, type LSTMForwardOptions } from './lstm.js';
+import { fitModel, predictModel } from '../train/fit.js';
+import type { FitData, FitOptions, History, InputData, PredictOptions } from '../train/types.js';
 
 /** Options of {@link Sequential}. */
 export interface SequentialOptions {
@@ -95,8 +97,6 @@ export class Sequential extends Module {
   readonly layers: ReadonlyArray<readonly [string, Module]>;
   private readonly layout: ParamSlot[];
   private ran = false;
-  /** The async call in flight, if any: the model's buffers must not change until it settles. */
-  private busyWith: string | null = null;
 
   /**
    * @param layers an object of name -> layer (names become state-dict prefixes) or an array
@@ -192,11 +192,12 @@ export class Sequential extends Module {
   }
 
   override assertIdle(where: string): void {
-    if (this.busyWith !== null) {
-      throw new LstmError(`${where}: this Sequential is busy with ${this.busyWith}; await it before calling again`,
-        'ERR_LSTM_BUSY');
-    }
+    super.assertIdle(where);
     for (const [, layer] of this.layers) layer.assertIdle(where);
+  }
+
+  override chainLayers(): Module[] {
+    return this.layers.flatMap(([, layer]) => layer.chainLayers());
   }
 
   inputFeatures(): Features {
@@ -317,14 +318,14 @@ export class Sequential extends Module {
     return { inputGrad, carry: { final: this.stateMap(where, o.state), initial: new Map() } };
   }
 
-  /** Runs `work` with this model marked busy (every other call throws ERR_LSTM_BUSY until it settles). */
+  /** Runs `work` with this model held (every other call throws ERR_LSTM_BUSY until it settles). */
   private async whileBusy<R>(where: string, work: () => Promise<R>): Promise<R> {
     this.assertIdle(where);
-    this.busyWith = where;
+    this.heldBy = where;
     try {
       return await work();
     } finally {
-      this.busyWith = null;
+      this.heldBy = null;
     }
   }
 
@@ -400,6 +401,28 @@ export class Sequential extends Module {
       const input = await this.backwardChainAsync(grad, inputGrad, carry);
       return { input: inputGrad ? input : null, state: this.statesByPath(carry.initial) };
     });
+  }
+
+  /**
+   * Trains the model (docs/training.md): batches, padding and lengths, shuffling, validation,
+   * callbacks, early stopping, checkpoints and exact resume, with every LSTM step off the main
+   * thread. Resolves to the per-epoch history.
+   * @param data `{ x, y, lengths? }`, `{ tokens }` with `tbptt`, or an async iterable of batches
+   * @throws TypeError / RangeError (rejected) naming a bad option or data before any work
+   * @example
+   * const history = await model.fit({ x, y }, { epochs: 5, batchSize: 64, loss: 'mse', validationSplit: 0.1 });
+   */
+  fit(data: FitData, options?: FitOptions): Promise<History> {
+    return fitModel(this, data, options);
+  }
+
+  /**
+   * The model's output for every sequence of x, in evaluation mode, off the main thread:
+   * (N, outFeatures) per sequence, or (N, T, outFeatures) per step.
+   * @param x `number[][][]` (ragged allowed), a tensor (N, T, I) with `lengths`, or token ids
+   */
+  predict(x: InputData, options?: PredictOptions): Promise<Tensor> {
+    return predictModel(this, x, options);
   }
 
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
