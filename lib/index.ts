@@ -10,13 +10,15 @@ export type { EmbeddingOptions } from './layers/embedding.js';
 export { Dropout } from './layers/dropout.js';
 export type { DropoutOptions } from './layers/dropout.js';
 export { Sequential } from './layers/sequential.js';
-export type { SequentialOptions, SequentialForwardOptions, SequentialBackwardOptions } from './layers/sequential.js';
+export type { SequentialOptions, SequentialForwardOptions, SequentialBackwardOptions, SequentialState,
+  SequentialStateForwardOptions, SequentialStateOutput, SequentialStateBackwardOptions, SequentialStateGradients } from './layers/sequential.js';
 export { Module } from './layers/module.js';
-export type { LoadStateDictOptions, LoadStateDictResult } from './layers/module.js';
+export type { LoadStateDictOptions, LoadStateDictResult, RecurrentState } from './layers/module.js';
 export { Parameters } from './parameters.js';
 export type { ParamSlot } from './parameters.js';
 export * as init from './init.js';
-export { manualSeed, Random } from './random.js';
+export { manualSeed, getRngState, setRngState, Random } from './random.js';
+export type { RandomState } from './random.js';
 export { Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad, clipGradNorm, clipGradValue } from './optim/index.js';
 export type * from './optim/index.js';
 export { losses } from './losses.js';
