@@ -13,7 +13,10 @@ import { readSafetensors } from '../../lib/io/safetensors.js';
 import { Adam } from '../../lib/optim/index.js';
 import { StepLR } from '../../lib/schedule.js';
 import { AbortError } from '../../lib/train/abort.js';
-import type { Sequential } from '../../lib/layers/sequential.js';
+import { Dropout } from '../../lib/layers/dropout.js';
+import { Linear } from '../../lib/layers/linear.js';
+import { LSTM } from '../../lib/layers/lstm.js';
+import { Sequential } from '../../lib/layers/sequential.js';
 import type { FitData, FitOptions, History } from '../../lib/train/types.js';
 import { bitsEqual, charModel, denseTask, periodicTokens, regressor } from './helpers.js';
 
@@ -74,6 +77,21 @@ describe('checkpoints', () => {
     expect(Object.keys(readSafetensors(path.join(dir, mid)).tensors)).toContain('carried.0.h');
     const resumed = await train(charModel(97, 7, 6, 16, true, 2), data, { ...opts, resumeFrom: path.join(dir, mid) });
     expect(resumed.losses).toEqual(full.losses.slice(4));
+    expect(bitsEqual(resumed.weights, full.weights)).toBe(true);
+  });
+
+  it('resumes a model with dropout (between LSTM layers and a Dropout layer) bit for bit', async () => {
+    const dir = freshDir();
+    const make = (seed: number) => new Sequential({
+      lstm: new LSTM({ inputSize: 3, hiddenSize: 10, numLayers: 2, dropout: 0.3, batchFirst: true, returnSequences: false }),
+      drop: new Dropout({ p: 0.2 }),
+      head: new Linear({ inFeatures: 10, outFeatures: 1 }),
+    }, { seed });
+    const full = await train(make(11), denseData, { epochs: 3, batchSize: 8, checkpoint: { dir, every: 3, keep: 100 } });
+    const mid = path.join(dir, 'checkpoint-e00001-b00000001.safetensors');
+    expect(Object.keys(JSON.parse(readSafetensors(mid).metadata.rng!)).sort()).toEqual(['drop.rng', 'lstm.rng']);
+    const resumed = await train(make(12), denseData, { epochs: 3, batchSize: 8, resumeFrom: mid });
+    expect(resumed.losses).toEqual(full.losses.slice(6));
     expect(bitsEqual(resumed.weights, full.weights)).toBe(true);
   });
 
