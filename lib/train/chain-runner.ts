@@ -38,6 +38,17 @@ export interface ChainForwardOptions {
   noGrad?: boolean;
 }
 
+/**
+ * Lets due timers and I/O run before the next stretch of main-thread work. A native completion
+ * resumes JS in libuv's poll phase and a first setImmediate still lands in that same loop
+ * iteration (check phase); the second lands in the next one, after its timers phase. No fixed
+ * delay, unlike setTimeout(0).
+ */
+export async function yieldToEventLoop(): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 export class ChainRunner {
   readonly lstms: LSTM[];
   private ran = false;
@@ -63,6 +74,7 @@ export class ChainRunner {
   async backward(grad: Tensor): Promise<void> {
     if (!this.ran) throw new LstmError('fit: backward without a training forward', 'ERR_LSTM_STATE');
     this.ran = false;
+    await yieldToEventLoop();
     await this.model.backwardChainAsync(grad, false);
   }
 }

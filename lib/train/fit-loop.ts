@@ -11,13 +11,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { describe, LstmError, rangeError, typeError } from '../errors.js';
-import { ReduceLROnPlateau, type LRScheduler, type LRSchedulerState, type ReduceLROnPlateauState } from '../schedule.js';
+import { ReduceLROnPlateau } from '../schedule.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions } from '../validate.js';
 import { abortError } from './abort.js';
 import type { BatchSource } from './batches.js';
 import type { LstmState } from './chain-runner.js';
 import { readCheckpoint, resolveResume, saveCheckpoint, type CheckpointData, type Position } from './checkpoint.js';
-import type { RandomState } from '../random.js';
 import { METRIC_NAMES, MetricSums } from './metrics.js';
 import { checkCallbacks, checkCheckpoint, checkEarlyStopping, checkSignal, RUN_KEYS, type ResolvedCheckpoint,
   type ResolvedEarlyStopping, type RunOptions } from './options.js';
@@ -305,7 +304,7 @@ class FitRun {
     const data: CheckpointData = {
       weights: t.optimizer.params.values,
       optimizer: t.optimizer.state(),
-      schedule: s ? (s as LRScheduler | ReduceLROnPlateau).state() : null,
+      schedule: s ? s.state() : null,
       rng: t.model.rngState(),
       position: { ...this.pos },
       carried: this.pos.batch > 0 ? this.carried : null,
@@ -319,7 +318,6 @@ class FitRun {
   /** Puts the model, optimizer, schedule, generators and loop where the checkpoint left them. */
   resume(path: string, ck: CheckpointData): void {
     const t = this.t;
-    const params = t.optimizer.params;
     const run = ck.run as unknown as RunState;
     const mine = this.state.fingerprint;
     for (const [k, v] of Object.entries(run.fingerprint ?? {})) {
@@ -327,15 +325,7 @@ class FitRun {
         throw rangeError(`fit: resumeFrom ${path} was written with ${k} ${JSON.stringify(v)}, this run has ${JSON.stringify(mine[k])}; resume with the same data and options`);
       }
     }
-    const s = t.schedule?.scheduler;
-    if (!s !== !ck.schedule) {
-      throw rangeError(`fit: resumeFrom ${path} ${s ? 'has no schedule state but this run has a schedule' : 'has a schedule state but this run has none'}`);
-    }
-    // Each load checks everything before it changes anything.
-    t.model.loadRngState((ck.rng ?? {}) as Record<string, RandomState>);
-    t.optimizer.loadState(ck.optimizer);
-    if (s) (s as { loadState(x: unknown): void }).loadState(ck.schedule);
-    params.values.set(ck.weights);
+    t.restore('fit: resumeFrom', path, ck);
     this.pos = ck.position;
     this.carried = ck.carried;
     this.bestWeights = ck.best;
