@@ -142,6 +142,11 @@ export class Trainer {
     return this.resolved;
   }
 
+  /** The metric names asked for (checked against the targets once they are known). @internal */
+  get metricNames(): readonly string[] {
+    return (this.metricsOption as string[] | undefined) ?? [];
+  }
+
   /** The kind of targets fixed by the data seen so far, or null. @internal */
   get targetKind(): 'class' | 'float' | null {
     return this.resolved?.kind ?? null;
