@@ -19,21 +19,18 @@ import { LSTM } from '../layers/lstm.js';
 import type { Module, RecurrentState } from '../layers/module.js';
 import type { Tensor, TensorData } from '../tensor.js';
 
-/** The (h, c) of one LSTM: (D*L, B, Hout) and (D*L, B, H). */
-export type LstmState = RecurrentState;
-
 /** What {@link ChainRunner.forward} returns. */
 export interface ChainOutput {
   output: Tensor;
   /** The final (h, c) of every LSTM in chain order. */
-  states: LstmState[];
+  states: RecurrentState[];
 }
 
 /** Options of {@link ChainRunner.forward}. */
 export interface ChainForwardOptions {
   lengths?: Int32Array | null;
   /** The initial (h, c) of every LSTM in chain order; zeros when omitted. */
-  initial?: LstmState[] | null;
+  initial?: RecurrentState[] | null;
   /** Keep nothing for backward. */
   noGrad?: boolean;
 }

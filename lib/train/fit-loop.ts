@@ -15,7 +15,7 @@ import { ReduceLROnPlateau } from '../schedule.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions } from '../validate.js';
 import { abortError } from './abort.js';
 import type { BatchSource } from './batches.js';
-import type { LstmState } from './chain-runner.js';
+import type { RecurrentState } from '../layers/module.js';
 import { readCheckpoint, resolveResume, saveCheckpoint, type CheckpointData, type Position } from './checkpoint.js';
 import { METRIC_NAMES, MetricSums } from './metrics.js';
 import { checkCallbacks, checkCheckpoint, checkEarlyStopping, checkSignal, RUN_KEYS, type ResolvedCheckpoint,
@@ -150,7 +150,7 @@ export async function runFit(trainer: Trainer, data: FitData, options: RunOption
 class FitRun {
   private pos: Position = { epoch: 0, batch: 0, globalStep: 0 };
   private state: RunState;
-  private carried: LstmState[] | null = null;
+  private carried: RecurrentState[] | null = null;
   private bestWeights: Float32Array | null = null;
   private readonly mode: 'min' | 'max';
 

@@ -8,15 +8,16 @@ import { Module } from '../layers/module.js';
 import { Adam } from '../optim/adam.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { optimNative } from '../optim/native.js';
-import type { Optimizer } from '../optim/optimizer.js';
+import { checkPositive, type Optimizer } from '../optim/optimizer.js';
 import type { Tensor, TensorData } from '../tensor.js';
-import { checkInteger, checkNumber, checkOptions } from '../validate.js';
+import { checkInteger, checkOptions } from '../validate.js';
 import type { BatchSource, TrainBatch } from './batches.js';
 
 /** A batch already in the model's layout, as {@link Trainer.batches} yields it. */
 export type PreparedBatch = TrainBatch;
 import { assemble } from './batches.js';
-import { ChainRunner, yieldToEventLoop, type LstmState } from './chain-runner.js';
+import { ChainRunner, yieldToEventLoop } from './chain-runner.js';
+import type { RecurrentState } from '../layers/module.js';
 import { encodeCheckpoint, readCheckpoint, writeFileAtomic, type CheckpointData } from './checkpoint.js';
 import { runFit } from './fit-loop.js';
 import type { RandomState } from '../random.js';
@@ -37,13 +38,13 @@ export interface StepResult {
   /** True when the batch was skipped (onNonFinite 'skip'). */
   skipped: boolean;
   /** The final (h, c) of every LSTM in chain order: pass it as `initialState` of the next chunk (truncated BPTT). */
-  state: LstmState[];
+  state: RecurrentState[];
 }
 
 /** Options of {@link Trainer.trainStep}. */
 export interface TrainStepOptions {
   /** The initial (h, c) of every LSTM in chain order (a previous step's `state`); zeros when omitted. */
-  initialState?: LstmState[];
+  initialState?: RecurrentState[];
 }
 
 /** Options of {@link Trainer.batches}. */
@@ -113,7 +114,7 @@ export class Trainer {
     if (o.optimizer !== undefined) checkOptimizer(where, o.optimizer, values);
     this.opt = (o.optimizer as Optimizer | undefined) ?? null;
     this.schedule = o.schedule === undefined ? null : checkSchedule(where, o.schedule, this.optimizer);
-    this.clip = o.clipGradNorm === undefined ? null : checkNumber(where, 'clipGradNorm', o.clipGradNorm, Number.MIN_VALUE);
+    this.clip = o.clipGradNorm === undefined ? null : checkPositive(where, 'clipGradNorm', o.clipGradNorm);
     this.onNonFinite = checkOnNonFinite(where, o.onNonFinite);
     if (o.loss !== undefined) resolveLoss(where, o.loss, false);
     checkMetrics(where, o.metrics, null);
@@ -183,12 +184,12 @@ export class Trainer {
     return this.hold(where, async () => (await this.step(where, b, initial, null)).result);
   }
 
-  private checkState(where: string, state: unknown): LstmState[] {
+  private checkState(where: string, state: unknown): RecurrentState[] {
     const n = this.runner.lstms.length;
     if (!Array.isArray(state) || state.length !== n || !state.every((s) => s && typeof s === 'object' && 'h' in s && 'c' in s)) {
       throw typeError(`${where}: initialState must be an array of ${n} { h, c } (one per LSTM, as StepResult.state), got ${describe(state)}`);
     }
-    return state as LstmState[];
+    return state as RecurrentState[];
   }
 
   /**
@@ -224,8 +225,8 @@ export class Trainer {
    * The step on an assembled batch; `initial` is the carried (h, c). Returns the result, the batch's
    * loss (null when skipped) and the LSTMs' final states. @internal
    */
-  async step(where: string, batch: TrainBatch, initial: LstmState[] | null, at: StepWhere | null):
-    Promise<{ result: StepResult; loss: BatchLoss | null; pred: Tensor | null; states: LstmState[] }> {
+  async step(where: string, batch: TrainBatch, initial: RecurrentState[] | null, at: StepWhere | null):
+    Promise<{ result: StepResult; loss: BatchLoss | null; pred: Tensor | null; states: RecurrentState[] }> {
     const { loss } = this.resolved!;
     const opt = this.optimizer;
     const params = opt.params;
@@ -279,7 +280,7 @@ export class Trainer {
     let sum = 0;
     let count = 0;
     let sums: MetricSums | null = null;
-    let carried: LstmState[] | null = null;
+    let carried: RecurrentState[] | null = null;
     for await (const batch of source.batches(0, 0)) {
       const { loss, metrics } = this.resolve(where, batch.y!.data instanceof Int32Array ? 'class' : 'float');
       sums ??= new MetricSums(metrics, loss.name);
