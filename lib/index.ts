@@ -34,6 +34,6 @@ export type { BackendInfo } from './backend.js';
 export { LstmError } from './errors.js';
 export type { LstmErrorCode } from './errors.js';
 export { Trainer } from './train/trainer.js';
-export type { StepResult, EvaluateResult } from './train/trainer.js';
+export type { StepResult, EvaluateResult, PreparedBatch, TrainStepOptions, BatchesOptions } from './train/trainer.js';
 export { AbortError } from './train/abort.js';
 export type * from './train/types.js';

@@ -11,16 +11,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { describe, LstmError, rangeError, typeError } from '../errors.js';
-import { ReduceLROnPlateau, type LRScheduler, type LRSchedulerState, type ReduceLROnPlateauState } from '../schedule.js';
+import { ReduceLROnPlateau } from '../schedule.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions } from '../validate.js';
 import { abortError } from './abort.js';
 import type { BatchSource } from './batches.js';
-import type { LstmState } from './chain-runner.js';
+import type { RecurrentState } from '../layers/module.js';
 import { readCheckpoint, resolveResume, saveCheckpoint, type CheckpointData, type Position } from './checkpoint.js';
 import { METRIC_NAMES, MetricSums } from './metrics.js';
 import { checkCallbacks, checkCheckpoint, checkEarlyStopping, checkSignal, RUN_KEYS, type ResolvedCheckpoint,
   type ResolvedEarlyStopping, type RunOptions } from './options.js';
-import { loadModelRng, modelRng } from './rng-state.js';
 import { makeSources, type SourceOptions } from './sources.js';
 import type { Trainer } from './trainer.js';
 import type { Callbacks, EpochRecord, FitData, History, Progress } from './types.js';
@@ -127,7 +126,8 @@ export async function runFit(trainer: Trainer, data: FitData, options: RunOption
     val = makeSources(where, r.validationData, { ...srcOpts, shuffle: false, validationSplit: 0 }, trainer.info, trainer.classLoss,
       'validationData').train;
   }
-  const metrics = sources.kind ? trainer.resolve(where, sources.kind).metrics : [];
+  if (sources.kind) trainer.resolve(where, sources.kind);
+  const metrics = trainer.metricNames;
   const monitor = r.early?.monitor ?? (val ? 'valLoss' : 'loss');
   checkMonitor(where, 'earlyStopping.monitor', monitor, val !== null, metrics);
   const plateauMonitor = trainer.schedule?.scheduler instanceof ReduceLROnPlateau ? trainer.schedule.monitor ?? (val ? 'valLoss' : 'loss') : null;
@@ -135,13 +135,22 @@ export async function runFit(trainer: Trainer, data: FitData, options: RunOption
   const fingerprint = { batchSize: r.batchSize, shuffle: r.shuffle, seed: r.seed, tbptt: r.tbptt, size: sources.size,
     stepsPerEpoch: sources.train.stepsPerEpoch };
   if (r.signal?.aborted) throw abortError(where, r.signal, ' before training started');
-  return trainer.hold(where, () => new FitRun(trainer, r, sources.train, val, monitor, plateauMonitor, fingerprint).run());
+  const run = new FitRun(trainer, r, sources.train, val, monitor, plateauMonitor, fingerprint);
+  if (r.resumeFrom) {
+    const path = await resolveResume(where, r.resumeFrom);
+    const params = trainer.optimizer.params;
+    const ck = await readCheckpoint(path, params.slots, params.size);
+    // Applied synchronously right before the model is held: nothing can run in between.
+    trainer.model.assertIdle(where);
+    run.resume(path, ck);
+  }
+  return trainer.hold(where, () => run.run());
 }
 
 class FitRun {
   private pos: Position = { epoch: 0, batch: 0, globalStep: 0 };
   private state: RunState;
-  private carried: LstmState[] | null = null;
+  private carried: RecurrentState[] | null = null;
   private bestWeights: Float32Array | null = null;
   private readonly mode: 'min' | 'max';
 
@@ -155,7 +164,6 @@ class FitRun {
 
   async run(): Promise<History> {
     const { r, t } = this;
-    if (r.resumeFrom) await this.resume(await resolveResume('fit', r.resumeFrom));
     await r.callbacks.onTrainBegin?.();
     let stopped = false;
     while (this.pos.epoch < r.epochs && !stopped) {
@@ -271,7 +279,10 @@ class FitRun {
     }
   }
 
-  /** Tracks the best monitored value; true when early stopping's patience ran out. */
+  /**
+   * Tracks the best monitored value; true when early stopping's patience ran out: `patience`
+   * epochs in a row without improvement (at least one), as Keras and Lightning count.
+   */
   private updateBest(record: EpochRecord): boolean {
     const v = monitorValue(record, this.monitor);
     const best = this.state.best;
@@ -286,7 +297,7 @@ class FitRun {
       return false;
     }
     best.wait += 1;
-    return this.r.early !== null && best.wait > this.r.early.patience;
+    return this.r.early !== null && best.wait >= Math.max(1, this.r.early.patience);
   }
 
   private async checkpoint(): Promise<void> {
@@ -297,8 +308,8 @@ class FitRun {
     const data: CheckpointData = {
       weights: t.optimizer.params.values,
       optimizer: t.optimizer.state(),
-      schedule: s ? (s as LRScheduler | ReduceLROnPlateau).state() : null,
-      rng: modelRng(t.model),
+      schedule: s ? s.state() : null,
+      rng: t.model.rngState(),
       position: { ...this.pos },
       carried: this.pos.batch > 0 ? this.carried : null,
       best: this.bestWeights,
@@ -308,10 +319,9 @@ class FitRun {
     await this.r.callbacks.onCheckpoint?.({ path, epoch: this.pos.epoch + (this.pos.batch === 0 ? 0 : 1), globalStep: this.pos.globalStep });
   }
 
-  private async resume(path: string): Promise<void> {
+  /** Puts the model, optimizer, schedule, generators and loop where the checkpoint left them. */
+  resume(path: string, ck: CheckpointData): void {
     const t = this.t;
-    const params = t.optimizer.params;
-    const ck = await readCheckpoint(path, params.slots, params.size);
     const run = ck.run as unknown as RunState;
     const mine = this.state.fingerprint;
     for (const [k, v] of Object.entries(run.fingerprint ?? {})) {
@@ -319,12 +329,7 @@ class FitRun {
         throw rangeError(`fit: resumeFrom ${path} was written with ${k} ${JSON.stringify(v)}, this run has ${JSON.stringify(mine[k])}; resume with the same data and options`);
       }
     }
-    t.optimizer.loadState(ck.optimizer);
-    const s = t.schedule?.scheduler;
-    if (s && ck.schedule) (s as { loadState(x: unknown): void }).loadState(ck.schedule as LRSchedulerState & ReduceLROnPlateauState);
-    else if (s || ck.schedule) throw rangeError(`fit: resumeFrom ${path} ${s ? 'has no schedule state but this run has a schedule' : 'has a schedule state but this run has none'}`);
-    loadModelRng(t.model, ck.rng, path);
-    params.values.set(ck.weights);
+    t.restore('fit: resumeFrom', path, ck);
     this.pos = ck.position;
     this.carried = ck.carried;
     this.bestWeights = ck.best;
