@@ -82,7 +82,7 @@ describe('Sequential.forwardWithState / backwardWithState', () => {
     expect(Array.from(explicitZero.output.data)).toEqual(Array.from(zero.output.data));
     expect(Array.from(model.forward(tokens, { lengths }).data)).toEqual(Array.from(zero.output.data));
     model.zeroGrad();
-    model.backwardWithState(dy);
+    model.backwardWithState(dy, { retainGraph: true });
     const plain = gradsOf(model);
     model.zeroGrad();
     model.backwardWithState(dy, { state: { last: { c: dState.last.c } } });
@@ -168,13 +168,14 @@ describe('Sequential forwardAsync / backwardAsync', () => {
     expect(Array.from(y2.data)).toEqual(Array.from(y1.data));
     expect(Array.from(dx2.data)).toEqual(Array.from(dx1.data));
     expect(gradsOf(a)).toEqual(gradsOf(s));
+    await a.forwardAsync(x, { lengths });
     expect(await a.backwardAsync(g, { inputGrad: false })).toBeNull();
   });
 
   it('is busy while a call is in flight: forward, backward, zeroGrad and loadStateDict throw ERR_LSTM_BUSY', async () => {
     const model = new Sequential(layers());
     const pending = model.forwardAsync(tokens, { lengths });
-    expectError(() => model.forward(tokens), Error, /^sequential.forward: this Sequential is busy with sequential.forwardAsync/, 'ERR_LSTM_BUSY');
+    expectError(() => model.forward(tokens), Error, /^sequential.forward: this model is busy with sequential.forwardAsync/, 'ERR_LSTM_BUSY');
     expectError(() => model.zeroGrad(), Error, /busy/, 'ERR_LSTM_BUSY');
     expectError(() => model.loadStateDict(model.stateDict()), Error, /busy/, 'ERR_LSTM_BUSY');
     await expect(model.forwardWithStateAsync(tokens)).rejects.toMatchObject({ code: 'ERR_LSTM_BUSY' });
