@@ -21,7 +21,7 @@ import { METRIC_NAMES, MetricSums } from './metrics.js';
 import { checkCallbacks, checkCheckpoint, checkEarlyStopping, checkSignal, RUN_KEYS, type ResolvedCheckpoint,
   type ResolvedEarlyStopping, type RunOptions } from './options.js';
 import { makeSources, type SourceOptions } from './sources.js';
-import type { Trainer } from './trainer.js';
+import { setFitRunner, type Trainer } from './trainer.js';
 import type { Callbacks, EpochRecord, FitData, History, Progress } from './types.js';
 
 /** Running sums of one epoch; part of a checkpoint so a resumed epoch reports the same means. */
@@ -337,3 +337,5 @@ class FitRun {
     if (!Array.isArray(this.state.history)) throw new LstmError(`${path}: checkpoint run state has no history`, 'ERR_LSTM_FILE');
   }
 }
+
+setFitRunner(runFit);

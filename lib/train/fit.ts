@@ -7,6 +7,8 @@ import type { Module } from '../layers/module.js';
 import type { Tensor } from '../tensor.js';
 import { splitFitOptions } from './options.js';
 import { Trainer } from './trainer.js';
+// Installs the loop behind Trainer.fit (see setFitRunner).
+import './fit-loop.js';
 import type { FitData, FitOptions, History, InputData, PredictOptions } from './types.js';
 
 /** Trains `model` on `data`; see {@link FitOptions}. */

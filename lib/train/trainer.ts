@@ -20,7 +20,6 @@ import { assemble } from './batches.js';
 import { ChainRunner, yieldToEventLoop } from './chain-runner.js';
 import type { RecurrentState } from '../layers/module.js';
 import { encodeCheckpoint, readCheckpoint, writeFileAtomic, type CheckpointData } from './checkpoint.js';
-import { runFit } from './fit-loop.js';
 import type { RandomState } from '../random.js';
 import { batchLoss, resolveLoss, type BatchLoss, type ResolvedLoss } from './loss.js';
 import { checkMetrics, MetricSums } from './metrics.js';
@@ -29,6 +28,17 @@ import { checkOnNonFinite, checkOptimizer, checkSchedule, TRAINER_KEYS, type Res
 import { targetKind, toInputs, toTargets } from './samples.js';
 import { makeSources, type ClassLoss } from './sources.js';
 import type { ArrayData, Batch, FitData, History, InputData, MetricName, PredictOptions, TokenData, TrainerOptions } from './types.js';
+
+/**
+ * The full loop, installed by fit-loop.ts: the loop is built on Trainer, so Trainer reaches it
+ * through this seam instead of importing it (lib/ keeps no import cycle).
+ */
+let fitRunner: ((trainer: Trainer, data: FitData, options: RunOptions) => Promise<History>) | null = null;
+
+/** Installs the loop behind {@link Trainer.fit} (called once by fit-loop.ts). @internal */
+export function setFitRunner(run: (trainer: Trainer, data: FitData, options: RunOptions) => Promise<History>): void {
+  fitRunner = run;
+}
 
 /** What {@link Trainer.trainStep} returns. */
 export interface StepResult {
@@ -410,6 +420,7 @@ export class Trainer {
    * checkpoints, resume and abort (the options of `model.fit` other than the trainer's own).
    */
   async fit(data: FitData, options: RunOptions = {}): Promise<History> {
-    return runFit(this, data, options);
+    if (!fitRunner) throw new LstmError('trainer.fit: the training loop (lib/train/fit-loop.ts) is not loaded', 'ERR_LSTM_STATE');
+    return fitRunner(this, data, options);
   }
 }
