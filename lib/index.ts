@@ -10,13 +10,16 @@ export type { EmbeddingOptions } from './layers/embedding.js';
 export { Dropout } from './layers/dropout.js';
 export type { DropoutOptions } from './layers/dropout.js';
 export { Sequential } from './layers/sequential.js';
-export type { SequentialOptions, SequentialForwardOptions, SequentialBackwardOptions, SequentialLayers, SequentialEntries } from './layers/sequential.js';
+export type { SequentialOptions, SequentialForwardOptions, SequentialBackwardOptions, SequentialLayers, SequentialEntries,
+  SequentialState, SequentialStateForwardOptions, SequentialStateOutput, SequentialStateBackwardOptions,
+  SequentialStateGradients } from './layers/sequential.js';
 export { Module } from './layers/module.js';
-export type { LoadStateDictOptions, LoadStateDictResult, BackwardOptions } from './layers/module.js';
+export type { LoadStateDictOptions, LoadStateDictResult, BackwardOptions, RecurrentState } from './layers/module.js';
 export { Parameters } from './parameters.js';
 export type { ParamSlot } from './parameters.js';
 export * as init from './init.js';
-export { manualSeed, Random } from './random.js';
+export { manualSeed, getRngState, setRngState, Random } from './random.js';
+export type { RandomState } from './random.js';
 export { Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad, clipGradNorm, clipGradValue } from './optim/index.js';
 export type * from './optim/index.js';
 export { losses } from './losses.js';
@@ -39,3 +42,7 @@ export { backendInfo, setNumThreads } from './backend.js';
 export type { BackendInfo } from './backend.js';
 export { LstmError } from './errors.js';
 export type { LstmErrorCode } from './errors.js';
+export { Trainer } from './train/trainer.js';
+export type { StepResult, EvaluateResult, PreparedBatch, TrainStepOptions, BatchesOptions } from './train/trainer.js';
+export { AbortError } from './train/abort.js';
+export type * from './train/types.js';

@@ -7,7 +7,7 @@
  */
 import { describe, LstmError, rangeError, typeError } from '../errors.js';
 import { ParamBlock, Parameters, viewsOf, type BusyLease, type ParamSlot } from '../parameters.js';
-import { freshSeed, Random } from '../random.js';
+import { checkRandomState, freshSeed, Random, type RandomState } from '../random.js';
 import { checkTensor, type SequenceLengths, type Tensor, type TensorData } from '../tensor.js';
 import { checkBoolean, checkOptions } from '../validate.js';
 import type { SavedActivations } from './saved.js';
@@ -31,6 +31,12 @@ export function installModelSaver(saver: ModelSaver): void {
   modelSaver = saver;
 }
 
+/** The recurrent state of one LSTM: h (D*L, B, Hout) and c (D*L, B, H), as LSTM.forward's h0/c0 and h/c. */
+export interface RecurrentState {
+  h: Tensor;
+  c: Tensor;
+}
+
 /** What flows beside the activations through a Sequential (package-internal). */
 export interface ChainState {
   /** The sequence lengths, when given (each LSTM checks them). */
@@ -39,10 +45,22 @@ export interface ChainState {
   noGrad?: boolean;
   /** The lease of a caller that holds the model's block busy across the whole chain. */
   lease?: BusyLease;
+  /** Initial state of an LSTM in the chain, by module; an LSTM not in it starts from zeros. */
+  initial?: ReadonlyMap<Module, Partial<RecurrentState>>;
+  /** When given, every LSTM in the chain sets its final state here. */
+  final?: Map<Module, RecurrentState>;
+}
+
+/** The recurrent-state part of a chain backward (package-internal). */
+export interface ChainGradState {
+  /** Gradient of an LSTM's final state, by module; absent parts are zero. */
+  final?: ReadonlyMap<Module, Partial<RecurrentState>>;
+  /** When given, every LSTM in the chain sets the gradient of its initial state here. */
+  initial?: Map<Module, RecurrentState>;
 }
 
 /** How a Sequential asks a layer for its backward (package-internal). */
-export interface ChainBackward {
+export interface ChainBackward extends ChainGradState {
   /** False: the caller does not need the input's gradient (a layer may skip it and return null). */
   inputGrad: boolean;
   /** True: the forward's activations stay for another backward (retainGraph). */
@@ -174,12 +192,73 @@ export abstract class Module {
     this.saved?.check(where, this.block);
   }
 
+  /**
+   * {@link Module.forwardChain} with the heavy work off the main thread; the same bits. Layers
+   * with native async work override it; the default runs the synchronous forward. @internal
+   */
+  forwardChainAsync(x: Tensor<TensorData>, state: ChainState): Promise<Tensor> {
+    return Promise.resolve().then(() => this.forwardChain(x, state));
+  }
+
+  /** {@link Module.backwardChain} with the heavy work off the main thread; the same bits. @internal */
+  backwardChainAsync(grad: Tensor, step: ChainBackward): Promise<Tensor | null> {
+    return Promise.resolve().then(() => this.backwardChain(grad, step));
+  }
+
+  /**
+   * The generators of this module's run-time randomness (dropout masks) by name; a container
+   * prefixes its layers' names as in the state dict (`drop.rng`, `lstm.rng`). @internal
+   */
+  randomGenerators(): Record<string, Random> {
+    return {};
+  }
+
+  /**
+   * The state of every generator of run-time randomness (dropout masks) by name, as plain JSON:
+   * with {@link Module.loadRngState}, a resumed run draws the same masks as an uninterrupted one.
+   * Empty for a module without randomness.
+   */
+  rngState(): Record<string, RandomState> {
+    const out: Record<string, RandomState> = {};
+    for (const [name, rng] of Object.entries(this.randomGenerators())) out[name] = rng.state();
+    return out;
+  }
+
+  /**
+   * Restores what {@link Module.rngState} returned. Every name must match (a RangeError names the
+   * missing or unexpected ones) and every state be valid; nothing changes otherwise.
+   */
+  loadRngState(states: Record<string, RandomState>): void {
+    const where = `${this.where}.loadRngState`;
+    this.assertIdle(where);
+    if (states === null || typeof states !== 'object' || Array.isArray(states)) {
+      throw typeError(`${where}: states must be an object of name -> random state (as rngState() returns), got ${describe(states)}`);
+    }
+    const gens = this.randomGenerators();
+    const missing = Object.keys(gens).filter((k) => !Object.hasOwn(states, k));
+    const unexpected = Object.keys(states).filter((k) => !Object.hasOwn(gens, k));
+    if (missing.length || unexpected.length) {
+      const parts = [];
+      if (missing.length) parts.push(`missing ${missing.join(', ')}`);
+      if (unexpected.length) parts.push(`unexpected ${unexpected.join(', ')}`);
+      throw rangeError(`${where}: random states do not match this ${this.constructor.name}: ${parts.join('; ')}`, 'ERR_LSTM_STATE_DICT');
+    }
+    // Check all first, so a bad entry leaves every generator as it was.
+    for (const name of Object.keys(gens)) checkRandomState(where, states[name], `states["${name}"]`);
+    for (const [name, rng] of Object.entries(gens)) rng.loadState(states[name]!);
+  }
+
   /** Called after the buffers moved to `offset` of `this.block`; layers that cache views refresh them here. @internal */
   protected onBind(_offset: number): void {}
 
   /** Throws ERR_LSTM_BUSY while an async call runs on this module's model. @internal */
   assertIdle(where: string): void {
     this.block.assertIdle(where);
+  }
+
+  /** The layers a forward runs through, in order: this module itself, or a container's layers flattened. @internal */
+  chainLayers(): Module[] {
+    return [this];
   }
 
   /** True in training mode. */

@@ -10,11 +10,14 @@
  * refused constructor leaves every layer as it was). See parameters.ts for the rules of the block.
  */
 import { describe, LstmError, rangeError, typeError } from '../errors.js';
-import type { ParamSlot } from '../parameters.js';
+import type { BusyLease, ParamSlot } from '../parameters.js';
 import { checkSeed, Random } from '../random.js';
 import type { SequenceLengths, Tensor, TensorData } from '../tensor.js';
-import { checkBoolean, checkOptions } from '../validate.js';
-import { Module, type ChainBackward, type ChainState, type Features } from './module.js';
+import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
+import { LSTM } from './lstm.js';
+import { Module, type ChainBackward, type ChainState, type Features, type RecurrentState } from './module.js';
+import { fitModel, predictModel } from '../train/fit.js';
+import type { FitData, FitOptions, History, InputData, PredictOptions } from '../train/types.js';
 
 /** Options of {@link Sequential}. */
 export interface SequentialOptions {
@@ -55,6 +58,45 @@ export type SequentialLayers = Record<string, Module> | readonly Module[];
 export type SequentialEntries<L extends SequentialLayers> = L extends readonly Module[]
   ? { readonly [K in keyof L]: readonly [K extends `${number}` ? K : string, L[K]] }
   : ReadonlyArray<{ [K in keyof L & string]: readonly [K, L[K]] }[keyof L & string]>;
+
+/**
+ * The recurrent state of every LSTM in a Sequential, by the LSTM's path in the model: its layer
+ * name (`lstm`), or `outer.inner` inside a nested Sequential. Each is the LSTM's
+ * `{ h: (D*L, B, Hout), c: (D*L, B, H) }`.
+ */
+export type SequentialState = Record<string, RecurrentState>;
+
+/** Options of {@link Sequential.forwardWithState}. */
+export interface SequentialStateForwardOptions extends SequentialForwardOptions {
+  /**
+   * Initial (h, c) of the LSTMs by path (see {@link SequentialState}); an LSTM left out, or a part
+   * left out, starts from zeros. Usually the `state` a previous call returned (truncated BPTT,
+   * generation).
+   */
+  state?: Record<string, Partial<RecurrentState>>;
+}
+
+/** What {@link Sequential.forwardWithState} returns. */
+export interface SequentialStateOutput {
+  /** The last layer's output, as {@link Sequential.forward} returns it. */
+  output: Tensor;
+  /** The final (h, c) of every LSTM in the chain, by path: fresh arrays, detached from the model. */
+  state: SequentialState;
+}
+
+/** Options of {@link Sequential.backwardWithState}. */
+export interface SequentialStateBackwardOptions extends SequentialBackwardOptions {
+  /** Gradients of the loss with respect to the final (h, c) of LSTMs by path; left out: zero. */
+  state?: Record<string, Partial<RecurrentState>>;
+}
+
+/** What {@link Sequential.backwardWithState} returns. */
+export interface SequentialStateGradients {
+  /** The input's gradient, or null for token ids or with `inputGrad: false`. */
+  input: Tensor | null;
+  /** The gradients of every LSTM's initial (h, c), by path. */
+  state: SequentialState;
+}
 
 function describeFeatures(f: Features): string {
   return f.kind === 'tokens' ? 'token ids' : f.size === null ? 'features of any size' : `${f.size} features`;
@@ -189,6 +231,20 @@ export class Sequential<const L extends SequentialLayers = SequentialLayers> ext
     for (const [, layer] of this.entries) layer.reseed(rng.nextUint32());
   }
 
+  /** Every layer's generators, prefixed with the layer's name (`drop.rng`). @internal */
+  override randomGenerators(): Record<string, Random> {
+    const out: Record<string, Random> = {};
+    for (const [name, layer] of this.entries) {
+      for (const [k, rng] of Object.entries(layer.randomGenerators())) out[`${name}.${k}`] = rng;
+    }
+    return out;
+  }
+
+  /** @internal */
+  override chainLayers(): Module[] {
+    return this.entries.flatMap(([, layer]) => layer.chainLayers());
+  }
+
   override train(mode = true): this {
     super.train(mode);
     for (const [, layer] of this.entries) layer.train(mode);
@@ -244,6 +300,202 @@ export class Sequential<const L extends SequentialLayers = SequentialLayers> ext
     for (const [, layer] of this.entries) layer.checkBackward(where);
   }
 
+  /** Every LSTM in the chain by path (`lstm`, `outer.inner` in a nested Sequential), in layer order. */
+  recurrentLayers(): Map<string, LSTM> {
+    const out = new Map<string, LSTM>();
+    for (const [name, layer] of this.entries) {
+      if (layer instanceof LSTM) out.set(name, layer);
+      else if (layer instanceof Sequential) for (const [inner, l] of layer.recurrentLayers()) out.set(`${name}.${inner}`, l);
+    }
+    return out;
+  }
+
+  /**
+   * The all-zero state of every LSTM for a batch of B sequences, by path: what
+   * {@link Sequential.forwardWithState} starts from when no state is given.
+   */
+  zeroState(batchSize: number): SequentialState {
+    const B = checkInteger(`${this.where}.zeroState`, 'batchSize', batchSize);
+    const out: SequentialState = {};
+    for (const [path, lstm] of this.recurrentLayers()) {
+      const S = (lstm.bidirectional ? 2 : 1) * lstm.numLayers;
+      out[path] = {
+        h: { data: new Float32Array(S * B * lstm.outputSize), shape: [S, B, lstm.outputSize] },
+        c: { data: new Float32Array(S * B * lstm.hiddenSize), shape: [S, B, lstm.hiddenSize] },
+      };
+    }
+    return out;
+  }
+
+  /**
+   * Checks a `state` option (initial states or final-state gradients) and keys it by module.
+   * Tensor shapes are checked by each LSTM when it runs.
+   */
+  private stateMap(where: string, state: unknown): Map<Module, Partial<RecurrentState>> {
+    const out = new Map<Module, Partial<RecurrentState>>();
+    if (state === undefined) return out;
+    if (state === null || typeof state !== 'object' || Array.isArray(state)) {
+      throw typeError(`${where}: state must be an object of LSTM path -> { h, c }, got ${describe(state)}`);
+    }
+    const lstms = this.recurrentLayers();
+    for (const [path, entry] of Object.entries(state)) {
+      const lstm = lstms.get(path);
+      if (!lstm) {
+        const known = [...lstms.keys()];
+        throw rangeError(`${where}: state has an entry "${path}", but the LSTMs of this model are ${known.length ? known.map((k) => `"${k}"`).join(', ') : 'none'}`);
+      }
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+        throw typeError(`${where}: state["${path}"] must be an object { h, c }, got ${describe(entry)}`);
+      }
+      out.set(lstm, checkOptions(`${where}: state["${path}"]`, entry, ['h', 'c']) as Partial<RecurrentState>);
+    }
+    return out;
+  }
+
+  /** The final states the chain recorded, by path. */
+  private statesByPath(states: Map<Module, RecurrentState>): SequentialState {
+    const out: SequentialState = {};
+    for (const [path, lstm] of this.recurrentLayers()) {
+      const st = states.get(lstm);
+      if (st) out[path] = st;
+    }
+    return out;
+  }
+
+  private forwardStateArgs(where: string, options: SequentialStateForwardOptions | undefined):
+    { chain: ChainState; final: Map<Module, RecurrentState> } {
+    const o = checkOptions(where, options, ['lengths', 'noGrad', 'state']);
+    const noGrad = o.noGrad === undefined ? false : checkBoolean(where, 'noGrad', o.noGrad);
+    const final = new Map<Module, RecurrentState>();
+    const chain: ChainState = { lengths: (o.lengths ?? null) as ChainState['lengths'], noGrad,
+      initial: this.stateMap(where, o.state), final };
+    return { chain, final };
+  }
+
+  /**
+   * Checks a backward's options (`state` only when withState) and that every layer may run its
+   * backward; the step to pass down, with the map the LSTMs fill with their initial-state gradients.
+   */
+  private backwardStateArgs(where: string, grad: unknown, options: SequentialStateBackwardOptions | undefined,
+    withState: boolean): ChainBackward & { initial: Map<Module, RecurrentState> } {
+    const o = checkOptions(where, options, withState ? ['inputGrad', 'retainGraph', 'state'] : ['inputGrad', 'retainGraph']);
+    const inputGrad = o.inputGrad === undefined ? true : checkBoolean(where, 'inputGrad', o.inputGrad);
+    const retain = o.retainGraph === undefined ? false : checkBoolean(where, 'retainGraph', o.retainGraph);
+    if (grad === null || typeof grad !== 'object') {
+      throw typeError(`${where}: grad must be a tensor shaped like the last forward's output, got ${describe(grad)}`);
+    }
+    const final = this.stateMap(where, o.state);
+    this.checkBackward(where);
+    return { inputGrad, retain, final, initial: new Map() };
+  }
+
+  /** Runs `work` with this model's block busy under one lease (other calls throw ERR_LSTM_BUSY until it settles). */
+  private async whileBusy<R>(where: string, work: (lease: BusyLease) => Promise<R>): Promise<R> {
+    const lease = this.block.acquire(where);
+    try {
+      return await work(lease);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * {@link Sequential.forward} that also takes the initial (h, c) of every LSTM in the chain and
+   * returns their final ones: the way to carry state across chunks (truncated BPTT: feed the
+   * returned state to the next call; it is already detached) or across generation steps.
+   * @param x as {@link Sequential.forward}
+   * @param options `state` by LSTM path (see {@link SequentialState}), `lengths`, `noGrad`
+   * @throws RangeError for a state entry naming no LSTM of the model, or a tensor of the wrong shape;
+   *   LstmError ERR_LSTM_BUSY while an async call runs on the model
+   */
+  forwardWithState(x: Tensor<TensorData>, options?: SequentialStateForwardOptions): SequentialStateOutput {
+    const where = `${this.where}.forwardWithState`;
+    this.assertIdle(where);
+    const { chain, final } = this.forwardStateArgs(where, options);
+    const output = this.forwardChain(x, chain);
+    return { output, state: this.statesByPath(final) };
+  }
+
+  /**
+   * {@link Sequential.backward} that also takes the gradients of the LSTMs' final states (as
+   * {@link Sequential.forwardWithState} returned them) and returns those of their initial states.
+   * Parameter gradients accumulate, as in backward; the same checks and `retainGraph`.
+   * @param grad shaped like the last forward's output
+   */
+  backwardWithState(grad: Tensor, options?: SequentialStateBackwardOptions): SequentialStateGradients {
+    const where = `${this.where}.backwardWithState`;
+    this.assertIdle(where);
+    const step = this.backwardStateArgs(where, grad, options, true);
+    const input = this.backwardChain(grad, step);
+    return { input: step.inputGrad ? input : null, state: this.statesByPath(step.initial) };
+  }
+
+  /**
+   * {@link Sequential.forward} with every LSTM on libuv's thread pool (other layers are light and
+   * run between them); the same bits as the synchronous call. The model is busy (ERR_LSTM_BUSY)
+   * until the promise settles.
+   */
+  forwardAsync(x: Tensor<TensorData>, options?: SequentialForwardOptions): Promise<Tensor> {
+    const where = `${this.where}.forwardAsync`;
+    return this.whileBusy(where, async (lease) => {
+      const o = checkOptions(where, options, ['lengths', 'noGrad']);
+      const noGrad = o.noGrad === undefined ? false : checkBoolean(where, 'noGrad', o.noGrad);
+      return this.forwardChainAsync(x, { lengths: (o.lengths ?? null) as ChainState['lengths'], noGrad, lease });
+    });
+  }
+
+  /** {@link Sequential.forwardWithState} off the main thread, as {@link Sequential.forwardAsync}. */
+  forwardWithStateAsync(x: Tensor<TensorData>, options?: SequentialStateForwardOptions): Promise<SequentialStateOutput> {
+    const where = `${this.where}.forwardWithStateAsync`;
+    return this.whileBusy(where, async (lease) => {
+      const { chain, final } = this.forwardStateArgs(where, options);
+      const output = await this.forwardChainAsync(x, { ...chain, lease });
+      return { output, state: this.statesByPath(final) };
+    });
+  }
+
+  /** {@link Sequential.backward} off the main thread, as {@link Sequential.forwardAsync}. */
+  backwardAsync(grad: Tensor, options?: SequentialBackwardOptions): Promise<Tensor | null> {
+    const where = `${this.where}.backwardAsync`;
+    return this.whileBusy(where, async (lease) => {
+      const step = this.backwardStateArgs(where, grad, options, false);
+      const input = await this.backwardChainAsync(grad, { ...step, lease });
+      return step.inputGrad ? input : null;
+    });
+  }
+
+  /** {@link Sequential.backwardWithState} off the main thread, as {@link Sequential.forwardAsync}. */
+  backwardWithStateAsync(grad: Tensor, options?: SequentialStateBackwardOptions): Promise<SequentialStateGradients> {
+    const where = `${this.where}.backwardWithStateAsync`;
+    return this.whileBusy(where, async (lease) => {
+      const step = this.backwardStateArgs(where, grad, options, true);
+      const input = await this.backwardChainAsync(grad, { ...step, lease });
+      return { input: step.inputGrad ? input : null, state: this.statesByPath(step.initial) };
+    });
+  }
+
+  /**
+   * Trains the model (docs/training.md): batches, padding and lengths, shuffling, validation,
+   * callbacks, early stopping, checkpoints and exact resume, with every LSTM step off the main
+   * thread. Resolves to the per-epoch history.
+   * @param data `{ x, y, lengths? }`, `{ tokens }` with `tbptt`, or an async iterable of batches
+   * @throws TypeError / RangeError (rejected) naming a bad option or data before any work
+   * @example
+   * const history = await model.fit({ x, y }, { epochs: 5, batchSize: 64, loss: 'mse', validationSplit: 0.1 });
+   */
+  fit(data: FitData, options?: FitOptions): Promise<History> {
+    return fitModel(this, data, options);
+  }
+
+  /**
+   * The model's output for every sequence of x, in evaluation mode, off the main thread:
+   * (N, outFeatures) per sequence, or (N, T, outFeatures) per step.
+   * @param x `number[][][]` (ragged allowed), a tensor (N, T, I) with `lengths`, or token ids
+   */
+  predict(x: InputData, options?: PredictOptions): Promise<Tensor> {
+    return predictModel(this, x, options);
+  }
+
   /** @internal */
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
     let flow: Tensor<TensorData> = x;
@@ -253,16 +505,39 @@ export class Sequential<const L extends SequentialLayers = SequentialLayers> ext
   }
 
   /** @internal */
+  override async forwardChainAsync(x: Tensor<TensorData>, state: ChainState): Promise<Tensor> {
+    let flow: Tensor<TensorData> = x;
+    const s: ChainState = { ...state };
+    for (const [, layer] of this.entries) flow = await layer.forwardChainAsync(flow, s);
+    return flow as Tensor;
+  }
+
+  /** @internal */
   backwardChain(grad: Tensor, step: ChainBackward): Tensor | null {
     const layers = this.entries;
     let g: Tensor | null = grad;
     for (let i = layers.length - 1; i >= 0; i--) {
-      if (g === null) {
-        throw new LstmError(`${this.where}.backward: layer "${layers[i]![0]}" has no gradient to pass back (it follows a layer taking token ids)`,
-          'ERR_LSTM_STATE');
-      }
-      g = layers[i]![1].backwardChain(g, { ...step, inputGrad: i > 0 || step.inputGrad });
+      g = layers[i]![1].backwardChain(this.gradFor(i, g), { ...step, inputGrad: i > 0 || step.inputGrad });
     }
     return step.inputGrad ? g : null;
+  }
+
+  /** @internal */
+  override async backwardChainAsync(grad: Tensor, step: ChainBackward): Promise<Tensor | null> {
+    const layers = this.entries;
+    let g: Tensor | null = grad;
+    for (let i = layers.length - 1; i >= 0; i--) {
+      g = await layers[i]![1].backwardChainAsync(this.gradFor(i, g), { ...step, inputGrad: i > 0 || step.inputGrad });
+    }
+    return step.inputGrad ? g : null;
+  }
+
+  /** The gradient reaching layer i; throws when the layer after it took token ids (no gradient). */
+  private gradFor(i: number, g: Tensor | null): Tensor {
+    if (g === null) {
+      throw new LstmError(`${this.where}.backward: layer "${this.entries[i]![0]}" has no gradient to pass back (it follows a layer taking token ids)`,
+        'ERR_LSTM_STATE');
+    }
+    return g;
   }
 }
