@@ -52,7 +52,7 @@ export interface LSTMOptions {
   biasInit?: 'default' | 'chrono';
   /**
    * The longest time lag (in steps) the chrono initialisation prepares for, a number > 2: the
-   * forget gates' characteristic times 1/(1 - sigmoid(b_f)) ≈ u_j spread over [1, maxTimeLag - 1].
+   * forget gates' characteristic times 1/(1 - sigmoid(b_f)) = 1 + u_j spread over [2, maxTimeLag].
    * Required with `biasInit: 'chrono'`, not allowed otherwise.
    */
   maxTimeLag?: number;
