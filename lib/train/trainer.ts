@@ -8,9 +8,10 @@ import { Module } from '../layers/module.js';
 import { Adam } from '../optim/adam.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { optimNative } from '../optim/native.js';
-import { checkPositive, type Optimizer } from '../optim/optimizer.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { BusyLease } from '../parameters.js';
 import type { Tensor, TensorData } from '../tensor.js';
-import { checkInteger, checkOptions } from '../validate.js';
+import { checkInteger, checkOptions, checkPositive } from '../validate.js';
 import type { BatchSource, TrainBatch } from './batches.js';
 
 /** A batch already in the model's layout, as {@link Trainer.batches} yields it. */
@@ -208,17 +209,43 @@ export class Trainer {
     yield* src.train.batches(epoch, 0);
   }
 
-  /** Runs `fn` with the model held (other calls on it throw ERR_LSTM_BUSY), restoring its mode after. @internal */
+  /** The lease the model is held under while {@link Trainer.hold} runs, and what for. */
+  private held: { where: string; lease: BusyLease } | null = null;
+
+  /**
+   * Runs `fn` with the model held (its block busy: other calls on it throw ERR_LSTM_BUSY),
+   * restoring its mode after. @internal
+   */
   async hold<T>(where: string, fn: () => Promise<T>): Promise<T> {
-    this.model.assertIdle(where);
     const training = this.model.isTraining;
-    this.model.heldBy = where;
+    this.held = { where, lease: this.model.block.acquire(where) };
     try {
       return await fn();
     } finally {
-      this.model.heldBy = null;
+      this.held.lease.release();
+      this.held = null;
       this.model.train(training);
     }
+  }
+
+  /**
+   * Runs synchronous work that writes the block (optimizer, clipping) with the lease released: the
+   * block rules want it idle for them. No await in between, so no other code sees the model idle.
+   */
+  private unheld<T>(fn: () => T): T {
+    const h = this.held;
+    if (!h) return fn();
+    h.lease.release();
+    try {
+      return fn();
+    } finally {
+      h.lease = this.model.block.acquire(h.where);
+    }
+  }
+
+  /** The lease of the current hold, for the chain calls. */
+  private get lease(): BusyLease | undefined {
+    return this.held?.lease;
   }
 
   /**
@@ -232,23 +259,24 @@ export class Trainer {
     const params = opt.params;
     this.model.train(true);
     await yieldToEventLoop();
-    opt.zeroGrad();
-    const out = await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, initial });
+    this.unheld(() => opt.zeroGrad());
+    const out = await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, initial, lease: this.lease });
     const bl = batchLoss(where, loss, out.output, batch);
     if (!Number.isFinite(bl.loss)) {
       const what = out.output.data.some((v) => !Number.isFinite(v)) ? 'the model output has non-finite values' : 'the targets or the loss function';
       this.nonFinite(where, `loss is ${bl.loss}`, what, at);
       return { result: { loss: bl.loss, gradNorm: NaN, skipped: true, state: out.states }, loss: null, pred: null, states: out.states };
     }
-    await this.runner.backward(bl.grad);
-    const norm = this.clip !== null ? clipGradNorm(params, this.clip) : Math.sqrt(optimNative().sumSquares(params.grads));
+    await this.runner.backward(bl.grad, this.lease);
+    const clip = this.clip;
+    const norm = this.unheld(() => (clip !== null ? clipGradNorm(params, clip) : Math.sqrt(optimNative().sumSquares(params.grads))));
     if (!Number.isFinite(norm)) {
       const slot = params.slots.find((s) => params.grads.subarray(s.offset, s.offset + s.size).some((v) => !Number.isFinite(v)));
       this.nonFinite(where, `gradient norm is ${norm}`, `gradient of ${slot?.name ?? 'a parameter'} has non-finite values`, at);
-      opt.zeroGrad();
+      this.unheld(() => opt.zeroGrad());
       return { result: { loss: bl.loss, gradNorm: norm, skipped: true, state: out.states }, loss: null, pred: null, states: out.states };
     }
-    opt.step();
+    this.unheld(() => opt.step());
     if (this.schedule?.interval === 'step') (this.schedule.scheduler as { step(): void }).step();
     return { result: { loss: bl.loss, gradNorm: norm, skipped: false, state: out.states }, loss: bl, pred: out.output, states: out.states };
   }
@@ -284,7 +312,7 @@ export class Trainer {
     for await (const batch of source.batches(0, 0)) {
       const { loss, metrics } = this.resolve(where, batch.y!.data instanceof Int32Array ? 'class' : 'float');
       sums ??= new MetricSums(metrics, loss.name);
-      const out = await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, initial: carried, noGrad: true });
+      const out = await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, initial: carried, noGrad: true, lease: this.lease });
       if (source.carriesState) carried = out.states;
       const bl = batchLoss(where, loss, out.output, batch);
       sum += bl.loss * bl.count;
@@ -315,7 +343,7 @@ export class Trainer {
       for (let from = 0; from < N; from += batchSize) {
         const idx = Uint32Array.from({ length: Math.min(batchSize, N - from) }, (_, i) => from + i);
         const batch = assemble({ inputs, targets: null }, idx, this.info);
-        const pred = (await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, noGrad: true })).output;
+        const pred = (await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, noGrad: true, lease: this.lease })).output;
         F = pred.shape[pred.shape.length - 1]!;
         perStep = pred.shape.length === 3;
         out ??= new Float32Array(N * (perStep ? Tmax : 1) * F);

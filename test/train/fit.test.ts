@@ -178,7 +178,7 @@ describe('fit', () => {
     expect(calls).toBe(2);
     await expect(model.fit(sumTask(40), { epochs: 1, batchSize: 8,
       callbacks: { onEpochEnd: async () => { await new Promise((r) => setTimeout(r, 1)); throw boom; } } })).rejects.toBe(boom);
-    expect(model.heldBy).toBeNull();
+    expect(model.block.busy).toBeNull();
   });
 
   it('stops at the first epoch without improvement with patience 0, and monitors a metric of an iterable', async () => {

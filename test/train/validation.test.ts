@@ -28,7 +28,7 @@ async function rejectsBeforeWork(data: unknown, options: unknown, Kind: typeof T
   expect(called).toBe(false);
   expect(fs.existsSync(dir)).toBe(false);
   expect(bitsEqual(model.parameters().values, before)).toBe(true);
-  expect(model.heldBy).toBeNull();
+  expect(model.block.busy).toBeNull();
 }
 
 const good = sumTask(10);
