@@ -4,14 +4,14 @@
  * buffers per parameter (`optimizer.<param>.<buffer>`), the best weights for early stopping
  * (`best.<param>`), the carried TBPTT state (`carried.<i>.h`, `carried.<i>.c`), and as JSON in
  * `__metadata__` the optimizer's options and step, the schedule, the generators' state, the data
- * position and the run's history. Files are written atomically and without blocking: a temporary
- * file in the same folder, fsync, rename over the target, fsync of the folder.
+ * position and the run's history. Files are written atomically and without blocking (io's
+ * writeFileAtomic: a temporary file in the same folder, fsync, rename, fsync of the folder).
  * @internal
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { LstmError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import type { OptimizerState } from '../optim/optimizer.js';
 import type { ParamSlot } from '../parameters.js';
@@ -142,32 +142,7 @@ export async function readCheckpoint(path: string, slots: readonly ParamSlot[], 
   };
 }
 
-/**
- * Writes `bytes` to `path` atomically without blocking the event loop: a temporary file in the same
- * folder, fsync, rename over `path`, fsync of the folder. On failure the temporary file is removed
- * and `path` keeps its previous content.
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const target = resolve(path);
-  const dir = dirname(target);
-  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const file = await fsp.open(tmp, 'wx');
-  try {
-    try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await fsp.rename(tmp, target);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-  await syncDir(dir);
-}
-
-/** fsync of a folder, so a rename or unlink in it is durable (not possible on every platform). */
+/** fsync of a folder, so the removal of old checkpoints is durable (not possible on every platform). */
 async function syncDir(dir: string): Promise<void> {
   try {
     const d = await fsp.open(dir, 'r');
@@ -191,7 +166,7 @@ export async function listCheckpoints(dir: string): Promise<string[]> {
 export async function saveCheckpoint(dir: string, keep: number, slots: readonly ParamSlot[], data: CheckpointData): Promise<string> {
   await fsp.mkdir(dir, { recursive: true });
   const path = join(dir, checkpointName(data.position));
-  await writeFileAtomic(path, encodeCheckpoint(slots, data));
+  await writeFileAtomic('fit: checkpoint', path, [encodeCheckpoint(slots, data)]);
   const all = await listCheckpoints(dir);
   const old = all.slice(0, Math.max(0, all.length - keep));
   if (old.length > 0) {

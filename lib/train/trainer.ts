@@ -19,7 +19,8 @@ export type PreparedBatch = TrainBatch;
 import { assemble } from './batches.js';
 import { ChainRunner, yieldToEventLoop } from './chain-runner.js';
 import type { RecurrentState } from '../layers/module.js';
-import { encodeCheckpoint, readCheckpoint, writeFileAtomic, type CheckpointData } from './checkpoint.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { encodeCheckpoint, readCheckpoint, type CheckpointData } from './checkpoint.js';
 import type { RandomState } from '../random.js';
 import { batchLoss, resolveLoss, type BatchLoss, type ResolvedLoss } from './loss.js';
 import { checkMetrics, MetricSums } from './metrics.js';
@@ -385,7 +386,7 @@ export class Trainer {
         rng: this.model.rngState(), position: { epoch: 0, batch: 0, globalStep: opt.stepCount }, carried: null, best: null,
         run: { extra },
       });
-      await writeFileAtomic(path, bytes);
+      await writeFileAtomic(where, path, [bytes]);
     });
   }
 
