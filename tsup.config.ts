@@ -3,7 +3,8 @@ import { defineConfig } from 'tsup';
 // One source, two module formats: ESM first (`import`), CommonJS for `require`. `shims` gives the
 // CommonJS build a working `import.meta.url`, which lib/binding.ts uses to find the addon.
 export default defineConfig({
-  entry: ['lib/index.ts'],
+  // cli: the `lstm` command (bin/lstm.js imports dist/cli.js); shared code goes to common chunks.
+  entry: { index: 'lib/index.ts', cli: 'lib/cli/main.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   shims: true,

@@ -39,7 +39,7 @@ export interface PredictStreamOptions {
 /** One result, in input order; `index` counts items from 0. */
 export type PredictResult<T = PredictItem> =
   | { index: number; item: T; output: Tensor; state?: SessionState; error?: undefined }
-  | { index: number; item: T; error: Error; output?: undefined };
+  | { index: number; item: T; error: Error; output?: undefined; state?: undefined };
 
 interface Row {
   index: number;

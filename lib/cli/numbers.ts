@@ -1,0 +1,23 @@
+/** Writing float32 results as JSON: the shortest decimal that reads back as the same float32. */
+
+/** The shortest decimal string of `v` that rounds back to the same float32 (`0.1`, not `0.10000000149011612`). */
+export function float32String(v: number): string {
+  if (!Number.isFinite(v)) return 'null';
+  for (let p = 6; p < 9; p++) {
+    const s = v.toPrecision(p);
+    if (Math.fround(Number(s)) === v) return String(Number(s));
+  }
+  return String(Number(v.toPrecision(9)));
+}
+
+/** A JSON array of float32 values, as rows of `cols` when given: `[1.5,2]` or `[[1,2],[3,4]]`. */
+export function float32Json(data: Float32Array, cols?: number): string {
+  if (cols === undefined) {
+    let s = '[';
+    for (let i = 0; i < data.length; i++) s += (i ? ',' : '') + float32String(data[i]!);
+    return s + ']';
+  }
+  const rows: string[] = [];
+  for (let r = 0; r < data.length / cols; r++) rows.push(float32Json(data.subarray(r * cols, (r + 1) * cols)));
+  return `[${rows.join(',')}]`;
+}
