@@ -9,10 +9,10 @@
  * array, so the data section may start at any byte offset. The writer sorts tensors by name, pads
  * the header with spaces to a multiple of 8 bytes and replaces the target atomically.
  */
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { writeFileAtomicSync } from './atomic-write.js';
 import { LstmError, describe, formatShape, rangeError, typeError } from '../errors.js';
+import { asyncBufferSource, bufferName, bufferSource, openFileSource, withSyncFileSource, type AsyncByteSource,
+  type SyncByteSource } from './file-source.js';
 import { checkShape, numel, type Tensor, type TensorData, type TensorDataConstructor } from '../tensor.js';
 
 /** The dtypes this module reads. F16 and BF16 are widened (exactly) to Float32Array; BOOL reads as Uint8Array. */
@@ -66,8 +66,6 @@ const WRITE_DTYPES: readonly [TensorDataConstructor, SafetensorsDtype][] = [
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Largest single read or write handed to the OS (fs caps one call below 2 GiB). */
-const IO_CHUNK = 1 << 30;
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
@@ -78,12 +76,14 @@ function setOwn<V>(obj: Record<string, V>, key: string, value: V): void {
 }
 
 /** A header value for an error message: short JSON. */
-function show(value: unknown): string {
+export function show(value: unknown): string {
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);
   } catch {
-    text = String(value);
+    // Too deep for JSON.stringify (String() would recurse as deep): name the kind only.
+    text = Array.isArray(value) ? '[…] (nested too deep to show)' : typeof value === 'object' ? '{…} (nested too deep to show)'
+      : typeof value;
   }
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
@@ -136,15 +136,8 @@ function widenBF16(raw: Uint8Array, out: Float32Array): void {
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-/** Random access to the bytes of a file or a buffer. */
-interface ByteSource {
-  /** Total length in bytes. */
-  size: number;
-  /** Fills `into` with the bytes starting at `position` (all of them, or throws). */
-  read(position: number, into: Uint8Array): void;
-}
-
-interface Entry {
+/** One tensor of a file's header: where its bytes are in the data section. */
+export interface SafetensorsEntry {
   name: string;
   dtype: SafetensorsDtype;
   shape: number[];
@@ -152,8 +145,9 @@ interface Entry {
   end: number;
 }
 
-interface Header {
-  entries: Entry[];
+/** A checked header. */
+export interface SafetensorsHeader {
+  entries: SafetensorsEntry[];
   metadata: Record<string, string>;
 }
 
@@ -197,7 +191,7 @@ function findDuplicateKey(text: string): { key: string; topLevel: boolean } | nu
 }
 
 /** Parses and checks the header JSON against a data section of `dataLength` bytes. */
-function parseHeader(raw: Uint8Array, dataLength: number, fail: (what: string) => never): Header {
+export function parseHeader(raw: Uint8Array, dataLength: number, fail: (what: string) => never): SafetensorsHeader {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
@@ -221,7 +215,7 @@ function parseHeader(raw: Uint8Array, dataLength: number, fail: (what: string) =
   }
 
   const metadata: Record<string, string> = {};
-  const entries: Entry[] = [];
+  const entries: SafetensorsEntry[] = [];
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -234,6 +228,7 @@ function parseHeader(raw: Uint8Array, dataLength: number, fail: (what: string) =
       continue;
     }
     const tensor = `tensor ${JSON.stringify(name)}`;
+    if (name === '') return fail('a tensor has the empty name "" (names must be non-empty; the writer refuses them too)');
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       return fail(`${tensor}: the entry must be an object {dtype, shape, data_offsets}, got ${show(value)}`);
     }
@@ -256,6 +251,9 @@ function parseHeader(raw: Uint8Array, dataLength: number, fail: (what: string) =
     const [begin, end] = offsets as [number, number];
     const count = numel(shape as number[]);
     const need = count * info.size;
+    if (!Number.isSafeInteger(need)) {
+      return fail(`${tensor}: shape ${formatShape(shape as number[])} has more elements than any file can hold`);
+    }
     if (end - begin !== need) {
       return fail(`${tensor}: dtype ${dtype} and shape ${formatShape(shape as number[])} need ${need} bytes, `
         + `but data_offsets [${begin}, ${end}] span ${end - begin}`);
@@ -269,7 +267,7 @@ function parseHeader(raw: Uint8Array, dataLength: number, fail: (what: string) =
   // The tensors must tile the data section: no overlap, no hole, nothing after the last one.
   const byOffset = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
-  let previous: Entry | undefined;
+  let previous: SafetensorsEntry | undefined;
   for (const e of byOffset) {
     if (e.begin < cursor) {
       return fail(`tensors ${JSON.stringify(previous!.name)} (bytes [${previous!.begin}, ${previous!.end}]) and `
@@ -290,63 +288,114 @@ function parseHeader(raw: Uint8Array, dataLength: number, fail: (what: string) =
   return { entries, metadata };
 }
 
-/** Reads, checks and copies out everything in `src`. */
-function decodeFrom(src: ByteSource, where: string, sourceName: string): SafetensorsContents {
-  const fail = (what: string): never => {
-    throw new LstmError(`${where}: ${sourceName}: ${what}`, 'ERR_LSTM_FILE');
-  };
-  if (src.size < 8) {
-    fail(`the file is ${src.size} bytes, shorter than the 8-byte header length (not a safetensors file?)`);
-  }
-  const prefix = new Uint8Array(8);
-  src.read(0, prefix);
-  const headerLength = new DataView(prefix.buffer).getBigUint64(0, true);
-  if (headerLength > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) {
-    fail(`the header length ${headerLength} is over the ${SAFETENSORS_MAX_HEADER_BYTES / 1e6} MB limit (not a safetensors file?)`);
-  }
-  const n = Number(headerLength);
-  if (8 + n > src.size) {
-    fail(`the header length ${n} is larger than the rest of the file (${src.size - 8} bytes; truncated?)`);
-  }
-  const raw = new Uint8Array(n);
-  src.read(8, raw);
-  const dataStart = 8 + n;
-  const { entries, metadata } = parseHeader(raw, src.size - dataStart, fail);
-
-  const tensors: Record<string, Tensor<TensorData>> = {};
-  const dtypes: Record<string, SafetensorsDtype> = {};
-  for (const e of entries) {
-    const info = DTYPES[e.dtype];
-    const count = (e.end - e.begin) / info.size;
-    let data: TensorData;
-    try {
-      data = new info.array(count);
-    } catch (err) {
-      return fail(`tensor ${JSON.stringify(e.name)} has ${count} elements, more than a typed array can hold (${(err as Error).message})`);
-    }
-    if (info.widen) {
-      const bytes = new Uint8Array(e.end - e.begin);
-      src.read(dataStart + e.begin, bytes);
-      info.widen(bytes, data as Float32Array);
-    } else {
-      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      src.read(dataStart + e.begin, bytes);
-      if (!LITTLE_ENDIAN_HOST) byteSwap(bytes, info.size);
-    }
-    setOwn(tensors, e.name, { data, shape: e.shape });
-    setOwn(dtypes, e.name, e.dtype);
-  }
-  return { tensors, metadata, dtypes };
+/** What the header says and where the data section starts. */
+interface Layout extends SafetensorsHeader {
+  dataStart: number;
 }
 
-/** A ByteSource over an in-memory buffer. */
-function bufferSource(bytes: Uint8Array): ByteSource {
-  return {
-    size: bytes.length,
-    read(position, into) {
-      into.set(bytes.subarray(position, position + into.length));
-    },
+/** How to save a PyTorch model in the format this package reads, for the pickle refusal. */
+export const SAVE_SAFETENSORS_HINT = 'in Python, save the weights as safetensors instead: '
+  + '`from safetensors.torch import save_file; save_file(model.state_dict(), "model.safetensors")`';
+
+/** Names a file format that is not safetensors from its first bytes, or null. */
+function foreignFormat(prefix: Uint8Array): string | null {
+  const [a, b, c, d] = prefix;
+  if (a === 0x50 && b === 0x4b && c === 0x03 && d === 0x04) {
+    return 'this is a zip archive, as torch.save writes (.pt, .pth, .bin): a pickle checkpoint, which can run code '
+      + `when loaded; this package never loads pickle. ${SAVE_SAFETENSORS_HINT}`;
+  }
+  if (a === 0x80 && b !== undefined && b >= 2 && b <= 5) {
+    return `this is a Python pickle (protocol ${b}), as torch.save writes: pickle can run code when loaded and this `
+      + `package never loads it. ${SAVE_SAFETENSORS_HINT}`;
+  }
+  if (a === 0x89 && b === 0x48 && c === 0x44 && d === 0x46) {
+    return 'this is an HDF5 file (a Keras .h5 model?): convert it with tensorflowjs_converter and load the model.json';
+  }
+  return null;
+}
+
+/** Turns the 8-byte prefix into the header length, checked against the file size. */
+function headerLength(prefix: Uint8Array, size: number, fail: (what: string) => never): number {
+  const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  // Only a length that cannot be right is a reason to name another format: a valid length never is.
+  if (n > BigInt(SAFETENSORS_MAX_HEADER_BYTES) || 8n + n > BigInt(size)) {
+    const foreign = foreignFormat(prefix);
+    if (foreign !== null) fail(foreign);
+  }
+  if (n > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) {
+    fail(`the header length ${n} is over the ${SAFETENSORS_MAX_HEADER_BYTES / 1e6} MB limit (not a safetensors file?)`);
+  }
+  if (8 + Number(n) > size) fail(`the header length ${n} is larger than the rest of the file (${size - 8} bytes; truncated?)`);
+  return Number(n);
+}
+
+function tooShort(size: number, fail: (what: string) => never): void {
+  if (size < 8) fail(`the file is ${size} bytes, shorter than the 8-byte header length (not a safetensors file?)`);
+}
+
+/** Reads and checks the header of a synchronous source. */
+function readLayoutSync(src: SyncByteSource, fail: (what: string) => never): Layout {
+  tooShort(src.size, fail);
+  const prefix = new Uint8Array(8);
+  src.read(0, prefix);
+  const raw = new Uint8Array(headerLength(prefix, src.size, fail));
+  src.read(8, raw);
+  return { ...parseHeader(raw, src.size - 8 - raw.length, fail), dataStart: 8 + raw.length };
+}
+
+/** Reads and checks the header of an asynchronous source. */
+async function readLayout(src: AsyncByteSource, fail: (what: string) => never): Promise<Layout> {
+  tooShort(src.size, fail);
+  const prefix = new Uint8Array(8);
+  await src.read(0, prefix);
+  const raw = new Uint8Array(headerLength(prefix, src.size, fail));
+  await src.read(8, raw);
+  return { ...parseHeader(raw, src.size - 8 - raw.length, fail), dataStart: 8 + raw.length };
+}
+
+/** The array a tensor reads into, and the bytes the file's data goes to (the array itself, or a raw buffer to widen). */
+interface Target {
+  data: TensorData;
+  bytes: Uint8Array;
+  finish(): void;
+}
+
+function targetFor(e: SafetensorsEntry, fail: (what: string) => never): Target {
+  const info = DTYPES[e.dtype];
+  const count = (e.end - e.begin) / info.size;
+  let data: TensorData;
+  try {
+    data = new info.array(count);
+  } catch (err) {
+    return fail(`tensor ${JSON.stringify(e.name)} has ${count} elements, more than a typed array can hold (${(err as Error).message})`);
+  }
+  if (info.widen) {
+    const raw = new Uint8Array(e.end - e.begin);
+    return { data, bytes: raw, finish: () => info.widen!(raw, data as Float32Array) };
+  }
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return { data, bytes, finish: () => { if (!LITTLE_ENDIAN_HOST) byteSwap(bytes, info.size); } };
+}
+
+function fileFail(where: string, sourceName: string): (what: string) => never {
+  return (what: string): never => {
+    throw new LstmError(`${where}: ${sourceName}: ${what}`, 'ERR_LSTM_FILE');
   };
+}
+
+/** Reads, checks and copies out everything in `src`. */
+function decodeFrom(src: SyncByteSource, where: string, sourceName: string): SafetensorsContents {
+  const fail = fileFail(where, sourceName);
+  const layout = readLayoutSync(src, fail);
+  const out: SafetensorsContents = { tensors: {}, metadata: layout.metadata, dtypes: {} };
+  for (const e of layout.entries) {
+    const t = targetFor(e, fail);
+    src.read(layout.dataStart + e.begin, t.bytes);
+    t.finish();
+    setOwn(out.tensors, e.name, { data: t.data, shape: e.shape });
+    setOwn(out.dtypes, e.name, e.dtype);
+  }
+  return out;
 }
 
 /**
@@ -354,53 +403,167 @@ function bufferSource(bytes: Uint8Array): ByteSource {
  * may start at any offset and may be reused afterwards. `sourceName` names the data in error messages.
  * @throws LstmError `ERR_LSTM_FILE` when the bytes are not a valid safetensors file.
  */
-export function decodeSafetensors(bytes: Uint8Array, sourceName = '<buffer>'): SafetensorsContents {
+export function decodeSafetensors(bytes: Uint8Array, sourceName?: string): SafetensorsContents {
   if (!(bytes instanceof Uint8Array)) {
     throw typeError(`decodeSafetensors: bytes must be a Uint8Array, got ${describe(bytes)}`);
   }
-  if (typeof sourceName !== 'string') {
+  if (sourceName !== undefined && typeof sourceName !== 'string') {
     throw typeError(`decodeSafetensors: sourceName must be a string, got ${describe(sourceName)}`);
   }
-  return decodeFrom(bufferSource(bytes), 'decodeSafetensors', sourceName);
+  return decodeFrom(bufferSource(bytes), 'decodeSafetensors', sourceName ?? bufferName(bytes));
 }
 
-/**
- * Reads a safetensors file (a path) or buffer. Returns each tensor as a fresh typed array: F32 →
- * Float32Array, F64 → Float64Array, I64 → BigInt64Array, I32 → Int32Array, I16 → Int16Array,
- * I8 → Int8Array, U64/U32/U16/U8 → the unsigned arrays, BOOL → Uint8Array, and F16/BF16 → Float32Array
- * (exact). A path is read piece by piece straight into the tensors' arrays, so the file is never held
- * twice in memory.
- * @throws LstmError `ERR_LSTM_FILE` naming the file and the problem when it is not a valid safetensors
- *   file; the `fs` error (ENOENT, EACCES, ...) when it cannot be read.
- */
-export function readSafetensors(pathOrBuffer: string | Uint8Array): SafetensorsContents {
-  const where = 'readSafetensors';
-  if (pathOrBuffer instanceof Uint8Array) return decodeFrom(bufferSource(pathOrBuffer), where, '<buffer>');
+function checkSource(where: string, pathOrBuffer: unknown): void {
+  if (pathOrBuffer instanceof Uint8Array) return;
   if (typeof pathOrBuffer !== 'string') {
     throw typeError(`${where}: pathOrBuffer must be a path or a Uint8Array, got ${describe(pathOrBuffer)}`);
   }
   if (pathOrBuffer === '') throw rangeError(`${where}: path must not be empty`);
-  const path = pathOrBuffer;
-  const fd = fs.openSync(path, 'r');
+}
+
+/**
+ * Reads a safetensors file (a path) or buffer, synchronously: for small files (the event loop waits
+ * until the whole file is read; {@link readSafetensorsAsync} and {@link openSafetensors} do not).
+ * Returns each tensor as a fresh typed array: F32 → Float32Array, F64 → Float64Array, I64 →
+ * BigInt64Array, I32 → Int32Array, I16 → Int16Array, I8 → Int8Array, U64/U32/U16/U8 → the unsigned
+ * arrays, BOOL → Uint8Array, and F16/BF16 → Float32Array (exact). A path is read piece by piece
+ * straight into the tensors' arrays, so the file is never held twice in memory. A Uint8Array (a
+ * Buffer too) is always the file's contents, never a path.
+ * @throws LstmError `ERR_LSTM_FILE` naming the file and the problem when it is not a valid safetensors
+ *   file or not a regular file (a folder, FIFO or device is refused before reading); the `fs` error
+ *   (ENOENT, EACCES, ...) when it cannot be opened.
+ */
+export function readSafetensors(pathOrBuffer: string | Uint8Array): SafetensorsContents {
+  const where = 'readSafetensors';
+  checkSource(where, pathOrBuffer);
+  if (pathOrBuffer instanceof Uint8Array) return decodeFrom(bufferSource(pathOrBuffer), where, bufferName(pathOrBuffer));
+  return withSyncFileSource(where, pathOrBuffer, (src) => decodeFrom(src, where, pathOrBuffer));
+}
+
+/** What {@link SafetensorsReader.info} tells about one tensor without reading it. */
+export interface SafetensorsTensorInfo {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** Bytes it takes in the file. */
+  byteLength: number;
+}
+
+/**
+ * An open safetensors file whose header is read and checked, and whose tensors are read on demand,
+ * asynchronously: memory follows what is read, and the event loop never waits on the disk.
+ * Close it when done (reading after close throws).
+ */
+export class SafetensorsReader {
+  /** The `__metadata__` map (empty when absent). */
+  readonly metadata: Record<string, string>;
+  private readonly byName = new Map<string, SafetensorsEntry>();
+  private closed = false;
+
+  /** @internal */
+  constructor(private readonly src: AsyncByteSource, private readonly layout: Layout, readonly where: string,
+    /** The file's path, or a description of the buffer. */
+    readonly sourceName: string) {
+    this.metadata = layout.metadata;
+    for (const e of layout.entries) this.byName.set(e.name, e);
+  }
+
+  /** Tensor names, in the file's header order. */
+  get names(): string[] {
+    return this.layout.entries.map((e) => e.name);
+  }
+
+  /** dtype, shape and size of a tensor, or undefined when the file has no tensor of that name. */
+  info(name: string): SafetensorsTensorInfo | undefined {
+    const e = this.byName.get(name);
+    return e && { dtype: e.dtype, shape: [...e.shape], byteLength: e.end - e.begin };
+  }
+
+  private entry(where: string, name: string): SafetensorsEntry {
+    if (this.closed) throw new LstmError(`${where}: ${this.sourceName}: the reader is closed`, 'ERR_LSTM_STATE');
+    const e = this.byName.get(name);
+    if (!e) throw rangeError(`${where}: ${this.sourceName} has no tensor ${JSON.stringify(name)}`);
+    return e;
+  }
+
+  /** Reads one tensor into a fresh typed array (the dtypes of {@link readSafetensors}). */
+  async read(name: string): Promise<Tensor<TensorData>> {
+    const e = this.entry('SafetensorsReader.read', name);
+    const t = targetFor(e, fileFail(this.where, this.sourceName));
+    await this.src.read(this.layout.dataStart + e.begin, t.bytes);
+    t.finish();
+    return { data: t.data, shape: [...e.shape] };
+  }
+
+  /**
+   * Reads a floating-point tensor into `into` (its length must be the tensor's element count),
+   * converting to float32: F32 goes straight from the file into `into`, F16/BF16 widen exactly,
+   * F64 rounds to nearest. Returns the stored dtype.
+   * @throws LstmError ERR_LSTM_FILE for a tensor that is not floating point.
+   */
+  async readInto(name: string, into: Float32Array): Promise<SafetensorsDtype> {
+    const e = this.entry('SafetensorsReader.readInto', name);
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    if (!(into instanceof Float32Array) || into.length !== count) {
+      throw rangeError(`SafetensorsReader.readInto: into must be a Float32Array of ${count} elements, got ${describe(into)}`);
+    }
+    const at = this.layout.dataStart + e.begin;
+    if (e.dtype === 'F32') {
+      const bytes = new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
+      await this.src.read(at, bytes);
+      if (!LITTLE_ENDIAN_HOST) byteSwap(bytes, 4);
+    } else if (e.dtype === 'F64' || e.dtype === 'F16' || e.dtype === 'BF16') {
+      const t = targetFor(e, fileFail(this.where, this.sourceName));
+      await this.src.read(at, t.bytes);
+      t.finish();
+      into.set(t.data as Float32Array | Float64Array);
+    } else {
+      throw new LstmError(`${this.where}: ${this.sourceName}: tensor ${JSON.stringify(name)} has dtype ${e.dtype}; `
+        + 'parameters must be F32, F64, F16 or BF16', 'ERR_LSTM_FILE');
+    }
+    return e.dtype;
+  }
+
+  /** Closes the file (a buffer needs nothing). Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.src.close();
+  }
+}
+
+/**
+ * Opens a safetensors file (a path) or buffer and checks its header; tensors are read later, one by
+ * one ({@link SafetensorsReader.read}). Nothing blocks the event loop.
+ * @throws LstmError `ERR_LSTM_FILE` as {@link readSafetensors}.
+ */
+export async function openSafetensors(pathOrBuffer: string | Uint8Array, where = 'openSafetensors'): Promise<SafetensorsReader> {
+  checkSource(where, pathOrBuffer);
+  const isBuffer = pathOrBuffer instanceof Uint8Array;
+  const sourceName = isBuffer ? bufferName(pathOrBuffer) : pathOrBuffer;
+  const src = isBuffer ? asyncBufferSource(pathOrBuffer) : await openFileSource(where, pathOrBuffer);
   try {
-    const size = fs.fstatSync(fd).size;
-    const source: ByteSource = {
-      size,
-      read(position, into) {
-        let done = 0;
-        while (done < into.length) {
-          const got = fs.readSync(fd, into, done, Math.min(into.length - done, IO_CHUNK), position + done);
-          if (got === 0) {
-            throw new LstmError(`${where}: ${path}: the file ended at byte ${position + done} while reading `
-              + `(it is ${size} bytes long; was it changed while being read?)`, 'ERR_LSTM_FILE');
-          }
-          done += got;
-        }
-      },
-    };
-    return decodeFrom(source, where, path);
+    return new SafetensorsReader(src, await readLayout(src, fileFail(where, sourceName)), where, sourceName);
+  } catch (err) {
+    await src.close();
+    throw err;
+  }
+}
+
+/**
+ * {@link readSafetensors} without blocking the event loop: the file is read asynchronously.
+ * @throws LstmError `ERR_LSTM_FILE` as {@link readSafetensors}.
+ */
+export async function readSafetensorsAsync(pathOrBuffer: string | Uint8Array): Promise<SafetensorsContents> {
+  const reader = await openSafetensors(pathOrBuffer, 'readSafetensorsAsync');
+  try {
+    const out: SafetensorsContents = { tensors: {}, metadata: reader.metadata, dtypes: {} };
+    for (const name of reader.names) {
+      setOwn(out.tensors, name, await reader.read(name));
+      setOwn(out.dtypes, name, reader.info(name)!.dtype);
+    }
+    return out;
   } finally {
-    fs.closeSync(fd);
+    await reader.close();
   }
 }
 
@@ -504,20 +667,15 @@ export function encodeSafetensors(tensors: Record<string, Tensor<TensorData>>, m
   return out;
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.length) {
-    done += fs.writeSync(fd, bytes, done, Math.min(bytes.length - done, IO_CHUNK));
-  }
-}
-
 /**
  * Writes tensors (and optional string metadata) to `path` as safetensors, atomically: the bytes go to a
- * uniquely named temporary file in the same directory, which is fsynced and then renamed over `path`
- * (the directory is then fsynced where the platform allows). All arguments are checked before
- * anything touches the disk; on any failure the temporary file is removed and the error rethrown,
- * so `path` holds either its previous content or the complete new file.
- * @throws TypeError / RangeError naming the bad tensor or metadata key; the `fs` error when writing fails.
+ * uniquely named temporary file in the target's folder, which is fsynced and then renamed over the
+ * target (the folder is then fsynced). A symbolic link is followed and its target replaced; a target
+ * that is not a regular file (a folder, a device) is refused. All arguments are checked before
+ * anything touches the disk; on any failure the temporary file is removed, so `path` holds either its
+ * previous content or the complete new file.
+ * @throws TypeError / RangeError naming the bad tensor or metadata key; LstmError ERR_LSTM_FILE naming
+ *   the path and the reason when writing fails (full disk, unwritable folder, ...).
  */
 export function writeSafetensors(path: string, tensors: Record<string, Tensor<TensorData>>,
   metadata?: Record<string, string>): void {
@@ -525,29 +683,15 @@ export function writeSafetensors(path: string, tensors: Record<string, Tensor<Te
   if (typeof path !== 'string') throw typeError(`${where}: path must be a string, got ${describe(path)}`);
   if (path === '') throw rangeError(`${where}: path must not be empty`);
   const plan = planFile(where, tensors, metadata);
+  writeFileAtomicSync(where, path, [plan.head, ...plan.chunks]);
+}
 
-  const target = resolve(path);
-  const dir = dirname(target);
-  const tmp = join(dir, `.${basename(target).slice(0, 100)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number | undefined = fs.openSync(tmp, 'wx');
-  try {
-    writeAll(fd, plan.head);
-    for (const chunk of plan.chunks) writeAll(fd, chunk);
-    fs.fsyncSync(fd);
-    const closing = fd;
-    fd = undefined;
-    fs.closeSync(closing);
-    fs.renameSync(tmp, target);
-  } catch (err) {
-    if (fd !== undefined) {
-      try { fs.closeSync(fd); } catch { /* already failing */ }
-    }
-    try { fs.unlinkSync(tmp); } catch { /* already gone */ }
-    throw err;
-  }
-  // Make the rename itself durable. Not possible everywhere (Windows cannot open a directory).
-  try {
-    const dirFd = fs.openSync(dir, 'r');
-    try { fs.fsyncSync(dirFd); } finally { fs.closeSync(dirFd); }
-  } catch { /* best effort */ }
+/**
+ * The bytes of a safetensors file as pieces to write in order (views of the tensors' arrays on
+ * little-endian hosts: copy what may change before the write completes). @internal
+ */
+export function safetensorsChunks(where: string, tensors: Record<string, Tensor<TensorData>>,
+  metadata?: Record<string, string>): Uint8Array[] {
+  const plan = planFile(where, tensors, metadata);
+  return [plan.head, ...plan.chunks];
 }

@@ -49,6 +49,11 @@ export class Dropout extends Module {
     return [];
   }
 
+  /** Every option this layer was built with (the seed excepted). */
+  config(): { p: number } {
+    return { p: this.p };
+  }
+
   resetParameters(): void {}
 
   override reseed(seed: number): void {

@@ -69,6 +69,11 @@ export class Embedding extends Module {
     return this.layout;
   }
 
+  /** Every option this layer was built with (the seed excepted; paddingIdx null when none). */
+  config(): { numEmbeddings: number; embeddingDim: number; paddingIdx: number | null } {
+    return { numEmbeddings: this.numEmbeddings, embeddingDim: this.embeddingDim, paddingIdx: this.paddingIdx };
+  }
+
   /** PyTorch's default: normal(0, 1), the padding row zero. */
   resetParameters(rng: Random): void {
     normal(this.namedParameters().weight!, 0, 1, { rng });

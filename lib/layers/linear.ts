@@ -65,6 +65,11 @@ export class Linear extends Module {
     return this.layout;
   }
 
+  /** Every option this layer was built with (the seed excepted): `new Linear(linear.config())` builds the same layer. */
+  config(): Required<Omit<LinearOptions, 'seed'>> {
+    return { inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.hasBias };
+  }
+
   /** PyTorch's default: weight Kaiming-uniform with a = sqrt(5) (= U(±1/sqrt(in))), bias U(±1/sqrt(in)). */
   resetParameters(rng: Random): void {
     const p = this.namedParameters();

@@ -192,6 +192,14 @@ export class LSTM extends Module {
     this.reseed(rng.nextUint32());
   }
 
+  /** Every option this LSTM was built with (the seed excepted): `new LSTM(lstm.config())` builds the same architecture. */
+  config(): Required<Omit<LSTMOptions, 'seed'>> {
+    return {
+      inputSize: this.inputSize, hiddenSize: this.hiddenSize, numLayers: this.numLayers, bidirectional: this.bidirectional,
+      batchFirst: this.batchFirst, projSize: this.projSize, dropout: this.dropout, returnSequences: this.returnSequences,
+    };
+  }
+
   /** PyTorch's default: every parameter uniform in [-1/sqrt(hiddenSize), 1/sqrt(hiddenSize)]. */
   resetParameters(rng: Random): void {
     const k = 1 / Math.sqrt(this.hiddenSize);

@@ -11,6 +11,7 @@ import { checkOptions } from '../validate.js';
 import type { ParamSlot } from './lstm-layout.js';
 import type { Random } from '../random.js';
 import type { LSTMForwardOptions } from './lstm.js';
+import type { SaveModelOptions } from '../io/model-file.js';
 
 /** What flows beside the activations through a Sequential: the sequence lengths, when given (each LSTM checks them). */
 export interface ChainState {
@@ -143,6 +144,19 @@ export abstract class Module {
     const out: Record<string, Tensor> = {};
     for (const s of this.slots) out[s.name] = { data: this.values.slice(s.offset, s.offset + s.size), shape: [...s.shape] };
     return out;
+  }
+
+  /**
+   * Saves this model as a self-describing model file (safetensors: parameters under their PyTorch
+   * names, the architecture in the metadata; docs/formats.md), atomically. `loadModel(path)` rebuilds
+   * it with no code. The parameters are copied when the call is made.
+   * @throws TypeError for a module type the format cannot describe; LstmError ERR_LSTM_FILE naming the
+   *   path and the reason when the write fails (the previous file is then intact).
+   */
+  async save(path: string, options?: SaveModelOptions): Promise<void> {
+    // Loaded on use: the file code imports every layer class, which import this one.
+    const { saveModel } = await import('../io/model-file.js');
+    return saveModel(this, path, options);
   }
 
   /**
