@@ -2,12 +2,12 @@
 import { CliError, messageOf } from './cli-error.js';
 import { loadModelFile, type LoadedModel } from './model-store.js';
 
-export function loadForCommand(path: string | undefined): LoadedModel {
+export async function loadForCommand(path: string | undefined): Promise<LoadedModel> {
   if (!path) throw new CliError('--model <file> is required');
   try {
-    return loadModelFile(path);
+    return await loadModelFile(path);
   } catch (err) {
-    throw new CliError(`cannot load model: ${messageOf(err)}`);
+    throw new CliError(`cannot load model: ${messageOf(err).replace(/^loadModel: /, '')}`);
   }
 }
 

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError, messageOf } from './cli-error.js';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
+import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInfo } from './commands/info.js';
 import { registerPredict } from './commands/predict.js';
@@ -28,6 +29,7 @@ registerDemo(program);
 registerPredict(program);
 registerGenerate(program);
 registerInfo(program);
+registerExport(program);
 registerBench(program);
 for (const c of program.commands) c.exitOverride();
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lstm, modelFolder, root } from './helpers.js';
 
-const m = modelFolder();
+const m = await modelFolder();
 afterAll(() => rmSync(m.dir, { recursive: true, force: true }));
 
 describe('lstm', () => {
@@ -15,7 +15,7 @@ describe('lstm', () => {
   });
 
   it('--help of every command shows examples', () => {
-    for (const cmd of ['predict', 'generate', 'info', 'demo', 'bench']) {
+    for (const cmd of ['predict', 'generate', 'info', 'demo', 'bench', 'export']) {
       const r = lstm([cmd, '--help']);
       expect(r.status, cmd).toBe(0);
       expect(r.stdout, cmd).toMatch(/Examples:\n {2}lstm /);
@@ -52,6 +52,19 @@ describe('lstm', () => {
     const feat = lstm(['generate', '-m', m.features, '-p', '1']);
     expect(feat.status).toBe(1);
     expect(feat.stderr).toMatch(/must start with an Embedding/);
+  });
+
+  it('export writes an ONNX file; a bad opset exits 2', () => {
+    const out = join(m.dir, 'm.onnx');
+    const r = lstm(['export', '-m', m.tokens, '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const bytes = readFileSync(out);
+    expect(bytes.length).toBeGreaterThan(1000);
+    expect(bytes.includes(Buffer.from('LSTM'))).toBe(true);
+    const bad = lstm(['export', '-m', m.tokens, '-o', out, '--opset', '9']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^lstm: cannot export: .*opset/);
   });
 
   it('bench reports batched and session throughput', () => {

@@ -32,11 +32,11 @@ export function shell(script: string): Promise<Run> {
 }
 
 /** A fresh folder with a feature model (3 features -> 2 outputs) and a token model (11 tokens). */
-export function modelFolder(): { dir: string; features: string; tokens: string } {
+export async function modelFolder(): Promise<{ dir: string; features: string; tokens: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'lstm-cli-'));
   const features = join(dir, 'features.safetensors');
   const tokens = join(dir, 'tokens.safetensors');
-  saveModelFile(features, featureModel(31));
-  saveModelFile(tokens, tokenModel(32), { vocab: 'abcdefghij '.split('') });
+  await saveModelFile(features, featureModel(31));
+  await saveModelFile(tokens, tokenModel(32), { vocab: 'abcdefghij '.split('') });
   return { dir, features, tokens };
 }

@@ -27,7 +27,7 @@ export async function runBench(o: BenchOptions): Promise<void> {
   const N = positiveInt('--sessions', o.sessions, 1000);
   const seconds = numberOption('--seconds', o.seconds, 2, 0.1);
   if (o.threads !== undefined) setNumThreads(positiveInt('--threads', o.threads, 1));
-  const model: Module = o.model ? loadForCommand(o.model).model
+  const model: Module = o.model ? (await loadForCommand(o.model)).model
     : new Sequential({ lstm: new LSTM({ inputSize: 64, hiddenSize: 256, batchFirst: true }), head: new Linear({ inFeatures: 256, outFeatures: 1 }) }, { seed: 1 }).eval();
   const stepper = new Stepper(model, 'lstm bench', false);
   const input = stepper.input;

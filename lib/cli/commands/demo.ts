@@ -81,7 +81,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const sample = promptText + decodeIds(ids, corpus.vocab);
 
   const modelPath = join(outDir, 'model.safetensors');
-  saveModelFile(modelPath, model, { vocab: corpus.vocab, metadata: { 'lstm.demo': 'tinyshakespeare char model' } });
+  await saveModelFile(modelPath, model, { vocab: corpus.vocab, metadata: { 'lstm.demo': 'tinyshakespeare char model' } });
   writeFileAtomic(join(outDir, 'loss.svg'), lossChartSvg({
     title: `Tiny Shakespeare character model, ${run.steps} steps in ${run.seconds.toFixed(0)} s`,
     xLabel: 'training step (32 sequences of 64 characters)', yLabel: 'loss (bits per character)',

@@ -13,7 +13,7 @@ export async function runGenerate(o: GenerateCliOptions): Promise<void> {
   const temperature = numberOption('--temperature', o.temperature, 0.8, 0);
   const topK = positiveInt('--top-k', o.topK, 0, 0);
   const seed = o.seed === undefined ? undefined : positiveInt('--seed', o.seed, 0, 0);
-  const { model, vocab } = loadForCommand(o.model);
+  const { model, vocab } = await loadForCommand(o.model);
   let prompt: number[];
   if (vocab) {
     prompt = encodeText(o.prompt ?? vocab[0]!, vocab);

@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import { Stepper } from '../../infer/stepper.js';
 import { loadForCommand } from '../load.js';
-import type { LayerSpec } from '../model-store.js';
+import type { ModuleSpec } from '../../io/architecture.js';
 
-function describeLayers(spec: LayerSpec, indent: string, name: string): string[] {
+function describeLayers(spec: ModuleSpec, indent: string, name: string): string[] {
   if (spec.type === 'Sequential') return [`${indent}${name}Sequential`, ...spec.layers.flatMap(([n, s]) => describeLayers(s, indent + '  ', `${n}: `))];
   const opts = Object.entries(spec.options).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
   return [`${indent}${name}${spec.type}(${opts})`];
@@ -19,8 +19,8 @@ export function registerInfo(program: Command): void {
 Examples:
   lstm info demo-out/model.safetensors
   lstm info model.safetensors --json | jq .parameters`)
-    .action((path: string, o: { json?: boolean }) => {
-      const m = loadForCommand(path);
+    .action(async (path: string, o: { json?: boolean }) => {
+      const m = await loadForCommand(path);
       const params = m.model.parameters().size;
       const stepper = new Stepper(m.model, 'lstm info', false);
       const input = stepper.input.kind === 'tokens' ? `token ids in [0, ${stepper.input.vocabSize})` : `${stepper.input.size} features per step`;
@@ -34,12 +34,12 @@ Examples:
       }
       const lines = [
         `file:            ${path}`,
-        `format:          ${info.format} version ${info.formatVersion}`,
+        `format:          ${info.format ?? 'TensorFlow.js Layers model'}${info.formatVersion ? ` version ${info.formatVersion}` : ''}`,
         `parameters:      ${params.toLocaleString('en-US')}`,
         `input:           ${input}${m.vocab ? ` (a vocabulary of ${m.vocab.length} characters is stored)` : ''}`,
         `output:          ${stepper.outputSize} features per step`,
         'architecture:',
-        ...describeLayers(m.architecture, '  ', ''),
+        ...(m.architecture ? describeLayers(m.architecture, '  ', '') : ['  (not stored)']),
       ];
       process.stdout.write(lines.join('\n') + '\n');
     });

@@ -48,7 +48,7 @@ export async function runPredict(o: PredictOptions): Promise<void> {
   if (o.input !== '-' && (!existsSync(o.input) || statSync(o.input).isDirectory())) {
     throw new CliError(`cannot read input ${o.input}: ${existsSync(o.input) ? 'is a directory' : 'no such file'}`);
   }
-  const { model } = loadForCommand(o.model);
+  const { model } = await loadForCommand(o.model);
   const stepper = new Stepper(model, 'lstm predict', false);
   const sink = OutputSink.open(o.output ?? '-');
   if ((o.output ?? '-') === '-') quietOnClosedStdout();
