@@ -13,6 +13,7 @@ export type LstmErrorCode =
   | 'ERR_LSTM_STATE'
   | 'ERR_LSTM_STATE_DICT'
   | 'ERR_LSTM_BUSY'
+  | 'ERR_LSTM_NON_FINITE'
   | 'ERR_LSTM_FILE'
   | 'ERR_LSTM_NATIVE'
   | 'ERR_LSTM_NATIVE_LOAD';

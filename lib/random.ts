@@ -1,3 +1,37 @@
+import { describe, rangeError, typeError } from './errors.js';
+
+/**
+ * A generator's whole state as plain JSON (four 32-bit words): what {@link Random.state} returns
+ * and {@link Random.loadState} takes, so a checkpoint can store it and a resumed run continues the
+ * same stream.
+ */
+export interface RandomState {
+  algorithm: 'xoshiro128**';
+  /** The four state words s0..s3, each an integer in [0, 2^32), not all zero. */
+  words: [number, number, number, number];
+}
+
+/** Checks a {@link RandomState} (named `name` in messages); returns its words. @internal */
+export function checkRandomState(where: string, state: unknown, name = 'state'): [number, number, number, number] {
+  if (state === null || typeof state !== 'object' || Array.isArray(state)) {
+    throw typeError(`${where}: ${name} must be an object { algorithm: 'xoshiro128**', words: [4 integers] }, got ${describe(state)}`);
+  }
+  const { algorithm, words } = state as { algorithm?: unknown; words?: unknown };
+  if (algorithm !== 'xoshiro128**') {
+    throw rangeError(`${where}: ${name}.algorithm must be 'xoshiro128**', got ${describe(algorithm)}`);
+  }
+  if (!Array.isArray(words) || words.length !== 4) {
+    throw rangeError(`${where}: ${name}.words must be an array of 4 integers in [0, 4294967295], got ${describe(words)}`);
+  }
+  words.forEach((w: unknown, i) => {
+    if (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 0xffffffff) {
+      throw rangeError(`${where}: ${name}.words[${i}] must be an integer in [0, 4294967295], got ${describe(w)}`);
+    }
+  });
+  if (words.every((w) => w === 0)) throw rangeError(`${where}: ${name}.words must not be all zero (xoshiro128** would only give zeros)`);
+  return words as [number, number, number, number];
+}
+
 /**
  * The package's pseudo-random generator: xoshiro128** 1.1 (Blackman and Vigna, 2018), seeded from
  * a 32-bit integer through SplitMix32, as its authors recommend. Small, fast, and bit-identical on
@@ -29,6 +63,19 @@ export class Random {
     const r = new Random(0);
     r.s0 = s0 >>> 0; r.s1 = s1 >>> 0; r.s2 = s2 >>> 0; r.s3 = s3 >>> 0;
     return r;
+  }
+
+  /** The generator's whole state, to continue the same stream later with {@link Random.loadState}. */
+  state(): RandomState {
+    return { algorithm: 'xoshiro128**', words: [this.s0, this.s1, this.s2, this.s3] };
+  }
+
+  /**
+   * Continues from a state {@link Random.state} returned: the next draws equal those that followed it.
+   * @throws TypeError / RangeError for anything but a valid xoshiro128** state; nothing changes then.
+   */
+  loadState(state: RandomState): void {
+    [this.s0, this.s1, this.s2, this.s3] = checkRandomState('random.loadState', state);
   }
 
   /** The next 32 random bits as an unsigned integer. */
@@ -88,6 +135,24 @@ export function manualSeed(seed: number): void {
       { code: 'ERR_LSTM_ARG_RANGE' });
   }
   global = new Random(seed);
+}
+
+/**
+ * The process-wide generator's state (PyTorch's `torch.get_rng_state`): with {@link setRngState}, a
+ * resumed program builds the same layers with the same seeds as the interrupted one.
+ */
+export function getRngState(): RandomState {
+  return global.state();
+}
+
+/**
+ * Continues the process-wide generator from a state {@link getRngState} returned (PyTorch's
+ * `torch.set_rng_state`).
+ * @throws TypeError / RangeError for anything but a valid state; nothing changes then.
+ */
+export function setRngState(state: RandomState): void {
+  const words = checkRandomState('setRngState', state);
+  global = Random.fromState(...words);
 }
 
 /** A seed for a module built without one: the next draw of the process-wide generator. */

@@ -60,6 +60,11 @@ export class Dropout extends Module {
     this.rng = new Random(seed);
   }
 
+  /** The mask generator, as `rng` (see {@link Module.rngState}). @internal */
+  override randomGenerators(): Record<string, Random> {
+    return { rng: this.rng };
+  }
+
   inputFeatures(): Features {
     return { kind: 'features', size: null };
   }

@@ -8,7 +8,7 @@
 import { describe, formatShape, LstmError, rangeError, typeError } from '../errors.js';
 import type { ParamSlot } from './lstm-layout.js';
 import { lstmLayout } from './lstm-layout.js';
-import { Module, type ChainState, type Features } from './module.js';
+import { Module, type ChainGradState, type ChainState, type Features } from './module.js';
 import { Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
 import { uninitialized } from '../uninitialized.js';
@@ -40,6 +40,22 @@ export interface LSTMOptions {
   returnSequences?: boolean;
   /** Seed for the initial weights (uniform in ±1/sqrt(hiddenSize), as PyTorch) and dropout masks; default: the process-wide generator. */
   seed?: number;
+  /**
+   * How the gate biases start. `'default'`: PyTorch's, every bias uniform in ±1/sqrt(hiddenSize).
+   * `'chrono'`: chrono initialisation (Tallec and Ollivier, 2018, "Can recurrent neural networks
+   * warp time?") for dependencies up to `maxTimeLag` steps: in every layer and direction, unit j's
+   * forget-gate bias is b_f = log(u_j) with u_j uniform in [1, maxTimeLag - 1], its input-gate bias
+   * is -b_f, and the cell and output-gate biases are 0. PyTorch keeps two bias vectors whose sum
+   * is the gate's bias; all of it goes into `bias_ih` and `bias_hh` is 0, so bias_ih + bias_hh is
+   * exactly the paper's value. Weights keep PyTorch's default. Default `'default'`.
+   */
+  biasInit?: 'default' | 'chrono';
+  /**
+   * The longest time lag (in steps) the chrono initialisation prepares for, a number > 2: the
+   * forget gates' characteristic times 1/(1 - sigmoid(b_f)) = 1 + u_j spread over [2, maxTimeLag].
+   * Required with `biasInit: 'chrono'`, not allowed otherwise.
+   */
+  maxTimeLag?: number;
 }
 
 /** Optional inputs of {@link LSTM.forward}. */
@@ -99,7 +115,7 @@ export interface LSTMInputGradients {
 }
 
 const OPTION_NAMES = ['inputSize', 'hiddenSize', 'numLayers', 'bidirectional', 'batchFirst', 'projSize', 'dropout',
-  'returnSequences', 'seed'] as const;
+  'returnSequences', 'seed', 'biasInit', 'maxTimeLag'] as const;
 
 /** Swaps the two leading axes of a (d0, d1, inner) array: batch-first <-> time-major. */
 function swapLeadingAxes(src: Float32Array, d0: number, d1: number, inner: number): Float32Array {
@@ -145,6 +161,30 @@ function toLengths(where: string, value: unknown, B: number, T: number): Int32Ar
   return out;
 }
 
+/** Checks `biasInit` and `maxTimeLag` together: chrono needs a lag > 2, the default takes none. */
+function checkBiasInit(where: string, biasInit: unknown, maxTimeLag: unknown):
+  { biasInit: 'default' | 'chrono'; maxTimeLag: number | null } {
+  const kind = biasInit ?? 'default';
+  if (typeof kind !== 'string') throw typeError(`${where}: biasInit must be 'default' or 'chrono', got ${describe(kind)}`);
+  if (kind !== 'default' && kind !== 'chrono') {
+    throw rangeError(`${where}: biasInit must be 'default' or 'chrono', got ${describe(kind)}`);
+  }
+  if (kind === 'default') {
+    if (maxTimeLag !== undefined) {
+      throw rangeError(`${where}: maxTimeLag is only used with biasInit 'chrono', got biasInit 'default' and maxTimeLag ${describe(maxTimeLag)}`);
+    }
+    return { biasInit: kind, maxTimeLag: null };
+  }
+  if (maxTimeLag === undefined) {
+    throw rangeError(`${where}: biasInit 'chrono' needs maxTimeLag (the longest dependency in steps, a number > 2), got undefined`);
+  }
+  if (typeof maxTimeLag !== 'number') throw typeError(`${where}: maxTimeLag must be a number > 2, got ${describe(maxTimeLag)}`);
+  if (!Number.isFinite(maxTimeLag) || maxTimeLag <= 2) {
+    throw rangeError(`${where}: maxTimeLag must be a finite number > 2, got ${describe(maxTimeLag)}`);
+  }
+  return { biasInit: kind, maxTimeLag };
+}
+
 /**
  * A multi-layer, optionally bidirectional LSTM with PyTorch's numbers and state-dict names.
  *
@@ -162,6 +202,10 @@ export class LSTM extends Module {
   readonly projSize: number;
   readonly dropout: number;
   readonly returnSequences: boolean;
+  /** How the biases start ({@link LSTMOptions.biasInit}); {@link LSTM.resetParameters} follows it. */
+  readonly biasInit: 'default' | 'chrono';
+  /** The chrono initialisation's longest time lag, or null with `biasInit: 'default'`. */
+  readonly maxTimeLag: number | null;
   /** @internal */
   readonly stack: LstmStack<Float32Array>;
   private lastBatchFirst: { T: number; B: number } | null = null;
@@ -185,6 +229,9 @@ export class LSTM extends Module {
     this.dropout = checkNumber(where, 'dropout', o.dropout ?? 0, 0, 1, false);
     this.returnSequences = checkBoolean(where, 'returnSequences', o.returnSequences ?? true);
     const seed = o.seed === undefined ? freshSeed() : checkInteger(where, 'seed', o.seed, 0, 0xffffffff);
+    const bias = checkBiasInit(where, o.biasInit, o.maxTimeLag);
+    this.biasInit = bias.biasInit;
+    this.maxTimeLag = bias.maxTimeLag;
     this.stack = new LstmStack(cfg, Float32Array, { params: this.values, grads: this.grads });
     this.stack.dropout = this.dropout;
     const rng = new Random(seed);
@@ -192,22 +239,55 @@ export class LSTM extends Module {
     this.reseed(rng.nextUint32());
   }
 
-  /** Every option this LSTM was built with (the seed excepted): `new LSTM(lstm.config())` builds the same architecture. */
-  config(): Required<Omit<LSTMOptions, 'seed'>> {
+  /**
+   * Every architecture option this LSTM was built with: `new LSTM(lstm.config())` builds the same
+   * architecture. The initialisation options (seed, biasInit, maxTimeLag) only say how the
+   * parameters were first drawn, so they are not part of it.
+   */
+  config(): Required<Omit<LSTMOptions, 'seed' | 'biasInit' | 'maxTimeLag'>> {
     return {
       inputSize: this.inputSize, hiddenSize: this.hiddenSize, numLayers: this.numLayers, bidirectional: this.bidirectional,
       batchFirst: this.batchFirst, projSize: this.projSize, dropout: this.dropout, returnSequences: this.returnSequences,
     };
   }
 
-  /** PyTorch's default: every parameter uniform in [-1/sqrt(hiddenSize), 1/sqrt(hiddenSize)]. */
+  /**
+   * PyTorch's default: every parameter uniform in [-1/sqrt(hiddenSize), 1/sqrt(hiddenSize)]; with
+   * `biasInit: 'chrono'` the biases are then drawn again as {@link LSTMOptions.biasInit} says.
+   */
   resetParameters(rng: Random): void {
     const k = 1 / Math.sqrt(this.hiddenSize);
     rng.uniform(this.values, -k, k);
+    if (this.maxTimeLag !== null) this.chronoBiases(this.maxTimeLag, rng);
+  }
+
+  /**
+   * Chrono biases in every layer and direction, in layout order: H draws u in [1, maxTimeLag - 1]
+   * each; bias_ih gets log(u) in the forget rows (H..2H) and -log(u) in the input rows (0..H),
+   * every other bias is 0.
+   */
+  private chronoBiases(maxTimeLag: number, rng: Random): void {
+    const H = this.hiddenSize;
+    const u = new Float64Array(H);
+    for (const ld of this.stack.layout.layerDirs) {
+      rng.uniform(u, 1, maxTimeLag - 1);
+      const bIh = this.values.subarray(ld.bIh.offset, ld.bIh.offset + 4 * H);
+      bIh.fill(0);
+      this.values.fill(0, ld.bHh.offset, ld.bHh.offset + 4 * H);
+      for (let j = 0; j < H; j++) {
+        bIh[H + j] = Math.log(u[j]!);
+        bIh[j] = -bIh[H + j]!;  // the negated float32: the two gates' biases cancel exactly
+      }
+    }
   }
 
   override reseed(seed: number): void {
     this.stack.rng = new Random(seed);
+  }
+
+  /** The generator of the between-layer dropout masks, as `rng` (see {@link Module.rngState}). @internal */
+  override randomGenerators(): Record<string, Random> {
+    return this.stack.rng ? { rng: this.stack.rng } : {};
   }
 
   override train(mode = true): this {
@@ -239,9 +319,37 @@ export class LSTM extends Module {
   }
 
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
-    const out = this.forward(x as Tensor, {
+    return this.chainOutput(this.forward(x as Tensor, this.chainForwardOptions(state)), state);
+  }
+
+  override async forwardChainAsync(x: Tensor<TensorData>, state: ChainState): Promise<Tensor> {
+    return this.chainOutput(await this.forwardAsync(x as Tensor, this.chainForwardOptions(state)), state);
+  }
+
+  backwardChain(grad: Tensor, inputGrad = true, carry?: ChainGradState): Tensor | null {
+    const out = this.backward(this.chainGradients(grad, carry), { inputGrad });
+    carry?.initial?.set(this, { h: out.h0, c: out.c0 });
+    return out.x;
+  }
+
+  override async backwardChainAsync(grad: Tensor, inputGrad = true, carry?: ChainGradState): Promise<Tensor | null> {
+    const out = await this.backwardAsync(this.chainGradients(grad, carry), { inputGrad });
+    carry?.initial?.set(this, { h: out.h0, c: out.c0 });
+    return out.x;
+  }
+
+  /** The forward options of a chain step: its lengths, noGrad, and this LSTM's initial state when the chain has one. */
+  private chainForwardOptions(state: ChainState): LSTMForwardOptions {
+    const init = state.initial?.get(this);
+    return {
       ...(state.lengths ? { lengths: state.lengths } : {}), ...(state.noGrad ? { noGrad: true } : {}),
-    });
+      ...(init?.h ? { h0: init.h } : {}), ...(init?.c ? { c0: init.c } : {}),
+    };
+  }
+
+  /** Records the final state for the chain and passes on every step or each sequence's last valid one. */
+  private chainOutput(out: LSTMOutput, state: ChainState): Tensor {
+    state.final?.set(this, { h: out.h, c: out.c });
     if (this.returnSequences) return out.output;
     // The last layer's final states are the last valid step of each direction.
     const { D } = this.stack;
@@ -255,19 +363,36 @@ export class LSTM extends Module {
     return { data: last, shape: [B, D * Ho] };
   }
 
-  backwardChain(grad: Tensor, inputGrad = true): Tensor | null {
-    const options = { inputGrad };
-    if (this.returnSequences) return this.backward({ output: grad }, options).x;
-    const { D } = this.stack;
+  /**
+   * The upstream gradients of a chain step: the output's (every step, or the last valid step added
+   * into the last layer's h) and those of the final state when the chain passes them.
+   */
+  private chainGradients(grad: Tensor, carry: ChainGradState | undefined): LSTMGradients {
+    const where = `${this.where}.backward`;
+    const fin = carry?.final?.get(this);
+    const S = this.numStates;
     const Ho = this.outputSize;
     const B = this.lastBatchFirst?.B ?? 0;
-    checkTensor(`${this.where}.backward`, 'grad', grad, [B, D * Ho], Float32Array, 'shaped like the last step output');
-    const gh = new Float32Array(this.numStates * B * Ho);
+    const gh = fin?.h === undefined ? undefined
+      : checkTensor(where, 'state gradient h', fin.h, [S, B, Ho], Float32Array, 'shaped like h').data;
+    const gc = fin?.c === undefined ? undefined
+      : checkTensor(where, 'state gradient c', fin.c, [S, B, this.hiddenSize], Float32Array, 'shaped like c');
+    if (this.returnSequences) {
+      return { output: grad, ...(gh ? { h: { data: gh, shape: [S, B, Ho] } } : {}), ...(gc ? { c: gc } : {}) };
+    }
+    const { D } = this.stack;
+    checkTensor(where, 'grad', grad, [B, D * Ho], Float32Array, 'shaped like the last step output');
+    // A copy: the caller's state gradient is not changed by adding the output's into it.
+    const h = gh ? gh.slice() : new Float32Array(S * B * Ho);
     for (let d = 0; d < D; d++) {
       const dst = ((this.numLayers - 1) * D + d) * B * Ho;
-      for (let b = 0; b < B; b++) gh.set(grad.data.subarray((b * D + d) * Ho, (b * D + d + 1) * Ho), dst + b * Ho);
+      for (let b = 0; b < B; b++) {
+        const src = grad.data.subarray((b * D + d) * Ho, (b * D + d + 1) * Ho);
+        if (!gh) h.set(src, dst + b * Ho);
+        else for (let k = 0; k < Ho; k++) h[dst + b * Ho + k] = h[dst + b * Ho + k]! + src[k]!;
+      }
     }
-    return this.backward({ h: { data: gh, shape: [this.numStates, B, Ho] } }, options).x;
+    return { h: { data: h, shape: [S, B, Ho] }, ...(gc ? { c: gc } : {}) };
   }
 
   /** Checks the size options (the rest are checked in the constructor). */

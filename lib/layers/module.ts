@@ -9,15 +9,33 @@ import { Parameters, viewsOf } from '../parameters.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
 import { checkOptions } from '../validate.js';
 import type { ParamSlot } from './lstm-layout.js';
-import type { Random } from '../random.js';
+import { checkRandomState, type Random, type RandomState } from '../random.js';
 import type { LSTMForwardOptions } from './lstm.js';
 import type { SaveModelOptions } from '../io/model-file.js';
+
+/** The recurrent state of one LSTM: h (D*L, B, Hout) and c (D*L, B, H), as LSTM.forward's h0/c0 and h/c. */
+export interface RecurrentState {
+  h: Tensor;
+  c: Tensor;
+}
 
 /** What flows beside the activations through a Sequential: the sequence lengths, when given (each LSTM checks them). */
 export interface ChainState {
   lengths: LSTMForwardOptions['lengths'] | null;
   /** Inference only: layers keep nothing for backward. */
   noGrad?: boolean;
+  /** Initial state of an LSTM in the chain, by module; an LSTM not in it starts from zeros. */
+  initial?: ReadonlyMap<Module, Partial<RecurrentState>>;
+  /** When given, every LSTM in the chain sets its final state here. */
+  final?: Map<Module, RecurrentState>;
+}
+
+/** What flows beside the gradients through a Sequential's backward (recurrent state). */
+export interface ChainGradState {
+  /** Gradient of an LSTM's final state, by module; absent parts are zero. */
+  final?: ReadonlyMap<Module, Partial<RecurrentState>>;
+  /** When given, every LSTM in the chain sets the gradient of its initial state here. */
+  initial?: Map<Module, RecurrentState>;
 }
 
 /** What a layer consumes or produces along the last dimension, for Sequential's build-time check. */
@@ -94,13 +112,86 @@ export abstract class Module {
    * inputGrad false the caller does not need the input's gradient (a layer may then skip it and
    * return null). @internal
    */
-  abstract backwardChain(grad: Tensor, inputGrad?: boolean): Tensor | null;
+  abstract backwardChain(grad: Tensor, inputGrad?: boolean, carry?: ChainGradState): Tensor | null;
+
+  /**
+   * {@link Module.forwardChain} with the heavy work off the main thread; the same bits. Layers
+   * with native async work override it; the default runs the synchronous forward. @internal
+   */
+  forwardChainAsync(x: Tensor<TensorData>, state: ChainState): Promise<Tensor> {
+    return Promise.resolve().then(() => this.forwardChain(x, state));
+  }
+
+  /** {@link Module.backwardChain} with the heavy work off the main thread; the same bits. @internal */
+  backwardChainAsync(grad: Tensor, inputGrad?: boolean, carry?: ChainGradState): Promise<Tensor | null> {
+    return Promise.resolve().then(() => this.backwardChain(grad, inputGrad, carry));
+  }
+
+  /**
+   * The generators of this module's run-time randomness (dropout masks) by name; a container
+   * prefixes its layers' names as in the state dict (`drop.rng`, `lstm.rng`). @internal
+   */
+  randomGenerators(): Record<string, Random> {
+    return {};
+  }
+
+  /**
+   * The state of every generator of run-time randomness (dropout masks) by name, as plain JSON:
+   * with {@link Module.loadRngState}, a resumed run draws the same masks as an uninterrupted one.
+   * Empty for a module without randomness.
+   */
+  rngState(): Record<string, RandomState> {
+    const out: Record<string, RandomState> = {};
+    for (const [name, rng] of Object.entries(this.randomGenerators())) out[name] = rng.state();
+    return out;
+  }
+
+  /**
+   * Restores what {@link Module.rngState} returned. Every name must match (a RangeError names the
+   * missing or unexpected ones) and every state be valid; nothing changes otherwise.
+   */
+  loadRngState(states: Record<string, RandomState>): void {
+    const where = `${this.where}.loadRngState`;
+    this.assertIdle(where);
+    if (states === null || typeof states !== 'object' || Array.isArray(states)) {
+      throw typeError(`${where}: states must be an object of name -> random state (as rngState() returns), got ${describe(states)}`);
+    }
+    const gens = this.randomGenerators();
+    const missing = Object.keys(gens).filter((k) => !Object.hasOwn(states, k));
+    const unexpected = Object.keys(states).filter((k) => !Object.hasOwn(gens, k));
+    if (missing.length || unexpected.length) {
+      const parts = [];
+      if (missing.length) parts.push(`missing ${missing.join(', ')}`);
+      if (unexpected.length) parts.push(`unexpected ${unexpected.join(', ')}`);
+      throw rangeError(`${where}: random states do not match this ${this.constructor.name}: ${parts.join('; ')}`, 'ERR_LSTM_STATE_DICT');
+    }
+    // Check all first, so a bad entry leaves every generator as it was.
+    for (const name of Object.keys(gens)) checkRandomState(where, states[name], `states["${name}"]`);
+    for (const [name, rng] of Object.entries(gens)) rng.loadState(states[name]!);
+  }
 
   /** Called after the buffers moved; layers that cache views refresh them here. */
   protected onBind(): void {}
 
-  /** Throws while an async call is in flight (layers with async work override). @internal */
-  assertIdle(_where: string): void {}
+  /**
+   * What holds this module for a long run (`fit`, `predict`), or null. While set, calls that would
+   * change its saved activations throw ERR_LSTM_BUSY; reading its parameters (stateDict) still gives
+   * a consistent snapshot, since they only change between awaits. @internal
+   */
+  heldBy: string | null = null;
+
+  /** Throws while an async call or a long run holds the module (layers with async work extend it). @internal */
+  assertIdle(where: string): void {
+    if (this.heldBy !== null) {
+      throw new LstmError(`${where}: this ${this.constructor.name} is busy with ${this.heldBy}; await it before calling again`,
+        'ERR_LSTM_BUSY');
+    }
+  }
+
+  /** The layers a forward runs through, in order: this module itself, or a container's layers flattened. @internal */
+  chainLayers(): Module[] {
+    return [this];
+  }
 
   /** True in training mode. */
   get isTraining(): boolean {

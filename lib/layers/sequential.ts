@@ -10,8 +10,10 @@ import { Random } from '../random.js';
 import type { Tensor, TensorData } from '../tensor.js';
 import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
 import type { ParamSlot } from './lstm-layout.js';
-import { Module, type ChainState, type Features } from './module.js';
-import type { LSTMForwardOptions } from './lstm.js';
+import { Module, type ChainGradState, type ChainState, type Features, type RecurrentState } from './module.js';
+import { LSTM, type LSTMForwardOptions } from './lstm.js';
+import { fitModel, predictModel } from '../train/fit.js';
+import type { FitData, FitOptions, History, InputData, PredictOptions } from '../train/types.js';
 
 /** Options of {@link Sequential}. */
 export interface SequentialOptions {
@@ -34,6 +36,45 @@ export interface SequentialBackwardOptions {
    * (for an LSTM, one product as large as its input projection); backward then returns null.
    */
   inputGrad?: boolean;
+}
+
+/**
+ * The recurrent state of every LSTM in a Sequential, by the LSTM's path in the model: its layer
+ * name (`lstm`), or `outer.inner` inside a nested Sequential. Each is the LSTM's
+ * `{ h: (D*L, B, Hout), c: (D*L, B, H) }`.
+ */
+export type SequentialState = Record<string, RecurrentState>;
+
+/** Options of {@link Sequential.forwardWithState}. */
+export interface SequentialStateForwardOptions extends SequentialForwardOptions {
+  /**
+   * Initial (h, c) of the LSTMs by path (see {@link SequentialState}); an LSTM left out, or a part
+   * left out, starts from zeros. Usually the `state` a previous call returned (truncated BPTT,
+   * generation).
+   */
+  state?: Record<string, Partial<RecurrentState>>;
+}
+
+/** What {@link Sequential.forwardWithState} returns. */
+export interface SequentialStateOutput {
+  /** The last layer's output, as {@link Sequential.forward} returns it. */
+  output: Tensor;
+  /** The final (h, c) of every LSTM in the chain, by path: fresh arrays, detached from the model. */
+  state: SequentialState;
+}
+
+/** Options of {@link Sequential.backwardWithState}. */
+export interface SequentialStateBackwardOptions extends SequentialBackwardOptions {
+  /** Gradients of the loss with respect to the final (h, c) of LSTMs by path; left out: zero. */
+  state?: Record<string, Partial<RecurrentState>>;
+}
+
+/** What {@link Sequential.backwardWithState} returns. */
+export interface SequentialStateGradients {
+  /** The input's gradient, or null for token ids or with `inputGrad: false`. */
+  input: Tensor | null;
+  /** The gradients of every LSTM's initial (h, c), by path. */
+  state: SequentialState;
 }
 
 function describeFeatures(f: Features): string {
@@ -135,6 +176,15 @@ export class Sequential extends Module {
     for (const [, layer] of this.layers) layer.reseed(rng.nextUint32());
   }
 
+  /** Every layer's generators, prefixed with the layer's name (`drop.rng`). @internal */
+  override randomGenerators(): Record<string, Random> {
+    const out: Record<string, Random> = {};
+    for (const [name, layer] of this.layers) {
+      for (const [k, rng] of Object.entries(layer.randomGenerators())) out[`${name}.${k}`] = rng;
+    }
+    return out;
+  }
+
   override train(mode = true): this {
     super.train(mode);
     for (const [, layer] of this.layers) layer.train(mode);
@@ -142,7 +192,12 @@ export class Sequential extends Module {
   }
 
   override assertIdle(where: string): void {
+    super.assertIdle(where);
     for (const [, layer] of this.layers) layer.assertIdle(where);
+  }
+
+  override chainLayers(): Module[] {
+    return this.layers.flatMap(([, layer]) => layer.chainLayers());
   }
 
   inputFeatures(): Features {
@@ -161,6 +216,7 @@ export class Sequential extends Module {
    * @param options `lengths` for the LSTMs in the chain
    */
   forward(x: Tensor<TensorData>, options?: SequentialForwardOptions): Tensor {
+    this.assertIdle(`${this.where}.forward`);
     const o = checkOptions(`${this.where}.forward`, options, ['lengths', 'noGrad']);
     const noGrad = o.noGrad === undefined ? false : checkBoolean(`${this.where}.forward`, 'noGrad', o.noGrad);
     return this.forwardChain(x, { lengths: (o.lengths ?? null) as ChainState['lengths'], noGrad });
@@ -174,8 +230,199 @@ export class Sequential extends Module {
     const where = `${this.where}.backward`;
     const o = checkOptions(where, options, ['inputGrad']);
     const inputGrad = o.inputGrad === undefined ? true : checkBoolean(where, 'inputGrad', o.inputGrad);
+    this.assertIdle(where);
     if (!this.ran) throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
     return this.backwardChain(grad, inputGrad);
+  }
+
+  /** Every LSTM in the chain by path (`lstm`, `outer.inner` in a nested Sequential), in layer order. */
+  recurrentLayers(): Map<string, LSTM> {
+    const out = new Map<string, LSTM>();
+    for (const [name, layer] of this.layers) {
+      if (layer instanceof LSTM) out.set(name, layer);
+      else if (layer instanceof Sequential) for (const [inner, l] of layer.recurrentLayers()) out.set(`${name}.${inner}`, l);
+    }
+    return out;
+  }
+
+  /**
+   * The all-zero state of every LSTM for a batch of B sequences, by path: what
+   * {@link Sequential.forwardWithState} starts from when no state is given.
+   */
+  zeroState(batchSize: number): SequentialState {
+    const B = checkInteger(`${this.where}.zeroState`, 'batchSize', batchSize);
+    const out: SequentialState = {};
+    for (const [path, lstm] of this.recurrentLayers()) {
+      const S = (lstm.bidirectional ? 2 : 1) * lstm.numLayers;
+      out[path] = {
+        h: { data: new Float32Array(S * B * lstm.outputSize), shape: [S, B, lstm.outputSize] },
+        c: { data: new Float32Array(S * B * lstm.hiddenSize), shape: [S, B, lstm.hiddenSize] },
+      };
+    }
+    return out;
+  }
+
+  /**
+   * Checks a `state` option (initial states or final-state gradients) and keys it by module.
+   * Tensor shapes are checked by each LSTM when it runs.
+   */
+  private stateMap(where: string, state: unknown): Map<Module, Partial<RecurrentState>> {
+    const out = new Map<Module, Partial<RecurrentState>>();
+    if (state === undefined) return out;
+    if (state === null || typeof state !== 'object' || Array.isArray(state)) {
+      throw typeError(`${where}: state must be an object of LSTM path -> { h, c }, got ${describe(state)}`);
+    }
+    const lstms = this.recurrentLayers();
+    for (const [path, entry] of Object.entries(state)) {
+      const lstm = lstms.get(path);
+      if (!lstm) {
+        const known = [...lstms.keys()];
+        throw rangeError(`${where}: state has an entry "${path}", but the LSTMs of this model are ${known.length ? known.map((k) => `"${k}"`).join(', ') : 'none'}`);
+      }
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+        throw typeError(`${where}: state["${path}"] must be an object { h, c }, got ${describe(entry)}`);
+      }
+      out.set(lstm, checkOptions(`${where}: state["${path}"]`, entry, ['h', 'c']) as Partial<RecurrentState>);
+    }
+    return out;
+  }
+
+  /** The final states the chain recorded, by path. */
+  private statesByPath(states: Map<Module, RecurrentState>): SequentialState {
+    const out: SequentialState = {};
+    for (const [path, lstm] of this.recurrentLayers()) {
+      const st = states.get(lstm);
+      if (st) out[path] = st;
+    }
+    return out;
+  }
+
+  private forwardStateArgs(where: string, options: SequentialStateForwardOptions | undefined):
+    { chain: ChainState; final: Map<Module, RecurrentState> } {
+    const o = checkOptions(where, options, ['lengths', 'noGrad', 'state']);
+    const noGrad = o.noGrad === undefined ? false : checkBoolean(where, 'noGrad', o.noGrad);
+    const final = new Map<Module, RecurrentState>();
+    const chain: ChainState = { lengths: (o.lengths ?? null) as ChainState['lengths'], noGrad,
+      initial: this.stateMap(where, o.state), final };
+    return { chain, final };
+  }
+
+  private backwardStateArgs(where: string, grad: unknown, options: SequentialStateBackwardOptions | undefined,
+    withState: boolean): { inputGrad: boolean; carry: ChainGradState & { initial: Map<Module, RecurrentState> } } {
+    const o = checkOptions(where, options, withState ? ['inputGrad', 'state'] : ['inputGrad']);
+    const inputGrad = o.inputGrad === undefined ? true : checkBoolean(where, 'inputGrad', o.inputGrad);
+    if (!this.ran) throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
+    if (grad === null || typeof grad !== 'object') {
+      throw typeError(`${where}: grad must be a tensor shaped like the last forward's output, got ${describe(grad)}`);
+    }
+    return { inputGrad, carry: { final: this.stateMap(where, o.state), initial: new Map() } };
+  }
+
+  /** Runs `work` with this model held (every other call throws ERR_LSTM_BUSY until it settles). */
+  private async whileBusy<R>(where: string, work: () => Promise<R>): Promise<R> {
+    this.assertIdle(where);
+    this.heldBy = where;
+    try {
+      return await work();
+    } finally {
+      this.heldBy = null;
+    }
+  }
+
+  /**
+   * {@link Sequential.forward} that also takes the initial (h, c) of every LSTM in the chain and
+   * returns their final ones: the way to carry state across chunks (truncated BPTT: feed the
+   * returned state to the next call; it is already detached) or across generation steps.
+   * @param x as {@link Sequential.forward}
+   * @param options `state` by LSTM path (see {@link SequentialState}), `lengths`, `noGrad`
+   * @throws RangeError for a state entry naming no LSTM of the model, or a tensor of the wrong shape
+   */
+  forwardWithState(x: Tensor<TensorData>, options?: SequentialStateForwardOptions): SequentialStateOutput {
+    const where = `${this.where}.forwardWithState`;
+    this.assertIdle(where);
+    const { chain, final } = this.forwardStateArgs(where, options);
+    const output = this.forwardChain(x, chain);
+    return { output, state: this.statesByPath(final) };
+  }
+
+  /**
+   * {@link Sequential.backward} that also takes the gradients of the LSTMs' final states (as
+   * {@link Sequential.forwardWithState} returned them) and returns those of their initial states.
+   * Parameter gradients accumulate, as in backward.
+   * @param grad shaped like the last forward's output
+   */
+  backwardWithState(grad: Tensor, options?: SequentialStateBackwardOptions): SequentialStateGradients {
+    const where = `${this.where}.backwardWithState`;
+    this.assertIdle(where);
+    const { inputGrad, carry } = this.backwardStateArgs(where, grad, options, true);
+    const input = this.backwardChain(grad, inputGrad, carry);
+    return { input: inputGrad ? input : null, state: this.statesByPath(carry.initial) };
+  }
+
+  /**
+   * {@link Sequential.forward} with every LSTM on libuv's thread pool (other layers are light and
+   * run between them); the same bits as the synchronous call. The model is busy (ERR_LSTM_BUSY)
+   * until the promise settles.
+   */
+  forwardAsync(x: Tensor<TensorData>, options?: SequentialForwardOptions): Promise<Tensor> {
+    const where = `${this.where}.forwardAsync`;
+    return this.whileBusy(where, async () => {
+      const o = checkOptions(where, options, ['lengths', 'noGrad']);
+      const noGrad = o.noGrad === undefined ? false : checkBoolean(where, 'noGrad', o.noGrad);
+      return this.forwardChainAsync(x, { lengths: (o.lengths ?? null) as ChainState['lengths'], noGrad });
+    });
+  }
+
+  /** {@link Sequential.forwardWithState} off the main thread, as {@link Sequential.forwardAsync}. */
+  forwardWithStateAsync(x: Tensor<TensorData>, options?: SequentialStateForwardOptions): Promise<SequentialStateOutput> {
+    const where = `${this.where}.forwardWithStateAsync`;
+    return this.whileBusy(where, async () => {
+      const { chain, final } = this.forwardStateArgs(where, options);
+      const output = await this.forwardChainAsync(x, chain);
+      return { output, state: this.statesByPath(final) };
+    });
+  }
+
+  /** {@link Sequential.backward} off the main thread, as {@link Sequential.forwardAsync}. */
+  backwardAsync(grad: Tensor, options?: SequentialBackwardOptions): Promise<Tensor | null> {
+    const where = `${this.where}.backwardAsync`;
+    return this.whileBusy(where, async () => {
+      const { inputGrad, carry } = this.backwardStateArgs(where, grad, options, false);
+      const input = await this.backwardChainAsync(grad, inputGrad, carry);
+      return inputGrad ? input : null;
+    });
+  }
+
+  /** {@link Sequential.backwardWithState} off the main thread, as {@link Sequential.forwardAsync}. */
+  backwardWithStateAsync(grad: Tensor, options?: SequentialStateBackwardOptions): Promise<SequentialStateGradients> {
+    const where = `${this.where}.backwardWithStateAsync`;
+    return this.whileBusy(where, async () => {
+      const { inputGrad, carry } = this.backwardStateArgs(where, grad, options, true);
+      const input = await this.backwardChainAsync(grad, inputGrad, carry);
+      return { input: inputGrad ? input : null, state: this.statesByPath(carry.initial) };
+    });
+  }
+
+  /**
+   * Trains the model (docs/training.md): batches, padding and lengths, shuffling, validation,
+   * callbacks, early stopping, checkpoints and exact resume, with every LSTM step off the main
+   * thread. Resolves to the per-epoch history.
+   * @param data `{ x, y, lengths? }`, `{ tokens }` with `tbptt`, or an async iterable of batches
+   * @throws TypeError / RangeError (rejected) naming a bad option or data before any work
+   * @example
+   * const history = await model.fit({ x, y }, { epochs: 5, batchSize: 64, loss: 'mse', validationSplit: 0.1 });
+   */
+  fit(data: FitData, options?: FitOptions): Promise<History> {
+    return fitModel(this, data, options);
+  }
+
+  /**
+   * The model's output for every sequence of x, in evaluation mode, off the main thread:
+   * (N, outFeatures) per sequence, or (N, T, outFeatures) per step.
+   * @param x `number[][][]` (ragged allowed), a tensor (N, T, I) with `lengths`, or token ids
+   */
+  predict(x: InputData, options?: PredictOptions): Promise<Tensor> {
+    return predictModel(this, x, options);
   }
 
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
@@ -186,15 +433,36 @@ export class Sequential extends Module {
     return flow as Tensor;
   }
 
-  backwardChain(grad: Tensor, inputGrad = true): Tensor | null {
+  override async forwardChainAsync(x: Tensor<TensorData>, state: ChainState): Promise<Tensor> {
+    let flow: Tensor<TensorData> = x;
+    const s: ChainState = { ...state };
+    for (const [, layer] of this.layers) flow = await layer.forwardChainAsync(flow, s);
+    this.ran = true;
+    return flow as Tensor;
+  }
+
+  backwardChain(grad: Tensor, inputGrad = true, carry?: ChainGradState): Tensor | null {
     let g: Tensor | null = grad;
     for (let i = this.layers.length - 1; i >= 0; i--) {
-      if (g === null) {
-        throw new LstmError(`${this.where}.backward: layer "${this.layers[i]![0]}" has no gradient to pass back (it follows a layer taking token ids)`,
-          'ERR_LSTM_STATE');
-      }
-      g = this.layers[i]![1].backwardChain(g, i > 0 || inputGrad);
+      g = this.layers[i]![1].backwardChain(this.gradFor(i, g), i > 0 || inputGrad, carry);
     }
     return inputGrad ? g : null;
+  }
+
+  override async backwardChainAsync(grad: Tensor, inputGrad = true, carry?: ChainGradState): Promise<Tensor | null> {
+    let g: Tensor | null = grad;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      g = await this.layers[i]![1].backwardChainAsync(this.gradFor(i, g), i > 0 || inputGrad, carry);
+    }
+    return inputGrad ? g : null;
+  }
+
+  /** The gradient reaching layer i; throws when the layer after it took token ids (no gradient). */
+  private gradFor(i: number, g: Tensor | null): Tensor {
+    if (g === null) {
+      throw new LstmError(`${this.where}.backward: layer "${this.layers[i]![0]}" has no gradient to pass back (it follows a layer taking token ids)`,
+        'ERR_LSTM_STATE');
+    }
+    return g;
   }
 }

@@ -1,0 +1,277 @@
+/**
+ * Trainer: the training step (forward, loss, backward, clipping, optimizer, schedule) with the
+ * heavy work off the main thread, evaluation and prediction over batches, and `fit`, the full loop
+ * (fit-loop.ts). `model.fit` and `model.predict` are built on it; a custom loop uses it directly.
+ */
+import { describe, LstmError, rangeError, typeError } from '../errors.js';
+import { Module } from '../layers/module.js';
+import { Adam } from '../optim/adam.js';
+import { clipGradNorm } from '../optim/clip.js';
+import { optimNative } from '../optim/native.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Tensor, TensorData } from '../tensor.js';
+import { checkInteger, checkNumber, checkOptions } from '../validate.js';
+import type { BatchSource, TrainBatch } from './batches.js';
+import { assemble } from './batches.js';
+import { ChainRunner, type LstmState } from './chain-runner.js';
+import { runFit } from './fit-loop.js';
+import { batchLoss, resolveLoss, type BatchLoss, type ResolvedLoss } from './loss.js';
+import { checkMetrics, MetricSums } from './metrics.js';
+import { modelInfo, type ModelInfo } from './model-info.js';
+import { checkOnNonFinite, checkOptimizer, checkSchedule, TRAINER_KEYS, type ResolvedSchedule, type RunOptions } from './options.js';
+import { targetKind, toInputs, toTargets } from './samples.js';
+import { makeSources, type ClassLoss } from './sources.js';
+import type { ArrayData, Batch, FitData, History, InputData, MetricName, PredictOptions, TokenData, TrainerOptions } from './types.js';
+
+/** What {@link Trainer.trainStep} returns. */
+export interface StepResult {
+  /** The batch's mean loss (NaN when skipped for a non-finite loss). */
+  loss: number;
+  /** Global gradient norm before clipping (NaN when the loss was not finite). */
+  gradNorm: number;
+  /** True when the batch was skipped (onNonFinite 'skip'). */
+  skipped: boolean;
+}
+
+/** What {@link Trainer.evaluate} returns. */
+export interface EvaluateResult {
+  loss: number;
+  metrics: Record<string, number>;
+}
+
+/** Where a step is, for error messages. @internal */
+export interface StepWhere {
+  epoch: number;
+  step: number;
+  globalStep: number;
+}
+
+/**
+ * Trains a model: holds the loss, optimizer, schedule, clipping and metrics, and runs steps off
+ * the main thread (every LSTM as native async work).
+ * @example
+ * const trainer = new Trainer(model, { loss: 'mse', clipGradNorm: 1 });
+ * for (const batch of myBatches) await trainer.trainStep(batch);   // { x, y, lengths? } sample-first
+ * const { loss } = await trainer.evaluate({ x: xVal, y: yVal });
+ */
+export class Trainer {
+  readonly model: Module;
+  /** @internal */
+  readonly runner: ChainRunner;
+  /** @internal */
+  readonly info: ModelInfo;
+  /** @internal */
+  readonly schedule: ResolvedSchedule | null;
+  /** @internal */
+  readonly clip: number | null;
+  /** @internal */
+  readonly onNonFinite: 'stop' | 'skip';
+  private readonly lossOption: unknown;
+  private readonly metricsOption: unknown;
+  private opt: Optimizer | null;
+  private resolved: { loss: ResolvedLoss; metrics: MetricName[]; kind: 'class' | 'float' } | null = null;
+
+  /**
+   * @param model a Sequential (or any layer) to train
+   * @param options loss, optimizer (default Adam 1e-3), schedule, clipGradNorm, metrics, onNonFinite
+   * @throws TypeError / RangeError naming a bad or unknown option (with a did-you-mean)
+   */
+  constructor(model: Module, options: TrainerOptions = {}) {
+    const where = 'new Trainer';
+    if (!(model instanceof Module)) throw typeError(`${where}: model must be a layer or Sequential, got ${describe(model)}`);
+    const o = checkOptions(where, options, TRAINER_KEYS);
+    this.model = model;
+    this.info = modelInfo(where, model);
+    this.runner = new ChainRunner(model);
+    const values = model.parameters().values;
+    if (o.optimizer !== undefined) checkOptimizer(where, o.optimizer, values);
+    this.opt = (o.optimizer as Optimizer | undefined) ?? null;
+    this.schedule = o.schedule === undefined ? null : checkSchedule(where, o.schedule, this.optimizer);
+    this.clip = o.clipGradNorm === undefined ? null : checkNumber(where, 'clipGradNorm', o.clipGradNorm, Number.MIN_VALUE);
+    this.onNonFinite = checkOnNonFinite(where, o.onNonFinite);
+    if (o.loss !== undefined) resolveLoss(where, o.loss, false);
+    checkMetrics(where, o.metrics, null);
+    this.lossOption = o.loss;
+    this.metricsOption = o.metrics;
+  }
+
+  /** The optimizer (Adam with lr 1e-3 over the model's parameters unless one was given). */
+  get optimizer(): Optimizer {
+    this.opt ??= new Adam(this.model.parameters(), { lr: 1e-3 });
+    return this.opt;
+  }
+
+  /** The loss the trainer uses for targets of `kind`, with its metrics; fixed by the first data seen. @internal */
+  resolve(where: string, kind: 'class' | 'float'): { loss: ResolvedLoss; metrics: MetricName[] } {
+    if (this.resolved && this.resolved.kind !== kind) {
+      throw rangeError(`${where}: targets are ${kind === 'class' ? 'class ids' : 'floats'}, but this trainer's earlier data had ${this.resolved.kind === 'class' ? 'class ids' : 'floats'}`);
+    }
+    if (!this.resolved) {
+      const loss = resolveLoss(where, this.lossOption, kind === 'class');
+      if (loss.classTargets !== null && loss.classTargets !== (kind === 'class')) {
+        throw rangeError(`${where}: the ${loss.name} loss needs ${loss.classTargets ? 'class-id' : 'float'} targets`);
+      }
+      this.resolved = { loss, metrics: checkMetrics(where, this.metricsOption, kind === 'class'), kind };
+    }
+    return this.resolved;
+  }
+
+  /** The kind of targets fixed by the data seen so far, or null. @internal */
+  get targetKind(): 'class' | 'float' | null {
+    return this.resolved?.kind ?? null;
+  }
+
+  /** The target kind the configured loss wants (null: decided by the data). @internal */
+  get classLoss(): ClassLoss {
+    if (this.resolved) return this.resolved.kind === 'class';
+    return this.lossOption === undefined || typeof this.lossOption === 'function' ? null
+      : resolveLoss('', this.lossOption, false).classTargets;
+  }
+
+  /**
+   * One training step on a ready batch `{ x, y, lengths? }` (the forms of `fit`'s `{ x, y }`):
+   * forward, loss, backward, clipping, optimizer step, and a per-step schedule.
+   */
+  async trainStep(batch: Batch): Promise<StepResult> {
+    const where = 'trainer.trainStep';
+    if (batch === null || typeof batch !== 'object') throw typeError(`${where}: batch must be { x, y, lengths? }, got ${describe(batch)}`);
+    const inputs = toInputs(where, batch.x, batch.lengths, this.info);
+    const kind = targetKind(batch.y, this.classLoss, this.info);
+    this.resolve(where, kind);
+    const set = { inputs, targets: toTargets(where, batch.y, inputs, this.info, kind) };
+    const b = assemble(set, Uint32Array.from({ length: inputs.n }, (_, i) => i), this.info);
+    return this.hold(where, async () => (await this.step(where, b, null, null)).result);
+  }
+
+  /** Runs `fn` with the model held (other calls on it throw ERR_LSTM_BUSY), restoring its mode after. @internal */
+  async hold<T>(where: string, fn: () => Promise<T>): Promise<T> {
+    this.model.assertIdle(where);
+    const training = this.model.isTraining;
+    this.model.heldBy = where;
+    try {
+      return await fn();
+    } finally {
+      this.model.heldBy = null;
+      this.model.train(training);
+    }
+  }
+
+  /**
+   * The step on an assembled batch; `initial` is the carried (h, c). Returns the result, the batch's
+   * loss (null when skipped) and the LSTMs' final states. @internal
+   */
+  async step(where: string, batch: TrainBatch, initial: LstmState[] | null, at: StepWhere | null):
+    Promise<{ result: StepResult; loss: BatchLoss | null; pred: Tensor | null; states: LstmState[] }> {
+    const { loss } = this.resolved!;
+    const opt = this.optimizer;
+    const params = opt.params;
+    this.model.train(true);
+    opt.zeroGrad();
+    const out = await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, initial });
+    const bl = batchLoss(where, loss, out.output, batch);
+    if (!Number.isFinite(bl.loss)) {
+      const what = out.output.data.some((v) => !Number.isFinite(v)) ? 'the model output has non-finite values' : 'the targets or the loss function';
+      this.nonFinite(where, `loss is ${bl.loss}`, what, at);
+      return { result: { loss: bl.loss, gradNorm: NaN, skipped: true }, loss: null, pred: null, states: out.states };
+    }
+    await this.runner.backward(bl.grad);
+    const norm = this.clip !== null ? clipGradNorm(params, this.clip) : Math.sqrt(optimNative().sumSquares(params.grads));
+    if (!Number.isFinite(norm)) {
+      const slot = params.slots.find((s) => params.grads.subarray(s.offset, s.offset + s.size).some((v) => !Number.isFinite(v)));
+      this.nonFinite(where, `gradient norm is ${norm}`, `gradient of ${slot?.name ?? 'a parameter'} has non-finite values`, at);
+      opt.zeroGrad();
+      return { result: { loss: bl.loss, gradNorm: norm, skipped: true }, loss: null, pred: null, states: out.states };
+    }
+    opt.step();
+    if (this.schedule?.interval === 'step') (this.schedule.scheduler as { step(): void }).step();
+    return { result: { loss: bl.loss, gradNorm: norm, skipped: false }, loss: bl, pred: out.output, states: out.states };
+  }
+
+  private nonFinite(where: string, what: string, tensor: string, at: StepWhere | null): void {
+    if (this.onNonFinite === 'skip') return;
+    const step = at ? ` at epoch ${at.epoch}, step ${at.step} (global step ${at.globalStep})` : '';
+    throw new LstmError(`${where}: non-finite ${what}${step}: ${tensor}; no update was made (onNonFinite: 'skip' skips such batches)`,
+      'ERR_LSTM_NON_FINITE');
+  }
+
+  /**
+   * Mean loss and metrics over data (`{ x, y }`, `{ tokens }` with `tbptt`, or an async iterable),
+   * in evaluation mode (dropout off), without gradients.
+   */
+  async evaluate(data: ArrayData | TokenData | AsyncIterable<Batch>, options: { batchSize?: number; tbptt?: { steps: number } } = {}):
+    Promise<EvaluateResult> {
+    const where = 'trainer.evaluate';
+    const o = checkOptions(where, options, ['batchSize', 'tbptt']);
+    const batchSize = checkInteger(where, 'batchSize', o.batchSize ?? 64);
+    const tbptt = o.tbptt === undefined ? null : checkInteger(where, 'tbptt.steps', (o.tbptt as { steps?: unknown }).steps);
+    const src = makeSources(where, data, { batchSize, shuffle: false, seed: 0, tbptt, validationSplit: 0 }, this.info, this.classLoss);
+    return this.hold(where, () => this.evaluateSource(where, src.train));
+  }
+
+  /** Evaluation over a batch source (the model is already held). @internal */
+  async evaluateSource(where: string, source: BatchSource): Promise<EvaluateResult> {
+    this.model.train(false);
+    let sum = 0;
+    let count = 0;
+    let sums: MetricSums | null = null;
+    let carried: LstmState[] | null = null;
+    for await (const batch of source.batches(0, 0)) {
+      const { loss, metrics } = this.resolve(where, batch.y!.data instanceof Int32Array ? 'class' : 'float');
+      sums ??= new MetricSums(metrics, loss.name);
+      const out = await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, initial: carried, noGrad: true });
+      if (source.carriesState) carried = out.states;
+      const bl = batchLoss(where, loss, out.output, batch);
+      sum += bl.loss * bl.count;
+      count += bl.count;
+      sums.add(out.output, batch, bl);
+    }
+    if (count === 0) throw rangeError(`${where}: the data yielded no batches`);
+    return { loss: sum / count, metrics: sums!.values() };
+  }
+
+  /**
+   * The model's output for every sequence of x, in evaluation mode, batch by batch off the main
+   * thread: (N, outFeatures) per sequence, or (N, T, outFeatures) per step (T the longest sequence;
+   * zeros past each sequence's length).
+   */
+  async predict(x: InputData, options: PredictOptions = {}): Promise<Tensor> {
+    const where = 'predict';
+    const o = checkOptions(where, options, ['batchSize', 'lengths']);
+    const batchSize = checkInteger(where, 'batchSize', o.batchSize ?? 64);
+    const inputs = toInputs(where, x, o.lengths as PredictOptions['lengths'], this.info);
+    return this.hold(where, async () => {
+      this.model.train(false);
+      const N = inputs.n;
+      const Tmax = inputs.lens.reduce((a, b) => Math.max(a, b), 0);
+      let out: Float32Array | null = null;
+      let F = 0;
+      let perStep = false;
+      for (let from = 0; from < N; from += batchSize) {
+        const idx = Uint32Array.from({ length: Math.min(batchSize, N - from) }, (_, i) => from + i);
+        const batch = assemble({ inputs, targets: null }, idx, this.info);
+        const pred = (await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, noGrad: true })).output;
+        F = pred.shape[pred.shape.length - 1]!;
+        perStep = pred.shape.length === 3;
+        out ??= new Float32Array(N * (perStep ? Tmax : 1) * F);
+        const B = idx.length;
+        for (let b = 0; b < B; b++) {
+          if (!perStep) { out.set(pred.data.subarray(b * F, (b + 1) * F), (from + b) * F); continue; }
+          const T = pred.shape[this.info.timeMajor ? 0 : 1]!;
+          for (let t = 0; t < inputs.lens[from + b]!; t++) {
+            const row = this.info.timeMajor ? t * B + b : b * T + t;
+            out.set(pred.data.subarray(row * F, (row + 1) * F), ((from + b) * Tmax + t) * F);
+          }
+        }
+      }
+      return { data: out!, shape: perStep ? [N, Tmax, F] : [N, F] };
+    });
+  }
+
+  /**
+   * The full training loop: epochs of shuffled batches, validation, callbacks, early stopping,
+   * checkpoints, resume and abort (the options of `model.fit` other than the trainer's own).
+   */
+  async fit(data: FitData, options: RunOptions = {}): Promise<History> {
+    return runFit(this, data, options);
+  }
+}
