@@ -10,6 +10,7 @@ import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInfo } from './commands/info.js';
 import { registerPredict } from './commands/predict.js';
+import { registerTrain } from './commands/train.js';
 import { packageVersion } from './package-root.js';
 
 const program = new Command('lstm')
@@ -26,6 +27,7 @@ Examples:
 program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 registerDemo(program);
+registerTrain(program);
 registerPredict(program);
 registerGenerate(program);
 registerInfo(program);
