@@ -15,6 +15,8 @@ import type { SampleSet } from './samples.js';
 export const IGNORE_INDEX = -100;
 
 export interface TrainBatch {
+  /** Marks a batch already in the model's layout (what {@link Trainer.batches} yields). */
+  readonly prepared: true;
   /** (B, T, I) or (T, B, I); token ids (B, T) or (T, B). */
   x: Tensor<Float32Array | Int32Array>;
   /** Targets shaped like the output ((B, k), (B, T, k) or time-major); class ids without the k. */
@@ -75,7 +77,7 @@ export function assemble(set: SampleSet, indices: ArrayLike<number>, info: Model
     rowMask = new Uint8Array(B * T);
     for (let b = 0; b < B; b++) for (let t = 0; t < inputs.lens[indices[b]!]!; t++) rowMask[at(b, t)] = 1;
   }
-  return { x: { data: x, shape: xShape } as TrainBatch['x'], y, lengths, size: B, rowMask, samples: B };
+  return { prepared: true, x: { data: x, shape: xShape } as TrainBatch['x'], y, lengths, size: B, rowMask, samples: B };
 }
 
 /** Epoch `epoch`'s order of n samples: a Fisher-Yates shuffle seeded by (seed, epoch) alone. */
@@ -158,7 +160,7 @@ export class TokenStreamSource implements BatchSource {
         }
       }
       const shape = tm ? [T, B] : [B, T];
-      yield { x: { data: x, shape }, y: { data: y, shape: [...shape] }, lengths: null, size: B, rowMask: null, samples: B * T };
+      yield { prepared: true, x: { data: x, shape }, y: { data: y, shape: [...shape] }, lengths: null, size: B, rowMask: null, samples: B * T };
     }
   }
 }

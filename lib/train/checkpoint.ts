@@ -116,6 +116,7 @@ export async function readCheckpoint(path: string, slots: readonly ParamSlot[], 
   if (metadata.version !== CHECKPOINT_VERSION) {
     throw new LstmError(`${path}: checkpoint version ${metadata.version} is not supported (expected ${CHECKPOINT_VERSION})`, 'ERR_LSTM_FILE');
   }
+  const weights = gather(path, tensors, slots, size, '');
   const opt = json(path, metadata, 'optimizer') as { type: string; options: Record<string, unknown>; step: number; buffers: string[] };
   const buffers: Record<string, Float32Array> = {};
   for (const name of opt.buffers ?? []) buffers[name] = gather(path, tensors, slots, size, 'optimizer.', `.${name}`);
@@ -130,7 +131,7 @@ export async function readCheckpoint(path: string, slots: readonly ParamSlot[], 
     carried.push({ h: h as Tensor, c: c as Tensor });
   }
   return {
-    weights: gather(path, tensors, slots, size, ''),
+    weights,
     optimizer: { type: opt.type, options: opt.options, step: opt.step, buffers },
     schedule: json(path, metadata, 'schedule'),
     rng: json(path, metadata, 'rng'),

@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { describe, LstmError, rangeError, typeError } from '../errors.js';
-import { ReduceLROnPlateau, type LRScheduler, type LRSchedulerState, type ReduceLROnPlateauState } from '../schedule.js';
+import { ReduceLROnPlateau } from '../schedule.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions } from '../validate.js';
 import { abortError } from './abort.js';
 import type { BatchSource } from './batches.js';
@@ -20,7 +20,6 @@ import { readCheckpoint, resolveResume, saveCheckpoint, type CheckpointData, typ
 import { METRIC_NAMES, MetricSums } from './metrics.js';
 import { checkCallbacks, checkCheckpoint, checkEarlyStopping, checkSignal, RUN_KEYS, type ResolvedCheckpoint,
   type ResolvedEarlyStopping, type RunOptions } from './options.js';
-import { loadModelRng, modelRng } from './rng-state.js';
 import { makeSources, type SourceOptions } from './sources.js';
 import type { Trainer } from './trainer.js';
 import type { Callbacks, EpochRecord, FitData, History, Progress } from './types.js';
@@ -135,7 +134,16 @@ export async function runFit(trainer: Trainer, data: FitData, options: RunOption
   const fingerprint = { batchSize: r.batchSize, shuffle: r.shuffle, seed: r.seed, tbptt: r.tbptt, size: sources.size,
     stepsPerEpoch: sources.train.stepsPerEpoch };
   if (r.signal?.aborted) throw abortError(where, r.signal, ' before training started');
-  return trainer.hold(where, () => new FitRun(trainer, r, sources.train, val, monitor, plateauMonitor, fingerprint).run());
+  const run = new FitRun(trainer, r, sources.train, val, monitor, plateauMonitor, fingerprint);
+  if (r.resumeFrom) {
+    const path = await resolveResume(where, r.resumeFrom);
+    const params = trainer.optimizer.params;
+    const ck = await readCheckpoint(path, params.slots, params.size);
+    // Applied synchronously right before the model is held: nothing can run in between.
+    trainer.model.assertIdle(where);
+    run.resume(path, ck);
+  }
+  return trainer.hold(where, () => run.run());
 }
 
 class FitRun {
@@ -155,7 +163,6 @@ class FitRun {
 
   async run(): Promise<History> {
     const { r, t } = this;
-    if (r.resumeFrom) await this.resume(await resolveResume('fit', r.resumeFrom));
     await r.callbacks.onTrainBegin?.();
     let stopped = false;
     while (this.pos.epoch < r.epochs && !stopped) {
@@ -297,8 +304,8 @@ class FitRun {
     const data: CheckpointData = {
       weights: t.optimizer.params.values,
       optimizer: t.optimizer.state(),
-      schedule: s ? (s as LRScheduler | ReduceLROnPlateau).state() : null,
-      rng: modelRng(t.model),
+      schedule: s ? s.state() : null,
+      rng: t.model.rngState(),
       position: { ...this.pos },
       carried: this.pos.batch > 0 ? this.carried : null,
       best: this.bestWeights,
@@ -308,10 +315,9 @@ class FitRun {
     await this.r.callbacks.onCheckpoint?.({ path, epoch: this.pos.epoch + (this.pos.batch === 0 ? 0 : 1), globalStep: this.pos.globalStep });
   }
 
-  private async resume(path: string): Promise<void> {
+  /** Puts the model, optimizer, schedule, generators and loop where the checkpoint left them. */
+  resume(path: string, ck: CheckpointData): void {
     const t = this.t;
-    const params = t.optimizer.params;
-    const ck = await readCheckpoint(path, params.slots, params.size);
     const run = ck.run as unknown as RunState;
     const mine = this.state.fingerprint;
     for (const [k, v] of Object.entries(run.fingerprint ?? {})) {
@@ -319,12 +325,7 @@ class FitRun {
         throw rangeError(`fit: resumeFrom ${path} was written with ${k} ${JSON.stringify(v)}, this run has ${JSON.stringify(mine[k])}; resume with the same data and options`);
       }
     }
-    t.optimizer.loadState(ck.optimizer);
-    const s = t.schedule?.scheduler;
-    if (s && ck.schedule) (s as { loadState(x: unknown): void }).loadState(ck.schedule as LRSchedulerState & ReduceLROnPlateauState);
-    else if (s || ck.schedule) throw rangeError(`fit: resumeFrom ${path} ${s ? 'has no schedule state but this run has a schedule' : 'has a schedule state but this run has none'}`);
-    loadModelRng(t.model, ck.rng, path);
-    params.values.set(ck.weights);
+    t.restore('fit: resumeFrom', path, ck);
     this.pos = ck.position;
     this.carried = ck.carried;
     this.bestWeights = ck.best;

@@ -12,10 +12,10 @@ import type { FitData, FitOptions, History, InputData, PredictOptions } from './
 /** Trains `model` on `data`; see {@link FitOptions}. */
 export async function fitModel(model: Module, data: FitData, options?: FitOptions): Promise<History> {
   const { trainer, run } = splitFitOptions('fit', options);
-  return new Trainer(model, trainer).fit(data, run);
+  return new Trainer(model, trainer, 'fit').fit(data, run);
 }
 
 /** The model's output for every sequence of `x`, batch by batch off the main thread. */
 export async function predictModel(model: Module, x: InputData, options?: PredictOptions): Promise<Tensor> {
-  return new Trainer(model).predict(x, options);
+  return new Trainer(model, {}, 'predict').predict(x, options);
 }

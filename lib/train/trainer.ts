@@ -12,9 +12,14 @@ import type { Optimizer } from '../optim/optimizer.js';
 import type { Tensor, TensorData } from '../tensor.js';
 import { checkInteger, checkNumber, checkOptions } from '../validate.js';
 import type { BatchSource, TrainBatch } from './batches.js';
+
+/** A batch already in the model's layout, as {@link Trainer.batches} yields it. */
+export type PreparedBatch = TrainBatch;
 import { assemble } from './batches.js';
-import { ChainRunner, type LstmState } from './chain-runner.js';
+import { ChainRunner, yieldToEventLoop, type LstmState } from './chain-runner.js';
+import { encodeCheckpoint, readCheckpoint, writeFileAtomic, type CheckpointData } from './checkpoint.js';
 import { runFit } from './fit-loop.js';
+import type { RandomState } from '../random.js';
 import { batchLoss, resolveLoss, type BatchLoss, type ResolvedLoss } from './loss.js';
 import { checkMetrics, MetricSums } from './metrics.js';
 import { modelInfo, type ModelInfo } from './model-info.js';
@@ -31,6 +36,27 @@ export interface StepResult {
   gradNorm: number;
   /** True when the batch was skipped (onNonFinite 'skip'). */
   skipped: boolean;
+  /** The final (h, c) of every LSTM in chain order: pass it as `initialState` of the next chunk (truncated BPTT). */
+  state: LstmState[];
+}
+
+/** Options of {@link Trainer.trainStep}. */
+export interface TrainStepOptions {
+  /** The initial (h, c) of every LSTM in chain order (a previous step's `state`); zeros when omitted. */
+  initialState?: LstmState[];
+}
+
+/** Options of {@link Trainer.batches}. */
+export interface BatchesOptions {
+  /** Sequences per batch, or parallel streams with tbptt (default 32). */
+  batchSize?: number;
+  /** Shuffle in-memory samples (default true), by (seed, epoch). */
+  shuffle?: boolean;
+  seed?: number;
+  /** The epoch (from 0) whose order to give. */
+  epoch?: number;
+  /** Chunks of a `{ tokens }` stream. */
+  tbptt?: { steps: number };
 }
 
 /** What {@link Trainer.evaluate} returns. */
@@ -74,10 +100,10 @@ export class Trainer {
   /**
    * @param model a Sequential (or any layer) to train
    * @param options loss, optimizer (default Adam 1e-3), schedule, clipGradNorm, metrics, onNonFinite
+   * @param where the caller named in error messages (`fit` when model.fit builds it) @internal
    * @throws TypeError / RangeError naming a bad or unknown option (with a did-you-mean)
    */
-  constructor(model: Module, options: TrainerOptions = {}) {
-    const where = 'new Trainer';
+  constructor(model: Module, options: TrainerOptions = {}, where = 'new Trainer') {
     if (!(model instanceof Module)) throw typeError(`${where}: model must be a layer or Sequential, got ${describe(model)}`);
     const o = checkOptions(where, options, TRAINER_KEYS);
     this.model = model;
@@ -132,15 +158,48 @@ export class Trainer {
    * One training step on a ready batch `{ x, y, lengths? }` (the forms of `fit`'s `{ x, y }`):
    * forward, loss, backward, clipping, optimizer step, and a per-step schedule.
    */
-  async trainStep(batch: Batch): Promise<StepResult> {
+  async trainStep(batch: Batch | PreparedBatch, options: TrainStepOptions = {}): Promise<StepResult> {
     const where = 'trainer.trainStep';
     if (batch === null || typeof batch !== 'object') throw typeError(`${where}: batch must be { x, y, lengths? }, got ${describe(batch)}`);
-    const inputs = toInputs(where, batch.x, batch.lengths, this.info);
-    const kind = targetKind(batch.y, this.classLoss, this.info);
-    this.resolve(where, kind);
-    const set = { inputs, targets: toTargets(where, batch.y, inputs, this.info, kind) };
-    const b = assemble(set, Uint32Array.from({ length: inputs.n }, (_, i) => i), this.info);
-    return this.hold(where, async () => (await this.step(where, b, null, null)).result);
+    const o = checkOptions(where, options, ['initialState']);
+    const initial = o.initialState === undefined ? null : this.checkState(where, o.initialState);
+    let b: TrainBatch;
+    if ((batch as PreparedBatch).prepared === true) {
+      b = batch as PreparedBatch;
+      this.resolve(where, b.y!.data instanceof Int32Array ? 'class' : 'float');
+    } else {
+      const raw = batch as Batch;
+      const inputs = toInputs(where, raw.x, raw.lengths, this.info);
+      const kind = targetKind(raw.y, this.classLoss, this.info);
+      this.resolve(where, kind);
+      const set = { inputs, targets: toTargets(where, raw.y, inputs, this.info, kind) };
+      b = assemble(set, Uint32Array.from({ length: inputs.n }, (_, i) => i), this.info);
+    }
+    return this.hold(where, async () => (await this.step(where, b, initial, null)).result);
+  }
+
+  private checkState(where: string, state: unknown): LstmState[] {
+    const n = this.runner.lstms.length;
+    if (!Array.isArray(state) || state.length !== n || !state.every((s) => s && typeof s === 'object' && 'h' in s && 'c' in s)) {
+      throw typeError(`${where}: initialState must be an array of ${n} { h, c } (one per LSTM, as StepResult.state), got ${describe(state)}`);
+    }
+    return state as LstmState[];
+  }
+
+  /**
+   * The batches of one epoch of data, in the model's layout, for a custom loop: pass each to
+   * {@link Trainer.trainStep} (with tbptt, pass each step's `state` on as the next `initialState`).
+   */
+  async *batches(data: FitData, options: BatchesOptions = {}): AsyncIterable<PreparedBatch> {
+    const where = 'trainer.batches';
+    const o = checkOptions(where, options, ['batchSize', 'shuffle', 'seed', 'epoch', 'tbptt']);
+    const batchSize = checkInteger(where, 'batchSize', o.batchSize ?? 32);
+    const shuffle = o.shuffle === undefined ? true : o.shuffle === true;
+    const seed = checkInteger(where, 'seed', o.seed ?? 0, 0, 0xffffffff);
+    const epoch = checkInteger(where, 'epoch', o.epoch ?? 0, 0);
+    const tbptt = o.tbptt === undefined ? null : checkInteger(where, 'tbptt.steps', (o.tbptt as { steps?: unknown }).steps);
+    const src = makeSources(where, data, { batchSize, shuffle, seed, tbptt, validationSplit: 0 }, this.info, this.classLoss);
+    yield* src.train.batches(epoch, 0);
   }
 
   /** Runs `fn` with the model held (other calls on it throw ERR_LSTM_BUSY), restoring its mode after. @internal */
@@ -166,13 +225,14 @@ export class Trainer {
     const opt = this.optimizer;
     const params = opt.params;
     this.model.train(true);
+    await yieldToEventLoop();
     opt.zeroGrad();
     const out = await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, initial });
     const bl = batchLoss(where, loss, out.output, batch);
     if (!Number.isFinite(bl.loss)) {
       const what = out.output.data.some((v) => !Number.isFinite(v)) ? 'the model output has non-finite values' : 'the targets or the loss function';
       this.nonFinite(where, `loss is ${bl.loss}`, what, at);
-      return { result: { loss: bl.loss, gradNorm: NaN, skipped: true }, loss: null, pred: null, states: out.states };
+      return { result: { loss: bl.loss, gradNorm: NaN, skipped: true, state: out.states }, loss: null, pred: null, states: out.states };
     }
     await this.runner.backward(bl.grad);
     const norm = this.clip !== null ? clipGradNorm(params, this.clip) : Math.sqrt(optimNative().sumSquares(params.grads));
@@ -180,11 +240,11 @@ export class Trainer {
       const slot = params.slots.find((s) => params.grads.subarray(s.offset, s.offset + s.size).some((v) => !Number.isFinite(v)));
       this.nonFinite(where, `gradient norm is ${norm}`, `gradient of ${slot?.name ?? 'a parameter'} has non-finite values`, at);
       opt.zeroGrad();
-      return { result: { loss: bl.loss, gradNorm: norm, skipped: true }, loss: null, pred: null, states: out.states };
+      return { result: { loss: bl.loss, gradNorm: norm, skipped: true, state: out.states }, loss: null, pred: null, states: out.states };
     }
     opt.step();
     if (this.schedule?.interval === 'step') (this.schedule.scheduler as { step(): void }).step();
-    return { result: { loss: bl.loss, gradNorm: norm, skipped: false }, loss: bl, pred: out.output, states: out.states };
+    return { result: { loss: bl.loss, gradNorm: norm, skipped: false, state: out.states }, loss: bl, pred: out.output, states: out.states };
   }
 
   private nonFinite(where: string, what: string, tensor: string, at: StepWhere | null): void {
@@ -265,6 +325,50 @@ export class Trainer {
       }
       return { data: out!, shape: perStep ? [N, Tmax, F] : [N, F] };
     });
+  }
+
+  /**
+   * Writes a checkpoint of the model, optimizer, schedule and generators to `path` (atomically,
+   * without blocking), with `extra` (plain JSON: an epoch counter, a data position) stored beside.
+   */
+  async saveCheckpoint(path: string, extra: Record<string, unknown> = {}): Promise<void> {
+    const where = 'trainer.saveCheckpoint';
+    if (typeof path !== 'string' || path === '') throw typeError(`${where}: path must be a non-empty string, got ${describe(path)}`);
+    await this.hold(where, async () => {
+      const opt = this.optimizer;
+      const bytes = encodeCheckpoint(opt.params.slots, {
+        weights: opt.params.values, optimizer: opt.state(), schedule: this.schedule?.scheduler.state() ?? null,
+        rng: this.model.rngState(), position: { epoch: 0, batch: 0, globalStep: opt.stepCount }, carried: null, best: null,
+        run: { extra },
+      });
+      await writeFileAtomic(path, bytes);
+    });
+  }
+
+  /** Restores what {@link Trainer.saveCheckpoint} (or a fit checkpoint) wrote; returns its `extra`. */
+  async loadCheckpoint(path: string): Promise<Record<string, unknown>> {
+    const where = 'trainer.loadCheckpoint';
+    if (typeof path !== 'string' || path === '') throw typeError(`${where}: path must be a non-empty string, got ${describe(path)}`);
+    const opt = this.optimizer;
+    const ck = await readCheckpoint(path, opt.params.slots, opt.params.size);
+    this.model.assertIdle(where);
+    this.restore(where, path, ck);
+    return (ck.run.extra as Record<string, unknown> | undefined) ?? {};
+  }
+
+  /**
+   * Puts the weights, optimizer, schedule and generators where a checkpoint left them; each part
+   * is checked before it changes anything. Synchronous, so nothing runs in between. @internal
+   */
+  restore(where: string, path: string, ck: CheckpointData): void {
+    const s = this.schedule?.scheduler;
+    if (!s !== !ck.schedule) {
+      throw rangeError(`${where}: ${path} ${s ? 'has no schedule state but this run has a schedule' : 'has a schedule state but this run has none'}`);
+    }
+    this.model.loadRngState((ck.rng ?? {}) as Record<string, RandomState>);
+    this.optimizer.loadState(ck.optimizer);
+    if (s) (s as { loadState(x: unknown): void }).loadState(ck.schedule);
+    this.optimizer.params.values.set(ck.weights);
   }
 
   /**
