@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError, messageOf } from './cli-error.js';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
+import { registerEval } from './commands/eval.js';
 import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInfo } from './commands/info.js';
@@ -28,6 +29,7 @@ program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 registerDemo(program);
 registerTrain(program);
+registerEval(program);
 registerPredict(program);
 registerGenerate(program);
 registerInfo(program);

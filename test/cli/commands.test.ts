@@ -15,7 +15,7 @@ describe('lstm', () => {
   });
 
   it('--help of every command shows examples', () => {
-    for (const cmd of ['predict', 'generate', 'info', 'demo', 'bench', 'export']) {
+    for (const cmd of ['predict', 'generate', 'info', 'demo', 'bench', 'export', 'train', 'eval']) {
       const r = lstm([cmd, '--help']);
       expect(r.status, cmd).toBe(0);
       expect(r.stdout, cmd).toMatch(/Examples:\n {2}lstm /);

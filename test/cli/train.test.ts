@@ -40,6 +40,11 @@ describe('lstm train', () => {
     const p = lstm(['predict', '-m', join(dir, 'airline.safetensors'), '-i', join(root, 'examples', 'train', 'airline-test.jsonl'), '-q']);
     expect(p.status, p.stderr).toBe(0);
     expect(p.stdout.trim().split('\n')).toHaveLength(48);
+    const ev = lstm(['eval', '-m', join(dir, 'airline.safetensors'), '-d', join(root, 'examples', 'train', 'airline-test.jsonl'),
+      '--metrics', 'rmse', '--json']);
+    expect(ev.status, ev.stderr).toBe(0);
+    const scores = JSON.parse(ev.stdout);
+    expect(scores.metrics.rmse).toBeCloseTo(Math.sqrt(scores.loss), 5);
     const more = config('airline', { training: { epochs: 5 } });
     const again = lstm(['train', '-c', more, '--resume']);
     expect(again.status, again.stderr).toBe(0);
