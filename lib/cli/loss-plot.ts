@@ -57,8 +57,10 @@ export function lossChartSvg(o: { title: string; xLabel: string; yLabel: string;
     out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`);
     if (s.dots) for (const [x, y] of pts) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${s.color}"/>`);
   }
-  const lx = W - m.right - 190;
-  out.push(`<rect x="${lx}" y="${m.top + 10}" width="176" height="${14 + 22 * o.series.length}" fill="white" stroke="#999"/>`);
+  // Legend box sized to its longest name (about 7.5 px per character at 13 px).
+  const legendWidth = 62 + Math.ceil(7.5 * Math.max(...o.series.map((s) => s.name.length)));
+  const lx = W - m.right - legendWidth - 12;
+  out.push(`<rect x="${lx}" y="${m.top + 10}" width="${legendWidth}" height="${14 + 22 * o.series.length}" fill="white" stroke="#999"/>`);
   o.series.forEach((s, i) => {
     const y = m.top + 30 + 22 * i;
     out.push(`<line x1="${lx + 10}" x2="${lx + 40}" y1="${y - 4}" y2="${y - 4}" stroke="${s.color}" stroke-width="3"/>`,
