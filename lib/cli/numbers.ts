@@ -1,9 +1,14 @@
-/** Writing float32 results as JSON: the shortest decimal that reads back as the same float32. */
+/** Writing float32 results as JSON: short decimals (7 to 9 significant digits) that read back as the same float32. */
 
-/** The shortest decimal string of `v` that rounds back to the same float32 (`0.1`, not `0.10000000149011612`). */
+/**
+ * A decimal string of `v` with the fewest of 7, 8 or 9 significant digits (trailing zeros dropped)
+ * that rounds back to the same float32: `0.1`, not `0.10000000149011612`.
+ */
 export function float32String(v: number): string {
   if (!Number.isFinite(v)) return 'null';
-  for (let p = 6; p < 9; p++) {
+  if (Number.isInteger(v)) return String(v);
+  // A float32 has 24 significant bits (7.2 decimal digits): 7 digits are usually enough, 9 always are.
+  for (let p = 7; p < 9; p++) {
     const s = v.toPrecision(p);
     if (Math.fround(Number(s)) === v) return String(Number(s));
   }
