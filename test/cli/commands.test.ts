@@ -67,6 +67,20 @@ describe('lstm', () => {
     expect(bad.stderr).toMatch(/^lstm: cannot export: .*opset/);
   });
 
+  it('demo trains for the given time and writes the model, the chart and the sample', () => {
+    const out = join(m.dir, 'demo');
+    const r = lstm(['demo', '--seconds', '2', '--hidden', '32', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/validation: \d\.\d{3} bits per character/);
+    expect(r.stdout).toMatch(/npx lstm predict --model .*model\.safetensors --input .*shakespeare-lines\.jsonl/);
+    expect(readFileSync(join(out, 'sample.txt'), 'utf8').startsWith('ROMEO:\n')).toBe(true);
+    const svg = readFileSync(join(out, 'loss.svg'), 'utf8');
+    expect(svg).toContain('validation');
+    const p = lstm(['predict', '-m', join(out, 'model.safetensors'), '-i', join(root, 'examples', 'shakespeare-lines.jsonl'), '-q']);
+    expect(p.status, p.stderr).toBe(0);
+    expect(p.stdout.trim().split('\n')).toHaveLength(12);
+  });
+
   it('bench reports batched and session throughput', () => {
     const r = lstm(['bench', '-m', m.features, '--seconds', '0.2', '--sessions', '20', '--seq-len', '10']);
     expect(r.status, r.stderr).toBe(0);

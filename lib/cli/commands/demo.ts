@@ -37,6 +37,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const corpus = charCorpus(text);
   const V = corpus.vocab.length;
   const model = charModel({ vocabSize: V, embeddingDim: 32, hiddenSize: hidden, numLayers: 1, seed });
+  const scorer = charModel({ vocabSize: V, embeddingDim: 32, hiddenSize: hidden, numLayers: 1, seed }).eval();
   const info = backendInfo();
   const say = (s: string) => process.stdout.write(s + '\n');
   say(`lstm demo: a character model (Embedding(${V}, 32) -> LSTM(${hidden}) -> Linear(${V}), `
@@ -63,9 +64,9 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       if (p.step % 5 === 0) { trainPoints.push([p.step - 2, group / 5 / LN2]); group = 0; }
       if (p.seconds >= nextValid) {
         nextValid += seconds / 6;
-        model.eval();
-        const v = await evaluate(model, validProbe);
-        model.train();
+        // fit holds the model: the estimate runs on a copy of its weights (a consistent snapshot).
+        scorer.loadStateDict(model.stateDict());
+        const v = await evaluate(scorer, validProbe);
         validPoints.push([p.step, v / LN2]);
         if (!tty) say(`  step ${p.step}: train ${(smooth / LN2).toFixed(3)} bits/char, validation ${(v / LN2).toFixed(3)} bits/char, ${Math.round(p.charsPerSec)} chars/s`);
       }
