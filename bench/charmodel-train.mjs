@@ -4,11 +4,11 @@
 // Prints the time for 100 training steps and the loss before and after.
 //   node bench/charmodel-train.mjs [--steps 100] [--threads 2]
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Adam, Embedding, Linear, LSTM, Sequential, backendInfo, clipGradNorm, losses, setNumThreads } from '../dist/index.js';
+import { cpuInfo, machineLabel } from './lib/common.mjs';
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: '100' }, threads: { type: 'string', default: '2' } } });
 const steps = Number(values.steps);
@@ -61,6 +61,6 @@ for (let i = 0; i < steps; i++) {
 }
 const seconds = (performance.now() - t0) / 1000;
 const info = backendInfo();
-console.log(`# ${cpus()[0]?.model}, Node ${process.version}; blas ${info.blas}, isa ${info.isa}, threads ${info.threads}`);
+console.log(`# ${machineLabel(cpuInfo(), info)}; Node ${process.version}`);
 console.log(`char model V=${V} E=${E} H=${H} B=${B} T=${T}: ${steps} training steps in ${seconds.toFixed(2)} s ` +
   `(${(seconds / steps * 1000).toFixed(1)} ms/step, ${(B * steps / seconds).toFixed(0)} seq/s); loss ${first.toFixed(3)} -> ${last.toFixed(3)}`);

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The cost of model.fit over the same training steps written by hand, on the issue-20 shape:
 // input 64, hidden 256, batch 32, 100 steps, LSTM (last step) -> Linear(1), mse, Adam, clip 1.
-// Rounds alternate hand / fit (each `--steps` optimizer steps) so drift on a shared machine hits
-// both alike; the overhead is the ratio of the medians of their seconds per step.
+// Rounds alternate hand / fit / sync (each `--steps` optimizer steps) so drift on a shared machine
+// hits all alike; the overhead is the ratio of the medians of their seconds per step. The process's
+// CPU time per step (all threads, process.cpuUsage) is printed beside: on a loaded machine it moves
+// less than wall time.
 //
 // hand:  zeroGrad, forwardAsync, mse, backwardAsync (no input gradient), clipGradNorm, step, on a
 //        fixed batch: the loop a user writes with this package's async calls.
@@ -40,8 +42,16 @@ new Random(3).uniform(yAll, -1, 1);
 const xb = { data: xAll.slice(0, B * T * I), shape: [B, T, I] };
 const yb = { data: yAll.slice(0, B), shape: [B, 1] };
 
-async function hand(model, opt, async) {
+/** Runs `body` and returns [wall seconds, CPU seconds] per step. */
+async function timed(body) {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
+  await body();
+  const c = process.cpuUsage(c0);
+  return [(performance.now() - t0) / 1000 / steps, (c.user + c.system) / 1e6 / steps];
+}
+
+async function hand(model, opt, async) {
   for (let s = 0; s < steps; s++) {
     opt.zeroGrad();
     const out = async ? await model.forwardAsync(xb) : model.forward(xb);
@@ -50,18 +60,15 @@ async function hand(model, opt, async) {
     clipGradNorm(model.parameters(), 1);
     opt.step();
   }
-  return (performance.now() - t0) / 1000 / steps;
 }
 
 async function fit(model, opt) {
-  const t0 = performance.now();
   let n = 0;
   await model.fit({ x: { data: xAll, shape: [N, T, I] }, y: { data: yAll, shape: [N, 1] } }, {
     epochs: 1, batchSize: B, loss: 'mse', optimizer: opt, clipGradNorm: 1, seed: 1,
     callbacks: { onBatchEnd: () => { n++; } },
   });
   if (n !== steps) throw new Error(`fit ran ${n} steps, expected ${steps}`);
-  return (performance.now() - t0) / 1000 / steps;
 }
 
 const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
@@ -72,24 +79,31 @@ await hand(models.hand, opts.hand, true);
 await hand(models.sync, opts.sync, false);
 await fit(models.fit, opts.fit);
 const times = { hand: [], sync: [], fit: [] };
+const cpu = { hand: [], sync: [], fit: [] };
+const record = (k, [wall, c]) => { times[k].push(wall); cpu[k].push(c); };
 for (let r = 0; r < rounds; r++) {
-  times.hand.push(await hand(models.hand, opts.hand, true));
-  times.fit.push(await fit(models.fit, opts.fit));
-  times.sync.push(await hand(models.sync, opts.sync, false));
+  record('hand', await timed(() => hand(models.hand, opts.hand, true)));
+  record('fit', await timed(() => fit(models.fit, opts.fit)));
+  record('sync', await timed(() => hand(models.sync, opts.sync, false)));
 }
 const info = backendInfo();
-const cpu = cpus()[0]?.model ?? 'unknown CPU';
-console.log(`fit overhead: I ${I}, H ${H}, B ${B}, T ${T}; ${steps} steps x ${rounds} rounds; ${cpu}, ${cpus().length} cores, ` +
+const cpuName = cpus()[0]?.model ?? 'unknown CPU';
+const [load1] = (await import('node:os')).loadavg();
+console.log(`fit overhead: I ${I}, H ${H}, B ${B}, T ${T}; ${steps} steps x ${rounds} rounds; ${cpuName}, ${cpus().length} cores, load ${load1.toFixed(1)}, ` +
   `Node ${process.version}, ${info.blas} GEMM, ${info.isa}, ${info.threads} threads`);
 console.log('');
-console.log('| loop | ms/step (median) | min | max | vs hand (async) |');
-console.log('|---|---:|---:|---:|---:|');
+console.log('| loop | wall ms/step (median) | min | max | vs hand | CPU ms/step (median) | vs hand |');
+console.log('|---|---:|---:|---:|---:|---:|---:|');
 const ref = median(times.hand);
+const refCpu = median(cpu.hand);
+const pct = (v, r) => `${((v / r - 1) * 100).toFixed(2)}%`;
 for (const k of ['hand', 'fit', 'sync']) {
   const m = median(times[k]);
-  const pct = ((m / ref - 1) * 100).toFixed(2);
-  console.log(`| ${k} | ${(m * 1e3).toFixed(2)} | ${(Math.min(...times[k]) * 1e3).toFixed(2)} | ${(Math.max(...times[k]) * 1e3).toFixed(2)} | ${k === 'hand' ? '' : `${pct}%`} |`);
+  const c = median(cpu[k]);
+  console.log(`| ${k} | ${(m * 1e3).toFixed(2)} | ${(Math.min(...times[k]) * 1e3).toFixed(2)} | ${(Math.max(...times[k]) * 1e3).toFixed(2)} | ` +
+    `${k === 'hand' ? '' : pct(m, ref)} | ${(c * 1e3).toFixed(2)} | ${k === 'hand' ? '' : pct(c, refCpu)} |`);
 }
 console.log(JSON.stringify({ bench: 'fit-overhead', I, H, B, T, steps, rounds, threads: info.threads, blas: info.blas,
   msPerStep: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v) * 1e3])),
-  overheadPct: (median(times.fit) / ref - 1) * 100 }));
+  cpuMsPerStep: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, median(v) * 1e3])),
+  overheadPct: (median(times.fit) / ref - 1) * 100, cpuOverheadPct: (median(cpu.fit) / refCpu - 1) * 100 }));

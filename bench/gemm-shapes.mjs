@@ -11,11 +11,10 @@
 // Needs a built addon (node scripts/build-native.mjs); OpenBLAS columns show '-' when the build
 // does not link it. Values are float32 in [-1, 1); C = 1 * op(A) op(B) + 1 * C as in the LSTM step.
 import { execFileSync } from 'node:child_process';
-import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nodeGypBuild from 'node-gyp-build';
-import { lcgData } from './lib/common.mjs';
+import { cpuInfo, lcgData, machineLabel } from './lib/common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const self = fileURLToPath(import.meta.url);
@@ -137,8 +136,7 @@ function main() {
   if (opts.json) return;
 
   console.log(`lstm-native GEMM, float32, GFLOP/s (median of ${opts.runs} batches of >= ${opts.minMs} ms)`);
-  console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical), Node ${process.version}, ` +
-    `default backend: ${info.blas}, ISA: ${info.isa}`);
+  console.log(`${machineLabel(cpuInfo(), info)}; Node ${process.version}`);
   const cols = [];
   for (const threads of opts.threads) for (const which of opts.which) cols.push([which, threads]);
   const header = ['shape (M N K tA tB)', ...cols.map(([w, t]) => `${w} ${t}t`)];

@@ -8,15 +8,15 @@
 // To time another build of the addon (e.g. the built-in GEMM), point node-gyp-build at it:
 //   LSTM_NATIVE_BLAS=builtin LSTM_NATIVE_BUILD_DIR=/tmp/lb/build node scripts/build-native.mjs
 //   LSTM_NATIVE_PREBUILD=/tmp/lb node bench/lstm-seq.mjs
-import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LSTM, backendInfo, setNumThreads, tensor } from '../dist/index.js';
+import { cpuInfo, machineLabel } from './lib/common.mjs';
 
 const { values } = parseArgs({
   options: {
     I: { type: 'string', default: '64' }, H: { type: 'string', default: '256' },
     B: { type: 'string', default: '32' }, T: { type: 'string', default: '100' },
-    layers: { type: 'string', default: '1' }, threads: { type: 'string', default: String(Math.min(2, cpus().length)) },
+    layers: { type: 'string', default: '1' }, threads: { type: 'string', default: String(Math.min(2, cpuInfo().logicalCores)) },
     reps: { type: 'string', default: '7' }, seconds: { type: 'string', default: '0.5' },
   },
 });
@@ -49,8 +49,8 @@ function time(fn) {
 const info = backendInfo();
 const fwd = time(() => lstm.forward(x));
 const train = time(() => { lstm.forward(x); lstm.backward({ output: gy }); });
-const cpu = cpus()[0]?.model ?? 'unknown CPU';
-console.log(`# ${cpu}, ${cpus().length} cores; Node ${process.version}; blas ${info.blas}, isa ${info.isa}, threads ${info.threads}`);
+const label = machineLabel(cpuInfo(), info);
+console.log(`# ${label}; Node ${process.version}`);
 console.log(`# LSTM I=${I} H=${H} layers=${L} B=${B} T=${T}, median of ${reps} reps`);
 console.log('| case | ms/batch | seq/s | GFLOP/s |');
 console.log('|---|---:|---:|---:|');
@@ -58,4 +58,4 @@ for (const [name, t, flops] of [['forward', fwd, fwdFlops], ['forward+backward',
   const seqs = B / t.median;
   console.log(`| ${name} | ${(t.median * 1000).toFixed(2)} | ${seqs.toFixed(0)} | ${(flops / t.median / 1e9).toFixed(1)} |`);
 }
-console.log(JSON.stringify({ I, H, L, B, T, ...info, forwardSeqPerSec: B / fwd.median, trainSeqPerSec: B / train.median }));
+console.log(JSON.stringify({ machine: label, I, H, L, B, T, ...info, forwardSeqPerSec: B / fwd.median, trainSeqPerSec: B / train.median }));

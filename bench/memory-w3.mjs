@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuInfo, machineLabel } from './lib/common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const [I, H, L, B, T] = [512, 512, 2, 64, 50];
@@ -26,7 +27,7 @@ if (process.argv[2] === '--child') {
     lstm.backward({ h: { data: gh, shape: [L, B, H] } });
     opt.step();
   }
-  console.log(JSON.stringify({ peakMiB: process.resourceUsage().maxRSS / 1024, baseMiB: base / 1024 }));
+  console.log(JSON.stringify({ machine: machineLabel(cpuInfo(), (await import('../dist/index.js')).backendInfo()), peakMiB: process.resourceUsage().maxRSS / 1024, baseMiB: base / 1024 }));
   process.exit(0);
 }
 
@@ -37,6 +38,7 @@ const torch = spawnSync('/usr/bin/python3', [join(here, 'peers', 'torch_memory.p
 const parse = (r) => { try { return JSON.parse(r.stdout.trim().split('\n').pop()); } catch { return null; } };
 const a = parse(ours);
 const b = parse(torch);
+console.log(`Machine: ${a?.machine ?? machineLabel(cpuInfo())}.\n`);
 console.log('| W3 training step (5 steps) | peak RSS MiB | RSS before the model MiB |');
 console.log('|---|---:|---:|');
 console.log(a ? `| lstm-native | ${a.peakMiB.toFixed(0)} | ${a.baseMiB.toFixed(0)} |` : `| lstm-native | failed: ${ours.stderr.slice(0, 200)} | |`);

@@ -6,19 +6,22 @@
 //   node bench/run.mjs [--procs 3] [--quick] [--only W1,W4,grid] [--no-peers] [--no-grid]
 //                      [--peers torch,ort,onednn,tfjs-wasm,tfjs-cpu,brain] [--threads 2] [--json out.json]
 //                      [--slow-procs 1] [--include-slow] [--grid-i N] [--python /usr/bin/python3]
+//                      [--malloc default|steady]
 //
 // Every measurement runs in its own child process (one per case, system and repetition), and the
 // systems are interleaved: round 1 runs every system on W1, then W2, ..., round 2 again, with the
 // order of the systems rotated each round. Reported: the median over the processes, and the spread
 // (min..max of the per-process medians). Timings on a shared machine vary a lot between processes;
-// compare the ratios of one run, never absolute numbers across runs.
+// compare the ratios of one run, never absolute numbers across runs. Every table and every raw
+// result carries the machine label (CPU model, family and model numbers, SIMD flags, the ISA and
+// GEMM lstm-native ran), so results of different machines or code paths are never mixed up.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CASES, CASE_ORDER, WORKLOADS, lstmCasePath, median } from './lib/common.mjs';
+import { CASES, CASE_ORDER, WORKLOADS, cpuInfo, lstmCasePath, machineLabel, median } from './lib/common.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = join(benchDir, '..');
@@ -45,16 +48,17 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
                      peer; prints the median of the per-pair ratios (the VM's slow phases, seconds
                      long, then hit both processes of a pair alike more often than two processes
                      minutes apart)
-  --malloc MODE      steady (default): every process, peers included, runs with glibc's heap
-                     thresholds fixed (MALLOC_MMAP_THRESHOLD_ 32 MiB, MALLOC_TRIM_THRESHOLD_ 128 MiB),
-                     so freed output buffers are reused instead of being returned to the system
-                     and faulted in again page by page; default: glibc's own adaptive policy`;
+  --malloc MODE      default (the default): glibc's own heap policy, as users run; steady: every
+                     process, peers included, runs with glibc's heap thresholds fixed
+                     (MALLOC_MMAP_THRESHOLD_ 32 MiB, MALLOC_TRIM_THRESHOLD_ 128 MiB), so freed
+                     buffers are reused instead of being returned to the system and faulted in
+                     again page by page (to show what the allocator costs each system)`;
 
 function parseOptions(argv) {
   const o = {
     procs: 3, quick: false, only: null, peers: ['torch', 'ort', 'onednn', 'tfjs-wasm', 'tfjs-cpu', 'brain'], grid: true,
     threads: 2, slowProcs: 1, includeSlow: false, json: null, gridI: null, python: '/usr/bin/python3', timeout: 900,
-    malloc: 'steady', pairs: 0,
+    malloc: 'default', pairs: 0,
   };
   let procsSet = false;
   for (let i = 0; i < argv.length; i++) {
@@ -133,12 +137,11 @@ const PEERS = {
 
 // glibc's heap policy for --malloc steady. By default glibc returns the top of its heap to the
 // system once more than a few MiB there are free (the threshold adapts to the largest freed
-// mmapped block): a process that allocates a fresh multi-MiB output every call, as lstm-native's
-// and PyTorch's forwards do, then gets those pages back one fault per 4 KiB (W1: ~560 faults,
-// ~2 ms of a ~20 ms call on the reference VM) or not, depending on where its heap happened to end.
-// onnxruntime hands out outputs from its own arena and barely faults either way. Fixed thresholds
-// (the largest value glibc's adaptive one can reach, and 4x that to trim) make every process
-// reuse freed blocks. Values already in the environment are kept.
+// mmapped block): a process that allocates a fresh multi-MiB buffer every call then gets those
+// pages back one fault per 4 KiB, or not, depending on where its heap happened to end. Fixed
+// thresholds (the largest value glibc's adaptive one can reach, and 4x that to trim) make every
+// process reuse freed blocks. Users run with glibc's default, so the bench does too unless asked;
+// values already in the environment are kept either way.
 const STEADY_MALLOC = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(128 << 20) };
 
 function childEnv(o, extra = {}) {
@@ -330,7 +333,7 @@ const quantile = (v, q) => {
  * and the peer, the first of a pair alternating; the ratio of each pair's seq/s, then their median
  * and quartiles next to the two systems' own medians.
  */
-function runPairs(o, sysList, raw, notes, machineLines, startedAt, log, info) {
+function runPairs(o, sysList, raw, notes, machineLines, startedAt, log, info, label) {
   const ours = sysList.find((s) => s.id === 'ours');
   const peers = sysList.filter((s) => s.id !== 'ours' && !PEERS[s.id].slow);
   for (const s of sysList.filter((x) => x.id !== 'ours' && PEERS[x.id].slow)) notes.add('*', `${s.name}: left out (a slow JS peer: 10-500x slower, nothing to pair)`);
@@ -367,7 +370,7 @@ function runPairs(o, sysList, raw, notes, machineLines, startedAt, log, info) {
         `${fmtNum(row.q25)}..${fmtNum(row.q75)}`, `${row.ahead} of ${row.pairs}`, fmtNum(row.ours_seq_per_s), fmtNum(row.peer_seq_per_s)]);
     }
   }
-  out.push('## lstm-native against each peer, adjacent processes', '');
+  out.push('## lstm-native against each peer, adjacent processes', '', `Machine: ${label}.`, '');
   out.push('ratio: lstm-native seq/s over the peer\'s in the same pair (above 1: lstm-native faster; for a latency, ' +
     'lstm-native\'s latency is the peer\'s divided by the ratio); median and quartiles over the pairs. ' +
     'seq/s: each system\'s median over its processes.', '');
@@ -377,7 +380,7 @@ function runPairs(o, sysList, raw, notes, machineLines, startedAt, log, info) {
   for (const c of o.cases) for (const n of notes.byCase.get(c) ?? []) out.push(`- ${c}: ${n}`);
   console.log(out.join('\n'));
   if (o.json) {
-    writeFileSync(o.json, JSON.stringify({ started: startedAt.toISOString(), lstm_native: info, settings: o, pairs: summary, raw }, null, 1));
+    writeFileSync(o.json, JSON.stringify({ started: startedAt.toISOString(), machine: { label, cpu: cpuInfo() }, lstm_native: info, settings: o, pairs: summary, raw }, null, 1));
     log(`bench: wrote ${o.json}`);
   }
 }
@@ -408,17 +411,12 @@ function main() {
     console.error(`bench: lstm-native does not load: ${info.error}`);
     process.exit(1);
   }
-  let cpuModel = cpus()[0]?.model ?? 'unknown';
-  let flags = [];
-  try {
-    const ci = readFileSync('/proc/cpuinfo', 'utf8');
-    cpuModel = /model name\s*:\s*(.*)/.exec(ci)?.[1]?.trim() ?? cpuModel;
-    const f = /flags\s*:\s*(.*)/.exec(ci)?.[1]?.split(/\s+/) ?? [];
-    flags = ['avx2', 'fma', 'avx512f', 'avx512_bf16', 'amx_tile'].filter((x) => f.includes(x));
-  } catch { /* not Linux */ }
+  const cpu = cpuInfo();
   const b = info.backend;
+  const label = machineLabel(cpu, b);
   const machineLines = [
-    `- CPU: ${cpuModel}, ${cpus().length} logical cores${flags.length ? ` (${flags.join(', ')})` : ''}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    `- machine: **${label}**`,
+    `- CPU: ${cpu.logicalCores} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
     `- Node ${process.version}, ${process.platform}-${process.arch}`,
     `- lstm-native ${info.version}: ISA path **${b.isa}**${info.supportedIsas ? ` (runnable: ${info.supportedIsas.join(', ')})` : ''}, BLAS **${b.blas}**, threads **${b.threads}**`,
   ];
@@ -428,8 +426,8 @@ function main() {
   machineLines.push(`- peers: ${peerNames.length ? peerNames.join('; ') : 'none'}`);
   const plural = (n, w) => `${n} ${w}${n === 1 ? '' : 'es'}`;
   machineLines.push(o.malloc === 'steady'
-    ? `- glibc heap: steady for every process (MALLOC_MMAP_THRESHOLD_=${STEADY_MALLOC.MALLOC_MMAP_THRESHOLD_}, MALLOC_TRIM_THRESHOLD_=${STEADY_MALLOC.MALLOC_TRIM_THRESHOLD_} unless set; --malloc default: glibc's adaptive trim)`
-    : '- glibc heap: glibc\'s default adaptive policy (--malloc default)');
+    ? `- glibc heap: steady for every process (--malloc steady: MALLOC_MMAP_THRESHOLD_=${STEADY_MALLOC.MALLOC_MMAP_THRESHOLD_}, MALLOC_TRIM_THRESHOLD_=${STEADY_MALLOC.MALLOC_TRIM_THRESHOLD_} unless set)`
+    : '- glibc heap: glibc\'s default policy, as users run (--malloc steady fixes the thresholds)');
   machineLines.push(`- ${plural(o.procs, 'process')} per case and system (slow JS peers: ${Math.min(o.slowProcs, o.procs)}), ` +
     `${o.timing.warmupSec} s of warm-up calls, then ${o.timing.reps} timed repetitions of >= ${o.timing.minTime} s per process${o.quick ? ' (--quick: rough numbers)' : ''}`);
 
@@ -451,7 +449,7 @@ function main() {
   }
 
   if (o.pairs) {
-    runPairs(o, sysList, raw, notes, machineLines, startedAt, log, info);
+    runPairs(o, sysList, raw, notes, machineLines, startedAt, log, info, label);
     return;
   }
 
@@ -537,11 +535,14 @@ function main() {
       best ? fmtRatio(sm.seq_per_s / best.sm.seq_per_s) : '-',
       spreadText(sm),
     ]);
-    out.push(`## ${cs.title}`, '');
+    out.push(`## ${cs.title}`, '', `Machine: ${label}.`, '');
     out.push(`GEMM limit: ${limit ? `${fmtNum(limit)} GFLOP/s` : 'not measured'} (sgemm M ${M}, N ${N}, K ${K}: one step's gate product at this batch).`, '');
     out.push(rows.length ? table(header, body, align) : '(no system ran)', '');
     const ours = rows.find((r) => r.s.id === 'ours');
     const caseNotes = notes.get(c);
+    const otherPaths = new Set(raw.filter((r) => r.system === 'ours' && r.case === c && r.ok && r.backend)
+      .map((r) => machineLabel(cpu, r.backend)).filter((l) => l !== label));
+    for (const l of otherPaths) caseNotes.unshift(`lstm-native ran on another path in some processes: ${l}`);
     const ex = ours?.sm.extra;
     if (ex?.optimizer && (ex.optimizer !== 'Adam' || !String(ex.loss).startsWith('losses.'))) caseNotes.unshift(`lstm-native: ${ex.optimizer}; ${ex.loss}`);
     if (rows.some((r) => r.s.id === 'brain')) { const n = rows.find((r) => r.s.id === 'brain').sm.extra.batch; caseNotes.push(`brain.js: one sequence at a time (no batching); timed on ${n} sequence${n === 1 ? '' : 's'} per call`); }
@@ -559,7 +560,7 @@ function main() {
     if (faults.length) caseNotes.push(`page faults per call (median over processes; ~3 us each here): ${faults.join(', ')}`);
     if (caseNotes.length) out.push(...caseNotes.map((n) => `- ${n}`), '');
     summary.cases[c] = {
-      title: cs.title, gemm_limit_gflops: limit ?? null, gemm_shape: [M, N, K],
+      machine: label, title: cs.title, gemm_limit_gflops: limit ?? null, gemm_shape: [M, N, K],
       rows: rows.map(({ s, sm }) => ({ system: s.id, name: s.name, procs: sm.procs, seq_per_s: sm.seq_per_s, gflops: sm.gflops,
         ms_per_seq: sm.ms_per_seq, share_of_gemm_limit: limit ? sm.gflops / limit : null,
         vs_pytorch: torchRow ? sm.seq_per_s / torchRow.sm.seq_per_s : null, vs_best_peer: best ? sm.seq_per_s / best.sm.seq_per_s : null,
@@ -574,14 +575,16 @@ function main() {
       const runs = raw.filter((r) => r.case === 'grid' && r.H === g.H && r.B === g.B && r.ok);
       const sm = summarize(runs);
       // limit and share: medians over the processes, each share paired with the limit of its own process
-      const limit = runs.length ? median(runs.map((r) => r.gemm_limit_gflops)) : undefined;
-      const share = runs.length ? median(runs.map((r) => r.share_of_gemm_limit)) : undefined;
+      const limits = runs.map((r) => r.gemm_limit_gflops).filter(Number.isFinite);
+      const shares = runs.map((r) => r.share_of_gemm_limit).filter(Number.isFinite);
+      const limit = limits.length ? median(limits) : undefined;
+      const share = shares.length ? median(shares) : undefined;
       body.push([String(g.H), String(g.B), sm ? fmtNum(sm.seq_per_s) : 'failed', sm ? fmtNum(sm.gflops) : '-',
         `${g.B}x${4 * g.H}x${g.I + g.H}`, limit ? fmtNum(limit) : '-', fmtPct(share), spreadText(sm)]);
       summary.grid.push({ ...g, seq_per_s: sm?.seq_per_s ?? null, gflops: sm?.gflops ?? null, gemm_limit_gflops: limit ?? null,
         share_of_gemm_limit: share ?? null, spread_seq_per_s: sm?.spread ?? null, procs: sm?.procs ?? 0 });
     }
-    out.push(`## Grid: lstm-native forward, 1 layer, T ${GRID_T}, I ${o.gridI ?? '= H'}, ${o.threads} threads`, '');
+    out.push(`## Grid: lstm-native forward, 1 layer, T ${GRID_T}, I ${o.gridI ?? '= H'}, ${o.threads} threads`, '', `Machine: ${label}.`, '');
     out.push('GEMM limit: GFLOP/s of one sgemm of a step\'s gate product (M = B, N = 4H, K = I + H), measured in the same ' +
       'process right after the LSTM; share = LSTM GFLOP/s / that limit (median over processes). Above 100 % is possible: ' +
       'the kernel does half the FLOPs (I = H) as one large hoisted GEMM over all T*B rows.', '');
@@ -592,7 +595,7 @@ function main() {
 
   if (o.json) {
     writeFileSync(o.json, JSON.stringify({
-      started: startedAt.toISOString(), machine: { cpu: cpuModel, cores: cpus().length, flags, node: process.version, loadavg_start: loadavg() },
+      started: startedAt.toISOString(), machine: { label, cpu, node: process.version, loadavg_start: loadavg() },
       lstm_native: info, settings: { ...o, peers: o.peers }, systems: sysList.map((s) => ({ id: s.id, name: s.name, procs: s.procs, cases: s.cases })),
       gemm_limits: [...gemmLimit].map(([k, v]) => ({ shape: k.split(',').map(Number), gflops: v })),
       summary, raw,

@@ -10,10 +10,11 @@ export type { EmbeddingOptions } from './layers/embedding.js';
 export { Dropout } from './layers/dropout.js';
 export type { DropoutOptions } from './layers/dropout.js';
 export { Sequential } from './layers/sequential.js';
-export type { SequentialOptions, SequentialForwardOptions, SequentialBackwardOptions, SequentialState,
-  SequentialStateForwardOptions, SequentialStateOutput, SequentialStateBackwardOptions, SequentialStateGradients } from './layers/sequential.js';
+export type { SequentialOptions, SequentialForwardOptions, SequentialBackwardOptions, SequentialLayers, SequentialEntries,
+  SequentialState, SequentialStateForwardOptions, SequentialStateOutput, SequentialStateBackwardOptions,
+  SequentialStateGradients } from './layers/sequential.js';
 export { Module } from './layers/module.js';
-export type { LoadStateDictOptions, LoadStateDictResult, RecurrentState } from './layers/module.js';
+export type { LoadStateDictOptions, LoadStateDictResult, BackwardOptions, RecurrentState } from './layers/module.js';
 export { Parameters } from './parameters.js';
 export type { ParamSlot } from './parameters.js';
 export * as init from './init.js';
@@ -27,7 +28,7 @@ export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LinearWarmup, Re
 export type * from './schedule.js';
 export type { LSTMOptions, LSTMForwardOptions, LSTMOutput, LSTMGradients, LSTMBackwardOptions, LSTMInputGradients } from './layers/lstm.js';
 export { tensor, zeros, numel, isTensor } from './tensor.js';
-export type { Tensor, TensorData } from './tensor.js';
+export type { Tensor, TensorData, SequenceLengths } from './tensor.js';
 export { readSafetensors, writeSafetensors, readSafetensorsAsync, openSafetensors, SafetensorsReader } from './io/safetensors.js';
 export type { SafetensorsContents, SafetensorsDtype, SafetensorsTensorInfo } from './io/safetensors.js';
 export { loadModel, saveModel, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './io/model-file.js';
@@ -42,7 +43,7 @@ export type { BackendInfo } from './backend.js';
 export { LstmError } from './errors.js';
 export type { LstmErrorCode } from './errors.js';
 export { Trainer } from './train/trainer.js';
-export type { StepResult, EvaluateResult } from './train/trainer.js';
+export type { StepResult, EvaluateResult, PreparedBatch, TrainStepOptions, BatchesOptions } from './train/trainer.js';
 export { AbortError } from './train/abort.js';
 export type * from './train/types.js';
 export { LSTMCell } from './layers/lstm-cell.js';

@@ -37,14 +37,28 @@ export function checkRandomState(where: string, state: unknown, name = 'state'):
  * a 32-bit integer through SplitMix32, as its authors recommend. Small, fast, and bit-identical on
  * every platform, so a seed gives the same initial weights everywhere.
  */
+import { checkInteger } from './validate.js';
+
+/** What every seed must be: an integer in [0, 2^32). */
+const MAX_SEED = 0xffffffff;
+
+/** Throws a coded TypeError / RangeError naming `name` unless `seed` is an integer in [0, 2^32). */
+export function checkSeed(where: string, name: string, seed: unknown): number {
+  return checkInteger(where, name, seed, 0, MAX_SEED);
+}
+
 export class Random {
   private s0 = 0;
   private s1 = 0;
   private s2 = 0;
   private s3 = 0;
 
+  /**
+   * @param seed an integer in [0, 2^32); the same seed gives the same sequence on every platform.
+   * @throws TypeError for a seed that is not a number, RangeError for one that is not such an integer.
+   */
   constructor(seed: number) {
-    let x = seed >>> 0;
+    let x = checkSeed('new Random', 'seed', seed);
     const splitmix = (): number => {
       x = (x + 0x9e3779b9) >>> 0;
       let z = x;
@@ -127,14 +141,10 @@ let global = new Random((Date.now() ^ (process.pid << 16)) >>> 0);
  * Seeds the process-wide generator, as PyTorch's `torch.manual_seed`. Every module built without
  * its own `seed` draws its seed from it, so the same calls after `manualSeed(n)` give bit-identical
  * weights and dropout masks.
- * @throws RangeError unless seed is an integer in [0, 2^32).
+ * @throws TypeError for a seed that is not a number, RangeError unless an integer in [0, 2^32).
  */
 export function manualSeed(seed: number): void {
-  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    throw Object.assign(new RangeError(`manualSeed: seed must be an integer in [0, 4294967295], got ${String(seed)}`),
-      { code: 'ERR_LSTM_ARG_RANGE' });
-  }
-  global = new Random(seed);
+  global = new Random(checkSeed('manualSeed', 'seed', seed));
 }
 
 /**
@@ -158,4 +168,14 @@ export function setRngState(state: RandomState): void {
 /** A seed for a module built without one: the next draw of the process-wide generator. */
 export function freshSeed(): number {
   return global.nextUint32();
+}
+
+/**
+ * Fills `mask` with 0 (probability p) or 1/(1-p) from `rng`: the inverted-dropout mask of PyTorch's
+ * nn.Dropout and of the dropout between LSTM layers; returns it. Package-internal.
+ */
+export function dropoutMask(mask: Float32Array | Float64Array, p: number, rng: Random): Float32Array | Float64Array {
+  const keep = 1 / (1 - p);
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < p ? 0 : keep;
+  return mask;
 }

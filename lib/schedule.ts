@@ -6,8 +6,8 @@
  * created; use one schedule per optimizer (CosineAnnealingLR has the linear warm-up built in).
  */
 import { describe, rangeError, typeError } from './errors.js';
-import { checkFinite, checkNonNegative, checkPositive, Optimizer } from './optim/optimizer.js';
-import { checkInteger, checkOptions } from './validate.js';
+import { Optimizer } from './optim/optimizer.js';
+import { checkFinite, checkInteger, checkNonNegative, checkOptions, checkPositive } from './validate.js';
 
 /** What {@link LRScheduler.state} returns: plain JSON. */
 export interface LRSchedulerState {

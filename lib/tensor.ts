@@ -65,6 +65,53 @@ function isShape(shape: unknown): shape is number[] {
 }
 
 /**
+ * The valid steps of each sequence in a batch (B entries, each in [0, T]): an array of numbers, an
+ * Int32Array or BigInt64Array, or a tensor of shape [B] holding one of those two.
+ */
+export type SequenceLengths = ArrayLike<number> | Int32Array | BigInt64Array | Tensor<Int32Array> | Tensor<BigInt64Array>;
+
+/**
+ * Checks sequence lengths against the batch: B integers in [0, T]; returns them as an Int32Array.
+ * TypeError for a value of the wrong kind (a string entry included), RangeError for a wrong count or
+ * an entry outside [0, T].
+ */
+export function checkLengths(where: string, value: unknown, B: number, T: number): Int32Array {
+  let values: ArrayLike<unknown>;
+  if (value !== null && typeof value === 'object' && 'data' in value && 'shape' in value) {
+    const t = value as Tensor<TensorData>;
+    if (!(t.data instanceof Int32Array || t.data instanceof BigInt64Array)) {
+      throw typeError(`${where}: lengths.data must be an Int32Array or BigInt64Array, got ${describe(t.data)}`);
+    }
+    if (!Array.isArray(t.shape) || t.shape.length !== 1 || t.shape[0] !== B || t.data.length !== B) {
+      const got = Array.isArray(t.shape) ? formatLoose(t.shape) : describe(t.shape);
+      throw rangeError(`${where}: lengths must have shape [${B}] (B), got ${got}`, 'ERR_LSTM_SHAPE');
+    }
+    values = t.data;
+  } else if (Array.isArray(value) || value instanceof Int32Array || value instanceof BigInt64Array ||
+    value instanceof Float64Array || value instanceof Float32Array || value instanceof Uint32Array) {
+    values = value as ArrayLike<unknown>;
+  } else {
+    throw typeError(`${where}: lengths must be an array of B integers, an Int32Array or a BigInt64Array, got ${describe(value)}`);
+  }
+  if (values.length !== B) {
+    throw rangeError(`${where}: lengths must have ${B} entries (B), got ${values.length}`, 'ERR_LSTM_SHAPE');
+  }
+  const out = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    const v = values[b];
+    if (typeof v !== 'number' && typeof v !== 'bigint') {
+      throw typeError(`${where}: lengths[${b}] must be an integer in [0, ${T}] (T), got ${describe(v)}`);
+    }
+    const n = typeof v === 'bigint' ? Number(v) : v;
+    if (!Number.isInteger(n) || n < 0 || n > T) {
+      throw rangeError(`${where}: lengths[${b}] must be an integer in [0, ${T}] (T), got ${String(v)}`);
+    }
+    out[b] = n;
+  }
+  return out;
+}
+
+/**
  * Checks a caller's shape argument and returns a copy: TypeError when it is not an array of numbers,
  * RangeError when a dim is negative or not an integer, or the element count is not a safe integer.
  * @example checkShape('zeros', 'shape', [2, 3]) // [2, 3]
@@ -185,7 +232,9 @@ export function checkTensor<C extends TensorDataConstructor = Float32ArrayConstr
   }
   if (!isShape(shape)) {
     const got = Array.isArray(shape) ? formatLoose(shape) : describe(shape);
-    throw typeError(`${where}: ${name}.shape must be an array of non-negative integers, got ${got}`);
+    const message = `${where}: ${name}.shape must be an array of non-negative integers, got ${got}`;
+    // The wrong kind of value is a TypeError; numbers that are negative, fractional or unsafe a RangeError.
+    throw Array.isArray(shape) && shape.every((d) => typeof d === 'number') ? rangeError(message, 'ERR_LSTM_SHAPE') : typeError(message);
   }
   let matches = shape.length === expectedShape.length;
   for (let i = 0; matches && i < shape.length; i++) {
@@ -200,7 +249,10 @@ export function checkTensor<C extends TensorDataConstructor = Float32ArrayConstr
   const n = numel(shape);
   const length = (data as unknown as { length: number }).length;
   if (length !== n) {
-    throw rangeError(`${where}: ${name} has shape ${formatShape(shape)} (${n} elements), but its data has ${length} elements`,
+    // A transferred (detached) buffer reads as 0 elements: say so rather than blame the shape.
+    const detached = length === 0 && (data as unknown as ArrayBufferView).buffer.byteLength === 0 && n > 0
+      ? ' (its ArrayBuffer was detached: transferred to a worker or by structuredClone)' : '';
+    throw rangeError(`${where}: ${name} has shape ${formatShape(shape)} (${n} elements), but its data has ${length} elements${detached}`,
       'ERR_LSTM_SHAPE');
   }
   return value as Tensor<InstanceType<C>>;

@@ -7,7 +7,7 @@
  *
  * LSTM_NATIVE_POISON_OUTPUTS=1 (read once, set by the test suite) fills these arrays with NaN
  * instead, so a kernel path that misses an element fails every numeric test it reaches.
- * @internal
+ * Package-internal.
  */
 import { Buffer, constants } from 'node:buffer';
 import type { FloatArray } from './binding.js';

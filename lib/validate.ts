@@ -19,12 +19,34 @@ export function checkBoolean(where: string, name: string, value: unknown): boole
   return value;
 }
 
-/** Throws unless `value` is a finite number in [min, max) (or [min, max] when inclusive). */
+/** Throws unless `value` is a finite number in [min, max) (or [min, max] when inclusive; each bound may be infinite). */
 export function checkNumber(where: string, name: string, value: unknown, min = -Infinity, max = Infinity,
   maxInclusive = true): number {
+  const range = min === -Infinity && max === Infinity ? ''
+    : min === -Infinity ? ` ${maxInclusive ? '<=' : '<'} ${max}`
+      : max === Infinity ? ` >= ${min}` : ` in [${min}, ${max}${maxInclusive ? ']' : ')'}`;
   if (typeof value !== 'number') throw typeError(`${where}: ${name} must be a number, got ${describe(value)}`);
   if (!Number.isFinite(value) || value < min || (maxInclusive ? value > max : value >= max)) {
-    throw rangeError(`${where}: ${name} must be a finite number in [${min}, ${max}${maxInclusive ? ']' : ')'}, got ${describe(value)}`);
+    throw rangeError(`${where}: ${name} must be a finite number${range}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Throws unless `value` is a finite number > 0. */
+export function checkPositive(where: string, name: string, value: unknown): number {
+  return checkFinite(where, name, value, '> 0', (v) => v > 0);
+}
+
+/** Throws unless `value` is a finite number >= 0. */
+export function checkNonNegative(where: string, name: string, value: unknown): number {
+  return checkFinite(where, name, value, '>= 0', (v) => v >= 0);
+}
+
+/** Throws unless `value` is a finite number passing `ok` (described by `expected`, e.g. `in (0, 1]`). */
+export function checkFinite(where: string, name: string, value: unknown, expected: string, ok: (v: number) => boolean): number {
+  if (typeof value !== 'number') throw typeError(`${where}: ${name} must be a finite number ${expected}, got ${describe(value)}`);
+  if (!Number.isFinite(value) || !ok(value)) {
+    throw rangeError(`${where}: ${name} must be a finite number ${expected}, got ${describe(value)}`);
   }
   return value;
 }

@@ -107,7 +107,12 @@ async function runCase(mod, shape, mode, timing) {
   return caseResult(shape, mode, t, { optimizer: opt.name, loss: loss.name });
 }
 
+/**
+ * GFLOP/s of sgemm on each shape through the addon's `_gemm` hook; throws when the loaded addon
+ * has no such hook (a build without the test hooks).
+ */
 function gemmLimits(native, shapes, { runs = 7, minMs = 30 }) {
+  if (typeof native._gemm !== 'function') throw new Error('this build of the addon has no _gemm hook: GEMM limits not measured');
   const out = [];
   for (const [M, N, K, label] of shapes) {
     const A = lcgData(M * K, 1), Bm = lcgData(N * K, 2), C = lcgData(M * N, 3);
@@ -155,6 +160,7 @@ runChild(async () => {
     const shape = { I: spec.I, H: spec.H, L: 1, B: spec.B, T: spec.T };
     const res = await runCase(mod, shape, 'forward', timing);
     // The GEMM limit of this shape, measured right after in the same process (same load, same clock).
+    if (typeof loadAddon()._gemm !== 'function') return { backend: info, ...res, gemm_limit_gflops: null, share_of_gemm_limit: null };
     const [g] = gemmLimits(loadAddon(), [[spec.B, 4 * spec.H, spec.I + spec.H, 'step']], spec.gemm ?? {});
     return { backend: info, ...res, gemm_limit_gflops: g.gflops, share_of_gemm_limit: res.gflops / g.gflops };
   }

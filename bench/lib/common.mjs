@@ -1,7 +1,8 @@
 // Shared by run.mjs and every case script: the workloads, the FLOP convention, the timing loops and
 // the child-process protocol (a case prints exactly one JSON line on stdout, logs go to stderr).
 
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 
 /** bench/models/lstm-I..-seed1.<ext>: a peer's cached file for a workload (ONNX model, oneDNN data). */
@@ -180,4 +181,57 @@ export function runChild(main) {
       emit({ ok: false, error: String((err && err.message) || err).split('\n')[0] });
       process.exitCode = 1;
     });
+}
+
+/** The SIMD-related CPU flags a result depends on (from /proc/cpuinfo). */
+const ISA_FLAGS = ['sse4_2', 'avx', 'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'amx_tile', 'asimd', 'sve'];
+
+/**
+ * AMD's microarchitecture from the CPU family and model (AMD's published family/model ranges),
+ * so a label says Zen 3 or Zen 4 even where a VM hides the model name; null when not known.
+ */
+function amdCore(family, model) {
+  if (family === 0x17) return model >= 0x30 ? 'Zen 2' : 'Zen / Zen+';
+  if (family === 0x19) {
+    const zen4 = (model >= 0x10 && model <= 0x1f) || (model >= 0x60 && model <= 0x7f) || (model >= 0xa0 && model <= 0xaf);
+    return zen4 ? 'Zen 4' : 'Zen 3';
+  }
+  if (family === 0x1a) return 'Zen 5';
+  return null;
+}
+
+/**
+ * The CPU this process runs on: vendor, model name, family, model and stepping numbers, and the
+ * SIMD flags, from /proc/cpuinfo (Linux; elsewhere only what os.cpus() tells).
+ */
+export function cpuInfo() {
+  const info = { vendor: null, modelName: cpus()[0]?.model ?? 'unknown', family: null, model: null, stepping: null,
+    core: null, flags: [], logicalCores: cpus().length };
+  let text = '';
+  try { text = readFileSync('/proc/cpuinfo', 'utf8'); } catch { return info; }
+  const first = text.split(/\n\n/)[0];
+  const field = (name) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first)?.[1]?.trim() ?? null;
+  info.vendor = field('vendor_id') ?? field('CPU implementer');
+  info.modelName = field('model name') ?? info.modelName;
+  const num = (v) => (v === null ? null : Number(v));
+  info.family = num(field('cpu family'));
+  info.model = num(field('model'));
+  info.stepping = num(field('stepping'));
+  const flags = (field('flags') ?? field('Features') ?? '').split(/\s+/);
+  info.flags = ISA_FLAGS.filter((f) => flags.includes(f));
+  if (info.vendor === 'AuthenticAMD' && info.family !== null) info.core = amdCore(info.family, info.model);
+  return info;
+}
+
+/**
+ * One line naming the machine and the code path of a result: CPU model, core, family and model
+ * numbers, its SIMD flags, and the ISA and GEMM lstm-native dispatches to, e.g.
+ * `AMD EPYC (Zen 3, family 25 model 1; avx avx2 fma), lstm-native ISA avx2, GEMM openblas, 2 threads`.
+ * Results with different labels come from different machines or paths and are never compared.
+ */
+export function machineLabel(cpu, backend) {
+  const what = [cpu.core, cpu.family !== null ? `family ${cpu.family} model ${cpu.model}` : null].filter(Boolean).join(', ');
+  const flags = cpu.flags.filter((f) => f !== 'sse4_2').join(' ');
+  const head = `${cpu.modelName}${what || flags ? ` (${[what, flags].filter(Boolean).join('; ')})` : ''}`;
+  return backend ? `${head}, lstm-native ISA ${backend.isa}, GEMM ${backend.blas}, ${backend.threads} threads` : head;
 }

@@ -10,6 +10,7 @@
  * @internal
  */
 import { describe, LstmError, typeError } from '../errors.js';
+import { sequentialLayers } from '../io/architecture.js';
 import { Dropout } from '../layers/dropout.js';
 import { Embedding } from '../layers/embedding.js';
 import { Linear } from '../layers/linear.js';
@@ -90,7 +91,7 @@ export class Stepper {
     let offset = 0;
     const walk = (m: Module, path: string) => {
       if (m instanceof Sequential) {
-        for (const [name, layer] of m.layers) walk(layer, path ? `${path}.${name}` : name);
+        for (const [name, layer] of sequentialLayers(m)) walk(layer, path ? `${path}.${name}` : name);
       } else if (m instanceof LSTM) {
         const S = m.numLayers * (m.bidirectional ? 2 : 1);
         if (stateful && m.bidirectional) {

@@ -41,6 +41,11 @@ const MAX_DEPTH = 16;
 /** Most layers a file may describe. */
 const MAX_LAYERS = 10_000;
 
+/** A Sequential's `[name, layer]` entries, untyped by its constructor argument. */
+export function sequentialLayers(model: Sequential): ReadonlyArray<readonly [string, Module]> {
+  return model.layers as unknown as ReadonlyArray<readonly [string, Module]>;
+}
+
 /** Why a spec cannot be built; the caller turns it into a file error naming the file. */
 export class SpecError extends Error {}
 
@@ -51,7 +56,7 @@ export class SpecError extends Error {}
  */
 export function describeModule(module: Module, where = 'describeModule'): ModuleSpec {
   if (module instanceof Sequential) {
-    return { type: 'Sequential', layers: module.layers.map(([name, layer]) => [name, describeModule(layer, where)]) };
+    return { type: 'Sequential', layers: sequentialLayers(module).map(([name, layer]) => [name, describeModule(layer, where)]) };
   }
   if (module instanceof LSTM) return { type: 'LSTM', options: { ...module.config() } };
   if (module instanceof Linear) return { type: 'Linear', options: { ...module.config() } };
@@ -164,7 +169,7 @@ export function buildModule(spec: ModuleSpec, at = 'architecture'): Module {
     });
     const built = construct(at, () => new Sequential(layers)) as Sequential;
     // An object puts integer-like keys first: refuse an order that cannot be rebuilt exactly.
-    if (built.layers.some(([name], i) => name !== spec.layers[i]![0])) {
+    if (sequentialLayers(built).some(([name], i) => name !== spec.layers[i]![0])) {
       throw new SpecError(`${at}: the layer order ${spec.layers.map(([n]) => `"${n}"`).join(', ')} cannot be rebuilt `
         + '(names that are integers must be 0, 1, 2, ... and come first)');
     }

@@ -8,7 +8,8 @@
  *   target's own folder; the link stays a link;
  * - an existing target that is not a regular file (a folder, a device such as /dev/full, a FIFO, a
  *   socket) is refused: renaming over it would replace the device node or hang on the FIFO;
- * - a new file gets mode 0666 less the umask; an existing file keeps its mode.
+ * - a new file gets mode 0666 less the umask; an existing file keeps its mode;
+ * - temporary files left by a writer that died mid-write (SIGKILL) are removed by the next write.
  * Every failure is one LstmError ERR_LSTM_FILE naming the path and the reason (full disk, read-only
  * or unwritable folder, ...), with the temporary file removed and the previous file intact.
  */
@@ -74,8 +75,42 @@ function resolveTarget(where: string, path: string): WriteTarget {
   throw writeError(where, path, `more than ${MAX_LINKS} symbolic links to follow (a loop?)`);
 }
 
+function tempPrefix(target: string): string {
+  return `.${basename(target).slice(0, 100)}.`;
+}
+
 function tempPath(target: string): string {
-  return join(dirname(target), `.${basename(target).slice(0, 100)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  return join(dirname(target), `${tempPrefix(target)}${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** True unless `pid` is certainly gone (EPERM: alive under another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes the temporary files of earlier writes to `target` whose process died mid-write (a
+ * SIGKILL or a power cut skips every cleanup), so they do not pile up. Best effort.
+ */
+function sweepStale(target: string): void {
+  const prefix = tempPrefix(target);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dirname(target));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const m = /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    try { fs.unlinkSync(join(dirname(target), name)); } catch { /* another writer swept it */ }
+  }
 }
 
 /** fsync of the folder, so the rename is durable (not possible everywhere: Windows cannot open a folder). */
@@ -99,6 +134,7 @@ async function syncFolder(dir: string): Promise<void> {
  */
 export function writeFileAtomicSync(where: string, path: string, chunks: readonly Uint8Array[]): void {
   const { target, mode } = resolveTarget(where, path);
+  sweepStale(target);
   const tmp = tempPath(target);
   let fd: number | undefined;
   try {
@@ -130,6 +166,7 @@ export function writeFileAtomicSync(where: string, path: string, chunks: readonl
  */
 export async function writeFileAtomic(where: string, path: string, chunks: readonly Uint8Array[]): Promise<void> {
   const { target, mode } = resolveTarget(where, path);
+  sweepStale(target);
   const tmp = tempPath(target);
   let handle: fs.promises.FileHandle | undefined;
   try {

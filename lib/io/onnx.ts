@@ -25,6 +25,7 @@ import { LSTM } from '../layers/lstm.js';
 import { Module } from '../layers/module.js';
 import { Sequential } from '../layers/sequential.js';
 import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
+import { sequentialLayers } from './architecture.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 /** Options of {@link exportOnnx}. */
@@ -118,7 +119,7 @@ function toIofc(src: Float32Array, H: number, cols: number): Float32Array {
 }
 
 function flatten(model: Module, where: string, prefix = ''): [string, Module][] {
-  if (model instanceof Sequential) return model.layers.flatMap(([name, layer]) => flatten(layer, where, `${prefix}${name}.`));
+  if (model instanceof Sequential) return sequentialLayers(model).flatMap(([name, layer]) => flatten(layer, where, `${prefix}${name}.`));
   if (model instanceof LSTM || model instanceof Linear || model instanceof Embedding || model instanceof Dropout) {
     return [[prefix.replace(/\.$/, '') || model.constructor.name.toLowerCase(), model]];
   }

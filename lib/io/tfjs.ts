@@ -57,7 +57,17 @@ interface Built {
 
 class TfjsImport {
   readonly ignored: string[] = [];
+  /** Parameters the weight shards hold, not yet claimed by a layer: no layer may allocate more. */
+  budget = 0;
   constructor(readonly path: string) {}
+
+  /** Claims `count` parameters for a layer before it is built (a topology cannot ask for more than the shards hold). */
+  reserve(layer: string, count: number): void {
+    if (!(count <= this.budget)) {
+      this.layerFail(layer, `needs ${count} parameters, more than the weight shards hold (${this.budget} left)`);
+    }
+    this.budget -= count;
+  }
 
   fail(what: string): never {
     throw new LstmError(`loadModel: ${this.path}: ${what}`, 'ERR_LSTM_FILE');
@@ -106,6 +116,7 @@ class TfjsImport {
     }
     if (inputSize === null) this.layerFail(layer, 'its input size is unknown (no InputLayer, batch_input_shape or Embedding before it)');
     const returnSequences = config.return_sequences === true;
+    this.reserve(layer, (bidirectional ? 2 : 1) * 4 * units * (inputSize + units + 1));
     const lstm = new LSTM({ inputSize, hiddenSize: units, bidirectional, batchFirst: true, returnSequences, seed: 0 });
     const H = units;
     return {
@@ -134,6 +145,7 @@ class TfjsImport {
         const V = this.size(name, config, 'input_dim');
         const E = this.size(name, config, 'output_dim');
         if (config.mask_zero === true) this.layerFail(name, 'mask_zero is not supported (pass sequence lengths instead)');
+        this.reserve(name, V * E);
         const embed = new Embedding({ numEmbeddings: V, embeddingDim: E, seed: 0 });
         return { name, module: embed, load: (take) => embed.namedParameters().weight!.data.set(take('embeddings', [V, E])) };
       }
@@ -158,6 +170,7 @@ class TfjsImport {
         }
         if (features === null) this.layerFail(name, 'its input size is unknown');
         const useBias = config.use_bias !== false;
+        this.reserve(name, features * units + (useBias ? units : 0));
         const linear = new Linear({ inFeatures: features, outFeatures: units, bias: useBias, seed: 0 });
         return {
           name, module: linear,
@@ -200,26 +213,26 @@ function layersOf(imp: TfjsImport, topology: unknown): Json[] {
   const config = model.config;
   let layers: unknown;
   if (cls === 'Sequential') layers = Array.isArray(config) ? config : isObject(config) ? config.layers : undefined;
-  else if (cls === 'Model' || cls === 'Functional') {
-    layers = isObject(config) ? config.layers : undefined;
-    if (Array.isArray(layers)) {
-      // A chain only: each layer takes the output of the one before it.
-      layers.forEach((l, i) => {
-        const inbound = isObject(l) ? l.inbound_nodes : undefined;
-        const from = Array.isArray(inbound) && Array.isArray(inbound[0]) ? inbound[0] : [];
-        if (i > 0 && (from.length !== 1 || !Array.isArray(from[0]) || from[0][0] !== (layers as Json[])[i - 1]!.name)) {
-          imp.fail(`layer ${show(isObject(l) ? l.name : i)}: only a chain of layers is supported, each taking the previous one's output`);
-        }
-      });
-    }
-  } else return imp.fail(`the model is a ${show(cls)}; only Sequential models (or a chain of layers) are supported`);
+  else if (cls === 'Model' || cls === 'Functional') layers = isObject(config) ? config.layers : undefined;
+  else return imp.fail(`the model is a ${show(cls)}; only Sequential models (or a chain of layers) are supported`);
   if (!Array.isArray(layers) || layers.length === 0) return imp.fail('the topology has no layers');
-  return layers.map((l, i) => {
+  const checked = layers.map((l: unknown, i) => {
     if (!isObject(l) || typeof l.class_name !== 'string' || !isObject(l.config)) {
       return imp.fail(`layers[${i}] must be {class_name, config}, got ${show(l)}`);
     }
     return l;
   });
+  if (cls !== 'Sequential') {
+    // A chain only: each layer takes the output of the one before it.
+    checked.forEach((l, i) => {
+      const inbound = l.inbound_nodes;
+      const from: unknown = Array.isArray(inbound) && Array.isArray(inbound[0]) ? inbound[0] : [];
+      if (i > 0 && (!Array.isArray(from) || from.length !== 1 || !Array.isArray(from[0]) || from[0][0] !== checked[i - 1]!.name)) {
+        imp.fail(`layer ${show(l.name ?? i)}: only a chain of layers is supported, each taking the previous one's output`);
+      }
+    });
+  }
+  return checked;
 }
 
 /** Reads the manifest's weights from the shards: name -> float32 values. */
@@ -318,6 +331,8 @@ export async function loadTfjsModel(path: string, weightsDir?: string): Promise<
     imp.fail(`format is ${show(json.format)}; only TensorFlow.js Layers models ("layers-model") are supported`);
   }
   const layers = layersOf(imp, json.modelTopology);
+  const weights = await readWeights(imp, json.weightsManifest, weightsDir ?? dirname(path));
+  for (const w of weights.values()) imp.budget += w.data.length;
 
   // Build the layers, following the feature size from one to the next.
   const built: Built[] = [];
@@ -337,7 +352,6 @@ export async function loadTfjsModel(path: string, weightsDir?: string): Promise<
   }
   if (built.length === 0) imp.fail('the model has no layers with parameters or effects');
 
-  const weights = await readWeights(imp, json.weightsManifest, weightsDir ?? dirname(path));
   const used = new Set<string>();
   for (const b of built) {
     b.load((suffix, shape) => {

@@ -3,12 +3,12 @@
  * (inverted dropout, as PyTorch); in evaluation mode passes x through. Masks come from the layer's
  * own seeded generator, so a seed gives the same masks on every run.
  */
-import { LstmError } from '../errors.js';
-import { Random, freshSeed } from '../random.js';
+import type { ParamSlot } from '../parameters.js';
+import { checkSeed, dropoutMask, Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
-import { checkInteger, checkNumber, checkOptions } from '../validate.js';
-import type { ParamSlot } from './lstm-layout.js';
-import { Module, type ChainState, type Features } from './module.js';
+import { checkNumber, checkOptions } from '../validate.js';
+import { backwardOptions, Module, type BackwardOptions, type ChainBackward, type ChainState, type Features } from './module.js';
+import { SavedActivations } from './saved.js';
 
 /** Options of {@link Dropout}. */
 export interface DropoutOptions {
@@ -18,13 +18,6 @@ export interface DropoutOptions {
   seed?: number;
 }
 
-/** Fills `mask` with 0 or 1/(1-p) from `rng`; returns it. @internal */
-export function dropoutMask(mask: Float32Array, p: number, rng: Random): Float32Array {
-  const keep = 1 / (1 - p);
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < p ? 0 : keep;
-  return mask;
-}
-
 /**
  * Inverted dropout.
  * @example const drop = new Dropout({ p: 0.2 }); drop.eval(); // identity until drop.train()
@@ -32,14 +25,14 @@ export function dropoutMask(mask: Float32Array, p: number, rng: Random): Float32
 export class Dropout extends Module {
   readonly p: number;
   private rng: Random;
-  private mask: Float32Array | null = null;
-  private shape: number[] | null = null;
+  /** The last forward's shape and mask (null when no element was dropped). */
+  private readonly saved = new SavedActivations<{ shape: number[]; mask: Float32Array | Float64Array | null }>();
 
   constructor(options: DropoutOptions = {}) {
     const where = 'new Dropout';
     const o = checkOptions(where, options, ['p', 'seed']);
     const p = checkNumber(where, 'p', o.p ?? 0.5, 0, 1, false);
-    const seed = o.seed === undefined ? freshSeed() : checkInteger(where, 'seed', o.seed, 0, 0xffffffff);
+    const seed = o.seed === undefined ? freshSeed() : checkSeed(where, 'seed', o.seed);
     super(0);
     this.p = p;
     this.rng = new Random(seed);
@@ -54,7 +47,8 @@ export class Dropout extends Module {
     return { p: this.p };
   }
 
-  resetParameters(): void {}
+  /** @internal */
+  protected initParameters(): void {}
 
   override reseed(seed: number): void {
     this.rng = new Random(seed);
@@ -65,10 +59,12 @@ export class Dropout extends Module {
     return { rng: this.rng };
   }
 
+  /** @internal */
   inputFeatures(): Features {
     return { kind: 'features', size: null };
   }
 
+  /** @internal */
   outputFeatures(input: Features): Features {
     return input;
   }
@@ -76,31 +72,48 @@ export class Dropout extends Module {
   /** x with dropped elements in training mode; x itself in evaluation mode or with p = 0. */
   forward(x: Tensor): Tensor {
     const where = `${this.where}.forward`;
-    const xs = checkTensor(where, 'x', x, x?.shape?.map?.(() => null) ?? [], Float32Array);
-    this.shape = [...xs.shape];
-    if (!this.training || this.p === 0) {
-      this.mask = null;
-      return xs;
-    }
-    const mask = dropoutMask(new Float32Array(xs.data.length), this.p, this.rng);
-    this.mask = mask;
-    return { data: xs.data.map((v, i) => v * mask[i]!), shape: [...xs.shape] };
+    this.assertIdle(where);
+    return this.run(where, x, true);
   }
 
-  /** The gradient through the last forward's mask. */
-  backward(grad: Tensor): Tensor {
+  private run(where: string, x: Tensor, grad: boolean): Tensor {
+    const xs = checkTensor(where, 'x', x, Array.isArray(x?.shape) ? x.shape.map(() => null) : [], Float32Array);
+    const mask = !this.training || this.p === 0 ? null : dropoutMask(new Float32Array(xs.data.length), this.p, this.rng);
+    if (grad) this.saved.keep({ shape: [...xs.shape], mask }, this.block.version);
+    else this.saved.clear();
+    return mask ? { data: xs.data.map((v, i) => v * mask[i]!), shape: [...xs.shape] } : xs;
+  }
+
+  /**
+   * The gradient through the last forward's mask. Consumes the forward's activations unless `retainGraph`.
+   * @throws LstmError ERR_LSTM_STATE before a forward and for a second backward of one forward;
+   *   RangeError for a grad of the wrong shape.
+   */
+  backward(grad: Tensor, options?: BackwardOptions): Tensor {
     const where = `${this.where}.backward`;
-    if (!this.shape) throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
-    const g = checkTensor(where, 'grad', grad, this.shape, Float32Array, 'shaped like the forward output');
-    const mask = this.mask;
+    this.assertIdle(where);
+    return this.runBackward(where, grad, backwardOptions(where, options).retain);
+  }
+
+  /** @internal */
+  checkBackward(where: string): void {
+    this.saved.check(where, this.block);
+  }
+
+  private runBackward(where: string, grad: Tensor, retain: boolean): Tensor {
+    const { shape, mask } = this.saved.check(where, this.block);
+    const g = checkTensor(where, 'grad', grad, shape, Float32Array, 'shaped like the forward output');
+    this.saved.take(where, this.block, retain);
     return mask ? { data: g.data.map((v, i) => v * mask[i]!), shape: [...g.shape] } : g;
   }
 
-  forwardChain(x: Tensor<TensorData>, _state: ChainState): Tensor {
-    return this.forward(x as Tensor);
+  /** @internal */
+  forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
+    return this.run(`${this.where}.forward`, x as Tensor, !state.noGrad);
   }
 
-  backwardChain(grad: Tensor): Tensor {
-    return this.backward(grad);
+  /** @internal */
+  backwardChain(grad: Tensor, step: ChainBackward): Tensor {
+    return this.runBackward(`${this.where}.backward`, grad, step.retain);
   }
 }

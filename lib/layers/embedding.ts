@@ -3,13 +3,14 @@
  * (numEmbeddings, embeddingDim), optional paddingIdx whose row starts at zero and gets no gradient).
  * tokens (...) as Int32Array or BigInt64Array -> (..., embeddingDim).
  */
-import { describe, LstmError, rangeError, typeError } from '../errors.js';
+import { describe, rangeError, typeError } from '../errors.js';
 import { normal } from '../init.js';
-import { Random, freshSeed } from '../random.js';
+import type { ParamSlot } from '../parameters.js';
+import { checkSeed, Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
 import { checkInteger, checkOptions } from '../validate.js';
-import type { ParamSlot } from './lstm-layout.js';
-import { Module, type ChainState, type Features } from './module.js';
+import { backwardOptions, Module, type BackwardOptions, type ChainBackward, type ChainState, type Features } from './module.js';
+import { SavedActivations } from './saved.js';
 
 /** Options of {@link Embedding}; PyTorch's nn.Embedding arguments in camelCase. */
 export interface EmbeddingOptions {
@@ -44,7 +45,7 @@ export class Embedding extends Module {
   readonly embeddingDim: number;
   readonly paddingIdx: number | null;
   private readonly layout: ParamSlot[];
-  private saved: { ids: Int32Array; shape: number[] } | null = null;
+  private readonly saved = new SavedActivations<{ ids: Int32Array; shape: number[] }>();
 
   constructor(options: EmbeddingOptions) {
     const where = 'new Embedding';
@@ -56,13 +57,13 @@ export class Embedding extends Module {
       const p = checkInteger(where, 'paddingIdx', o.paddingIdx, -numEmbeddings, numEmbeddings - 1);
       paddingIdx = p < 0 ? p + numEmbeddings : p;
     }
-    const seed = o.seed === undefined ? freshSeed() : checkInteger(where, 'seed', o.seed, 0, 0xffffffff);
+    const seed = o.seed === undefined ? freshSeed() : checkSeed(where, 'seed', o.seed);
     super(numEmbeddings * embeddingDim);
     this.numEmbeddings = numEmbeddings;
     this.embeddingDim = embeddingDim;
     this.paddingIdx = paddingIdx;
     this.layout = [{ name: 'weight', shape: [numEmbeddings, embeddingDim], offset: 0, size: numEmbeddings * embeddingDim }];
-    this.resetParameters(new Random(seed));
+    this.initParameters(new Random(seed));
   }
 
   get slots(): readonly ParamSlot[] {
@@ -74,16 +75,18 @@ export class Embedding extends Module {
     return { numEmbeddings: this.numEmbeddings, embeddingDim: this.embeddingDim, paddingIdx: this.paddingIdx };
   }
 
-  /** PyTorch's default: normal(0, 1), the padding row zero. */
-  resetParameters(rng: Random): void {
+  /** PyTorch's default: normal(0, 1), the padding row zero. @internal */
+  protected initParameters(rng: Random): void {
     normal(this.namedParameters().weight!, 0, 1, { rng });
     if (this.paddingIdx !== null) this.values.fill(0, this.paddingIdx * this.embeddingDim, (this.paddingIdx + 1) * this.embeddingDim);
   }
 
+  /** @internal */
   inputFeatures(): Features {
     return { kind: 'tokens' };
   }
 
+  /** @internal */
   outputFeatures(): Features {
     return { kind: 'features', size: this.embeddingDim };
   }
@@ -120,25 +123,45 @@ export class Embedding extends Module {
    * @throws RangeError naming the position of a token id outside [0, numEmbeddings)
    */
   forward(tokens: Tensor<Int32Array> | Tensor<BigInt64Array>): Tensor {
-    const { ids, shape } = this.ids(`${this.where}.forward`, tokens);
+    const where = `${this.where}.forward`;
+    this.assertIdle(where);
+    return this.run(where, tokens, true);
+  }
+
+  private run(where: string, tokens: Tensor<Int32Array> | Tensor<BigInt64Array>, grad: boolean): Tensor {
+    const { ids, shape } = this.ids(where, tokens);
     const E = this.embeddingDim;
     const out = new Float32Array(ids.length * E);
     const w = this.values;
     for (let i = 0; i < ids.length; i++) out.set(w.subarray(ids[i]! * E, (ids[i]! + 1) * E), i * E);
-    this.saved = { ids, shape };
+    if (grad) this.saved.keep({ ids, shape }, this.block.version);
+    else this.saved.clear();
     return { data: out, shape: [...shape, E] };
   }
 
   /**
    * Adds the gradient of each looked-up row into the weight gradient (the padding row excepted).
-   * Token ids have no gradient, so this returns null.
+   * Token ids have no gradient, so this returns null. Consumes the forward's activations unless
+   * `retainGraph`.
+   * @throws LstmError ERR_LSTM_STATE before a forward, for a second backward of one forward and
+   *   after the parameters changed (see LSTM.backward); RangeError for a grad of the wrong shape.
    */
-  backward(grad: Tensor): null {
+  backward(grad: Tensor, options?: BackwardOptions): null {
     const where = `${this.where}.backward`;
-    if (!this.saved) throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
-    const { ids, shape } = this.saved;
+    this.assertIdle(where);
+    return this.runBackward(where, grad, backwardOptions(where, options).retain);
+  }
+
+  /** @internal */
+  checkBackward(where: string): void {
+    this.saved.check(where, this.block);
+  }
+
+  private runBackward(where: string, grad: Tensor, retain: boolean): null {
+    const { ids, shape } = this.saved.check(where, this.block);
     const E = this.embeddingDim;
     checkTensor(where, 'grad', grad, [...shape, E], Float32Array, 'shaped like the forward output');
+    this.saved.take(where, this.block, retain);
     const g = this.grads;
     const d = grad.data;
     for (let i = 0; i < ids.length; i++) {
@@ -151,11 +174,13 @@ export class Embedding extends Module {
     return null;
   }
 
-  forwardChain(x: Tensor<TensorData>, _state: ChainState): Tensor {
-    return this.forward(x as Tensor<Int32Array>);
+  /** @internal */
+  forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
+    return this.run(`${this.where}.forward`, x as Tensor<Int32Array>, !state.noGrad);
   }
 
-  backwardChain(grad: Tensor): null {
-    return this.backward(grad);
+  /** @internal */
+  backwardChain(grad: Tensor, step: ChainBackward): null {
+    return this.runBackward(`${this.where}.backward`, grad, step.retain);
   }
 }

@@ -3,13 +3,13 @@
  * so it applies to every time step of a (B, T, in) tensor. The products run natively (GEMM seam).
  */
 import { loadNative } from '../binding.js';
-import { LstmError } from '../errors.js';
 import { kaimingUniform, uniform } from '../init.js';
-import { Random, freshSeed } from '../random.js';
+import type { ParamSlot } from '../parameters.js';
+import { checkSeed, Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
 import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
-import type { ParamSlot } from './lstm-layout.js';
-import { Module, type ChainState, type Features } from './module.js';
+import { backwardOptions, Module, type BackwardOptions, type ChainBackward, type ChainState, type Features } from './module.js';
+import { SavedActivations } from './saved.js';
 
 /** The expected shape "any leading dims, then `size`", with the rank of x when it has one. */
 export function lastDim(x: unknown, size: number): (number | null)[] {
@@ -42,7 +42,7 @@ export class Linear extends Module {
   readonly outFeatures: number;
   readonly hasBias: boolean;
   private readonly layout: ParamSlot[];
-  private saved: { x: Float32Array; shape: number[] } | null = null;
+  private readonly saved = new SavedActivations<{ x: Float32Array; shape: number[] }>();
 
   constructor(options: LinearOptions) {
     const where = 'new Linear';
@@ -50,7 +50,7 @@ export class Linear extends Module {
     const inFeatures = checkInteger(where, 'inFeatures', o.inFeatures);
     const outFeatures = checkInteger(where, 'outFeatures', o.outFeatures);
     const hasBias = checkBoolean(where, 'bias', o.bias ?? true);
-    const seed = o.seed === undefined ? freshSeed() : checkInteger(where, 'seed', o.seed, 0, 0xffffffff);
+    const seed = o.seed === undefined ? freshSeed() : checkSeed(where, 'seed', o.seed);
     const layout: ParamSlot[] = [{ name: 'weight', shape: [outFeatures, inFeatures], offset: 0, size: outFeatures * inFeatures }];
     if (hasBias) layout.push({ name: 'bias', shape: [outFeatures], offset: outFeatures * inFeatures, size: outFeatures });
     super(layout.reduce((n, s) => n + s.size, 0));
@@ -58,7 +58,7 @@ export class Linear extends Module {
     this.outFeatures = outFeatures;
     this.hasBias = hasBias;
     this.layout = layout;
-    this.resetParameters(new Random(seed));
+    this.initParameters(new Random(seed));
   }
 
   get slots(): readonly ParamSlot[] {
@@ -70,18 +70,20 @@ export class Linear extends Module {
     return { inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.hasBias };
   }
 
-  /** PyTorch's default: weight Kaiming-uniform with a = sqrt(5) (= U(±1/sqrt(in))), bias U(±1/sqrt(in)). */
-  resetParameters(rng: Random): void {
+  /** PyTorch's default: weight Kaiming-uniform with a = sqrt(5) (= U(±1/sqrt(in))), bias U(±1/sqrt(in)). @internal */
+  protected initParameters(rng: Random): void {
     const p = this.namedParameters();
     kaimingUniform(p.weight!, { rng, a: Math.sqrt(5) });
     const bound = 1 / Math.sqrt(this.inFeatures);
     if (p.bias) uniform(p.bias, -bound, bound, { rng });
   }
 
+  /** @internal */
   inputFeatures(): Features {
     return { kind: 'features', size: this.inFeatures };
   }
 
+  /** @internal */
   outputFeatures(): Features {
     return { kind: 'features', size: this.outFeatures };
   }
@@ -93,25 +95,44 @@ export class Linear extends Module {
    */
   forward(x: Tensor): Tensor {
     const where = `${this.where}.forward`;
+    this.assertIdle(where);
+    return this.run(where, x, true);
+  }
+
+  private run(where: string, x: Tensor, grad: boolean): Tensor {
     const shape = checkTensor(where, 'x', x, lastDim(x, this.inFeatures), Float32Array, `inFeatures ${this.inFeatures}`).shape;
     const N = x.data.length / this.inFeatures;
     const y = new Float32Array(N * this.outFeatures);
     const p = this.namedParameters();
     loadNative().linearForward({ N, in: this.inFeatures, out: this.outFeatures, y, x: x.data, weight: p.weight!.data,
       bias: p.bias?.data ?? null });
-    this.saved = { x: x.data.slice(), shape: [...shape] };
+    if (grad) this.saved.keep({ x: x.data.slice(), shape: [...shape] }, this.block.version);
+    else this.saved.clear();
     return { data: y, shape: [...shape.slice(0, -1), this.outFeatures] };
   }
 
   /**
-   * Adds the weight and bias gradients and returns the gradient of the input.
+   * Adds the weight and bias gradients and returns the gradient of the input. Consumes the
+   * forward's activations unless `retainGraph`.
    * @param grad (..., outFeatures), shaped like the last forward's output
+   * @throws LstmError ERR_LSTM_STATE before a forward, for a second backward of one forward and
+   *   after the parameters changed (see LSTM.backward); RangeError for a grad of the wrong shape.
    */
-  backward(grad: Tensor): Tensor {
+  backward(grad: Tensor, options?: BackwardOptions): Tensor {
     const where = `${this.where}.backward`;
-    if (!this.saved) throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
-    const { x, shape } = this.saved;
+    this.assertIdle(where);
+    return this.runBackward(where, grad, backwardOptions(where, options).retain);
+  }
+
+  /** @internal */
+  checkBackward(where: string): void {
+    this.saved.check(where, this.block);
+  }
+
+  private runBackward(where: string, grad: Tensor, retain: boolean): Tensor {
+    const { x, shape } = this.saved.check(where, this.block);
     checkTensor(where, 'grad', grad, [...shape.slice(0, -1), this.outFeatures], Float32Array, 'shaped like the forward output');
+    this.saved.take(where, this.block, retain);
     const N = x.length / this.inFeatures;
     const dx = new Float32Array(x.length);
     const p = this.namedParameters();
@@ -121,11 +142,13 @@ export class Linear extends Module {
     return { data: dx, shape: [...shape] };
   }
 
-  forwardChain(x: Tensor<TensorData>, _state: ChainState): Tensor {
-    return this.forward(x as Tensor);
+  /** @internal */
+  forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
+    return this.run(`${this.where}.forward`, x as Tensor, !state.noGrad);
   }
 
-  backwardChain(grad: Tensor): Tensor {
-    return this.backward(grad);
+  /** @internal */
+  backwardChain(grad: Tensor, step: ChainBackward): Tensor {
+    return this.runBackward(`${this.where}.backward`, grad, step.retain);
   }
 }

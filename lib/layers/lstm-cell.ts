@@ -7,8 +7,8 @@
  * Shapes: x (B, I) or (I); h, c (B, H) or (H) (unbatched when x is 1-D, as PyTorch).
  */
 import { LstmError, formatShape, rangeError, typeError, describe as describeValue } from '../errors.js';
-import { Module, type ChainState, type Features } from './module.js';
-import type { ParamSlot } from './lstm-layout.js';
+import { Module, type ChainBackward, type ChainState, type Features } from './module.js';
+import type { ParamSlot } from '../parameters.js';
 import { Random, freshSeed } from '../random.js';
 import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
 import { checkInteger, checkOptions } from '../validate.js';
@@ -67,27 +67,29 @@ export class LSTMCell extends Module {
     this.inputSize = inputSize;
     this.hiddenSize = hiddenSize;
     this.layout = stack.layout.slots.map((s) => ({ ...s, name: CELL_NAMES[s.name]! }));
-    this.stack = new LstmStack(cfg, Float32Array, { params: this.values, grads: this.grads });
+    this.stack = new LstmStack(cfg, Float32Array, { params: this.values, grads: this.grads, block: this.block });
     const seed = o.seed === undefined ? freshSeed() : checkInteger(where, 'seed', o.seed, 0, 0xffffffff);
-    this.resetParameters(new Random(seed));
+    this.initParameters(new Random(seed));
   }
 
   get slots(): readonly ParamSlot[] {
     return this.layout;
   }
 
-  /** PyTorch's default: every parameter uniform in [-1/sqrt(hiddenSize), 1/sqrt(hiddenSize)]. */
-  resetParameters(rng: Random): void {
+  /** PyTorch's default: every parameter uniform in [-1/sqrt(hiddenSize), 1/sqrt(hiddenSize)]. @internal */
+  protected initParameters(rng: Random): void {
     const k = 1 / Math.sqrt(this.hiddenSize);
     rng.uniform(this.values, -k, k);
   }
 
+  /** @internal */
   protected override onBind(): void {
-    this.stack.bind(this.values, this.grads);
+    this.stack.bind({ params: this.values, grads: this.grads, block: this.block });
   }
 
-  override assertIdle(where: string): void {
-    this.stack.assertIdle(where);
+  /** @internal */
+  checkBackward(where: string): void {
+    this.stack.checkBackward(where);
   }
 
   inputFeatures(): Features {
@@ -173,12 +175,25 @@ export class LSTMCell extends Module {
     return { x: { data: r.dx!, shape: xShape }, h: { data: r.dh0, shape: [...want] }, c: { data: r.dc0, shape: [...want] } };
   }
 
-  forwardChain(x: Tensor<TensorData>, _state: ChainState): Tensor {
-    return this.forward(x as Tensor)[0];
+  /** One step from the zero state inside a Sequential: x (B, I) -> h' (B, H), under the chain's lease. @internal */
+  forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
+    const where = 'lstmcell.forward';
+    this.stack.assertIdle(where, state.lease);
+    const grad = !state.noGrad;
+    const p = this.prepare(where, x as Tensor, undefined);
+    return this.finish(this.stack.forward(p.data, 1, p.B, null, null, null, where, grad, state.lease), p.B, p.unbatched, grad)[0];
   }
 
-  backwardChain(grad: Tensor): Tensor {
-    return this.backward({ h: grad }).x;
+  /** @internal */
+  backwardChain(grad: Tensor, step: ChainBackward): Tensor | null {
+    const where = 'lstmcell.backward';
+    this.stack.assertIdle(where, step.lease);
+    if (!this.last) throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
+    const { B, unbatched } = this.last;
+    const want = unbatched ? [this.hiddenSize] : [B, this.hiddenSize];
+    const gh = checkTensor(where, 'grad', grad, want, Float32Array, 'shaped like h\'').data;
+    const r = this.stack.backward(null, gh, null, where, step.inputGrad, step.retain, step.lease);
+    return r.dx ? { data: r.dx, shape: unbatched ? [this.inputSize] : [B, this.inputSize] } : null;
   }
 }
 

@@ -5,8 +5,9 @@
  * `_reverse`. Shapes mirror native/kernel/lstm.h:
  *   weight_ih_l{k} (4H, I_k)   weight_hh_l{k} (4H, Hout)   bias_ih/hh_l{k} (4H)   weight_hr_l{k} (P, H)
  * where I_0 = inputSize, I_k = D * Hout for k > 0, Hout = projSize || hiddenSize.
- * @internal
+ * Package-internal.
  */
+import type { ParamSlot } from '../parameters.js';
 
 export interface LstmShapeConfig {
   inputSize: number;
@@ -14,14 +15,6 @@ export interface LstmShapeConfig {
   numLayers: number;
   bidirectional: boolean;
   projSize: number;
-}
-
-/** One named tensor inside the flat parameter buffer. */
-export interface ParamSlot {
-  name: string;
-  shape: number[];
-  offset: number;
-  size: number;
 }
 
 /** The slots of one layer-direction, in the order the kernel takes them. */

@@ -1,17 +1,19 @@
 /**
  * The engine under the public LSTM: layers stacked, both directions, over time-major flat arrays
- * of one float type (float32 for users, float64 for gradient checks). It owns the flat parameter
- * and gradient buffers, the per layer-direction workspaces, and what backward needs from forward;
- * every layer-direction is one native call (native/kernel/lstm.h). Argument checking is the
- * caller's job (lstm.ts); the native binding re-checks every length anyway.
- * @internal
+ * of one float type (float32 for users, float64 for gradient checks). It works on views of its
+ * model's parameter block (parameters.ts: the block owns the busy state and the version) and owns
+ * the per layer-direction workspaces and what backward needs from the last forward, (T, B)
+ * included; every layer-direction is one native call (native/kernel/lstm.h). Argument checking is
+ * the caller's job (lstm.ts); the native binding re-checks every length anyway.
+ * Package-internal.
  */
 import { loadNative, type FloatArray, type NativeLstmBackward, type NativeLstmForward } from '../binding.js';
-import { LstmError } from '../errors.js';
-import type { Random } from '../random.js';
+import { rangeError } from '../errors.js';
+import { ParamBlock, type BusyLease } from '../parameters.js';
+import { dropoutMask, type Random } from '../random.js';
 import { uninitialized, type FloatArrayClass } from '../uninitialized.js';
-import { dropoutMask } from './dropout.js';
 import { lstmLayout, type LayerDirSlots, type LstmLayout, type LstmShapeConfig } from './lstm-layout.js';
+import { SavedActivations } from './saved.js';
 
 /** Time-major results of a forward: y (T, B, D*Hout), hn (L*D, B, Hout), cn (L*D, B, H). */
 export interface StackForwardResult<A extends FloatArray> { y: A; hn: A; cn: A }
@@ -31,12 +33,21 @@ interface Saved<A extends FloatArray> {
 /** A step of a plan: one native layer-direction call, or JS work between layers (dropout). */
 type Step<C> = C | (() => void);
 
+/** The arrays an LstmStack works on: its parameters and gradients, views of `block`. */
+export interface StackStorage<A extends FloatArray> {
+  params: A;
+  grads: A;
+  block: ParamBlock<A>;
+}
+
 export class LstmStack<A extends FloatArray> {
   readonly layout: LstmLayout;
   /** Every parameter in the layout's order (may be a view of a larger model block). */
   params: A;
   /** The gradients, same layout; backward adds into them. */
   grads: A;
+  /** The block params and grads are views of: its busy state and version guard every call. */
+  block: ParamBlock<A>;
   readonly D: number;
   readonly Hout: number;
   private readonly workspaces: (A | null)[];
@@ -49,37 +60,44 @@ export class LstmStack<A extends FloatArray> {
    * system), about 3 us each here; W3's first layer (6.5 MB) alone took ~1,600 faults per call.
    */
   private readonly inferenceBetween: (A | null)[] = [null, null];
-  private saved: Saved<A> | null = null;
-  private busyWith: string | null = null;
+  private readonly saved = new SavedActivations<Saved<A>>();
   /** Dropout probability between layers, applied when `training` and `rng` are set. */
   dropout = 0;
   training = true;
   rng: Random | null = null;
 
-  /** `buffers`, when given, are used as params and grads (each of layout.size elements). */
-  constructor(readonly cfg: LstmShapeConfig, private readonly Ctor: FloatArrayClass<A>,
-    buffers?: { params: A; grads: A }) {
+  /** `storage`, when given, is used for params and grads (each of layout.size elements); else a block of its own. */
+  constructor(readonly cfg: LstmShapeConfig, private readonly Ctor: FloatArrayClass<A>, storage?: StackStorage<A>) {
     this.layout = lstmLayout(cfg);
-    this.params = buffers?.params ?? new Ctor(this.layout.size);
-    this.grads = buffers?.grads ?? new Ctor(this.layout.size);
+    this.block = storage?.block ?? ParamBlock.allocate(Ctor, this.layout.size, 'lstm');
+    this.params = storage?.params ?? this.block.values;
+    this.grads = storage?.grads ?? this.block.grads;
     this.D = cfg.bidirectional ? 2 : 1;
     this.Hout = cfg.projSize > 0 ? cfg.projSize : cfg.hiddenSize;
     this.workspaces = this.layout.layerDirs.map(() => null);
     this.inferenceWorkspaces = this.layout.layerDirs.map(() => null);
   }
 
-  /** Points the stack at other parameter and gradient arrays of the same layout. */
-  bind(params: A, grads: A): void {
-    this.assertIdle('lstm');
-    this.params = params;
-    this.grads = grads;
+  /** Points the stack at other parameter and gradient arrays of the same layout (the caller checked it is idle). */
+  bind(storage: StackStorage<A>): void {
+    this.params = storage.params;
+    this.grads = storage.grads;
+    this.block = storage.block;
   }
 
-  /** Throws ERR_LSTM_BUSY while an async call is in flight: its buffers must not change. */
-  assertIdle(where: string): void {
-    if (this.busyWith !== null) {
-      throw new LstmError(`${where}: this LSTM is busy with ${this.busyWith}; await it before calling again`,
-        'ERR_LSTM_BUSY');
+  /** Throws ERR_LSTM_BUSY while an async call runs on the block (unless under the caller's `lease`). */
+  assertIdle(where: string, lease?: BusyLease): void {
+    this.block.assertIdle(where, lease);
+  }
+
+  /** Allocates n elements, turning the engine's refusal into a coded RangeError naming the call. */
+  private allocate(n: number, where: string, what: string): A {
+    try {
+      return new this.Ctor(n);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      throw Object.assign(rangeError(`${where}: cannot allocate the ${what} (${n} elements): ${e.message}; use a smaller batch or shorter sequences`),
+        { cause: e });
     }
   }
 
@@ -88,12 +106,12 @@ export class LstmStack<A extends FloatArray> {
   }
 
   /** The layer-direction's workspace, grown (never shrunk) to fit (T, B). */
-  private workspace(i: number, ld: LayerDirSlots, T: number, B: number, training: boolean): A {
+  private workspace(i: number, ld: LayerDirSlots, T: number, B: number, training: boolean, where: string): A {
     const need = loadNative().lstmWorkspaceSize(T, B, ld.inputSize, this.cfg.hiddenSize, this.cfg.projSize, training);
     const cache = training ? this.workspaces : this.inferenceWorkspaces;
     const ws = cache[i];
     if (ws && ws.length >= need) return ws;
-    const grown = new this.Ctor(need);
+    const grown = this.allocate(need, where, 'workspace');
     cache[i] = grown;
     return grown;
   }
@@ -110,7 +128,7 @@ export class LstmStack<A extends FloatArray> {
 
   /** Prepares every native call of a forward; the outputs are allocated here. */
   private planForward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null, grad: boolean,
-    copyInput: boolean):
+    copyInput: boolean, where: string):
     { calls: Step<NativeLstmForward>[]; result: StackForwardResult<A>; saved: Saved<A> } {
     const { hiddenSize: H, projSize: P, numLayers: L } = this.cfg;
     const { D, Hout } = this;
@@ -130,7 +148,7 @@ export class LstmStack<A extends FloatArray> {
         const out = y;
         const dropped = new this.Ctor(out.length);
         const mask = new this.Ctor(out.length);
-        dropoutMask(mask as Float32Array, this.dropout, this.rng!);
+        dropoutMask(mask, this.dropout, this.rng!);
         masks.push(mask);
         inputs.push(dropped);
         calls.push(() => { for (let i = 0; i < out.length; i++) dropped[i] = out[i]! * mask[i]!; });
@@ -154,7 +172,7 @@ export class LstmStack<A extends FloatArray> {
           c0: c0 ? c0.subarray(i * B * H, (i + 1) * B * H) : null,
           y, yOffset: dir * Hout, ldy: D * Hout,
           hn: hn.subarray(i * B * Hout, (i + 1) * B * Hout), cn: cn.subarray(i * B * H, (i + 1) * B * H),
-          workspace: this.workspace(i, ld, T, B, grad),
+          workspace: this.workspace(i, ld, T, B, grad, where),
           training: grad,
         });
       }
@@ -163,14 +181,9 @@ export class LstmStack<A extends FloatArray> {
   }
 
   /** Prepares every native call of a backward, top layer first; gradient outputs allocated here. */
-  private planBackward(dy: A | null, dhn: A | null, dcn: A | null, where: string, inputGrad: boolean):
+  private planBackward(dy: A | null, dhn: A | null, dcn: A | null, where: string, inputGrad: boolean, retain: boolean):
     { calls: Step<NativeLstmBackward>[]; result: StackBackwardResult<A> } {
-    const saved = this.saved;
-    if (!saved) {
-      throw new LstmError(`${where}: call forward() before backward() (a forward with noGrad keeps nothing for it)`,
-        'ERR_LSTM_STATE');
-    }
-    const { T, B, lengths, inputs, masks } = saved;
+    const { T, B, lengths, inputs, masks } = this.saved.check(where, this.block);
     const { hiddenSize: H, projSize: P, numLayers: L } = this.cfg;
     const { D, Hout } = this;
     const dh0 = new this.Ctor(L * D * B * Hout);
@@ -207,6 +220,8 @@ export class LstmStack<A extends FloatArray> {
       if (mask && dIn) calls.push(() => { for (let i = 0; i < dIn.length; i++) dIn[i] = dIn[i]! * mask[i]!; });
       dOut = dIn;
     }
+    // Consumed once every check passed and every output exists: a failed plan leaves it usable.
+    this.saved.take(where, this.block, retain);
     return { calls, result: { dx, dh0, dc0 } };
   }
 
@@ -215,62 +230,74 @@ export class LstmStack<A extends FloatArray> {
    * grad = false nothing is kept for backward (a smaller workspace, no copies).
    */
   forward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null,
-    where = 'lstm.forward', grad = true): StackForwardResult<A> {
-    this.assertIdle(where);
-    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, grad);
+    where = 'lstm.forward', grad = true, lease?: BusyLease): StackForwardResult<A> {
+    this.assertIdle(where, lease);
+    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, grad, where);
     const native = loadNative();
-    this.saved = null;
+    const version = this.block.version;
+    this.saved.clear();
     for (const call of plan.calls) if (typeof call === 'function') call(); else native.lstmForward(call);
-    if (grad) this.saved = plan.saved;
+    if (grad) this.saved.keep(plan.saved, version);
     return plan.result;
   }
 
-  /** As forward, off the main thread. */
+  /**
+   * As forward, off the main thread. The block is busy until the promise settles: under the
+   * caller's `lease` when given (a caller holding the block across several calls), else its own.
+   */
   async forwardAsync(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null,
-    where = 'lstm.forwardAsync', grad = true): Promise<StackForwardResult<A>> {
-    this.assertIdle(where);
-    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, true);
+    where = 'lstm.forwardAsync', grad = true, lease?: BusyLease): Promise<StackForwardResult<A>> {
+    this.assertIdle(where, lease);
+    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, true, where);
     const native = loadNative();
-    this.saved = null;
-    this.busyWith = where;
+    const version = this.block.version;
+    this.saved.clear();
+    const own = lease ?? this.block.acquire(where);
     try {
       for (const call of plan.calls) if (typeof call === 'function') call(); else await native.lstmForwardAsync(call);
     } finally {
-      this.busyWith = null;
+      if (own !== lease) own.release();
     }
-    if (grad) this.saved = plan.saved;
+    if (grad) this.saved.keep(plan.saved, version);
     return plan.result;
   }
 
   /**
    * BPTT for the last forward; parameter gradients accumulate into `grads`. With inputGrad = false
-   * the gradient of x is not computed (dx null).
+   * the gradient of x is not computed (dx null). The forward's activations are consumed unless
+   * `retain` (a second backward then throws ERR_LSTM_STATE); a backward after the block's version
+   * changed throws ERR_LSTM_STATE before any gradient changes.
    */
-  backward(dy: A | null, dhn: A | null, dcn: A | null, where = 'lstm.backward', inputGrad = true): StackBackwardResult<A> {
-    this.assertIdle(where);
-    const plan = this.planBackward(dy, dhn, dcn, where, inputGrad);
+  backward(dy: A | null, dhn: A | null, dcn: A | null, where = 'lstm.backward', inputGrad = true, retain = false,
+    lease?: BusyLease): StackBackwardResult<A> {
+    this.assertIdle(where, lease);
+    const plan = this.planBackward(dy, dhn, dcn, where, inputGrad, retain);
     const native = loadNative();
     for (const call of plan.calls) if (typeof call === 'function') call(); else native.lstmBackward(call);
     return plan.result;
   }
 
-  /** As backward, off the main thread. */
-  async backwardAsync(dy: A | null, dhn: A | null, dcn: A | null, where = 'lstm.backwardAsync', inputGrad = true):
-    Promise<StackBackwardResult<A>> {
-    this.assertIdle(where);
-    const plan = this.planBackward(dy, dhn, dcn, where, inputGrad);
+  /** As backward, off the main thread; the block is busy until the promise settles (see forwardAsync). */
+  async backwardAsync(dy: A | null, dhn: A | null, dcn: A | null, where = 'lstm.backwardAsync', inputGrad = true,
+    retain = false, lease?: BusyLease): Promise<StackBackwardResult<A>> {
+    this.assertIdle(where, lease);
+    const plan = this.planBackward(dy, dhn, dcn, where, inputGrad, retain);
     const native = loadNative();
-    this.busyWith = where;
+    const own = lease ?? this.block.acquire(where);
     try {
       for (const call of plan.calls) if (typeof call === 'function') call(); else await native.lstmBackwardAsync(call);
     } finally {
-      this.busyWith = null;
+      if (own !== lease) own.release();
     }
     return plan.result;
   }
 
-  /** The (T, B) of the last forward, or null before any. */
-  get lastShape(): { T: number; B: number } | null {
-    return this.saved ? { T: this.saved.T, B: this.saved.B } : null;
+  /**
+   * Throws ERR_LSTM_STATE as backward would (no forward kept anything, a backward consumed it, or the
+   * parameters changed since); else returns the (T, B) of the last forward.
+   */
+  checkBackward(where: string): { T: number; B: number } {
+    const { T, B } = this.saved.check(where, this.block);
+    return { T, B };
   }
 }

@@ -5,12 +5,12 @@
  *   h0, h (D*L, B, Hout)                            c0, c (D*L, B, H)
  * with D = 2 when bidirectional, L = numLayers, Hout = projSize || hiddenSize.
  */
-import { describe, formatShape, LstmError, rangeError, typeError } from '../errors.js';
-import type { ParamSlot } from './lstm-layout.js';
+import { describe, formatShape, rangeError, typeError } from '../errors.js';
+import type { ParamSlot } from '../parameters.js';
 import { lstmLayout } from './lstm-layout.js';
-import { Module, type ChainGradState, type ChainState, type Features } from './module.js';
-import { Random, freshSeed } from '../random.js';
-import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
+import { Module, type ChainBackward, type ChainState, type Features } from './module.js';
+import { checkSeed, Random, freshSeed } from '../random.js';
+import { checkLengths, checkTensor, type SequenceLengths, type Tensor, type TensorData } from '../tensor.js';
 import { uninitialized } from '../uninitialized.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions } from '../validate.js';
 import { LstmStack, type StackForwardResult } from './lstm-stack.js';
@@ -69,7 +69,7 @@ export interface LSTMForwardOptions {
    * semantics (output zero past a length, h and c taken at the last valid step, the reverse
    * direction starting there). Padding values in x must be finite.
    */
-  lengths?: ArrayLike<number> | Int32Array | BigInt64Array | Tensor<Int32Array> | Tensor<BigInt64Array>;
+  lengths?: SequenceLengths;
   /**
    * Inference only: keep nothing for backward (a much smaller workspace and less memory traffic;
    * backward() then throws until the next forward without it). Default false.
@@ -102,6 +102,12 @@ export interface LSTMBackwardOptions {
    * projection (about 1/6 of a one-layer training step when the input is as wide as the hidden state).
    */
   inputGrad?: boolean;
+  /**
+   * Keep the forward's activations for another backward (PyTorch's `retain_graph`). Default false:
+   * a backward consumes them, and a second backward of the same forward throws ERR_LSTM_STATE
+   * instead of silently adding the same gradients again.
+   */
+  retainGraph?: boolean;
 }
 
 /** Gradients of the forward's inputs, returned by {@link LSTM.backward}. */
@@ -126,39 +132,6 @@ function swapLeadingAxes(src: Float32Array, d0: number, d1: number, inner: numbe
     }
   }
   return dst;
-}
-
-/** Converts and checks `lengths`: B integers in [0, T]. */
-function toLengths(where: string, value: unknown, B: number, T: number): Int32Array {
-  let values: ArrayLike<number | bigint>;
-  if (value !== null && typeof value === 'object' && 'data' in value && 'shape' in value) {
-    const t = value as Tensor<TensorData>;
-    if (!(t.data instanceof Int32Array || t.data instanceof BigInt64Array)) {
-      throw typeError(`${where}: lengths.data must be an Int32Array or BigInt64Array, got ${describe(t.data)}`);
-    }
-    if (t.shape.length !== 1 || t.shape[0] !== B || t.data.length !== B) {
-      throw rangeError(`${where}: lengths must have shape [${B}] (B), got ${formatShape(t.shape)}`, 'ERR_LSTM_SHAPE');
-    }
-    values = t.data;
-  } else if (Array.isArray(value) || value instanceof Int32Array || value instanceof BigInt64Array ||
-    value instanceof Float64Array || value instanceof Float32Array || value instanceof Uint32Array) {
-    values = value as ArrayLike<number | bigint>;
-  } else {
-    throw typeError(`${where}: lengths must be an array of B integers, an Int32Array or a BigInt64Array, got ${describe(value)}`);
-  }
-  if (values.length !== B) {
-    throw rangeError(`${where}: lengths must have ${B} entries (B), got ${values.length}`, 'ERR_LSTM_SHAPE');
-  }
-  const out = new Int32Array(B);
-  for (let b = 0; b < B; b++) {
-    const v = values[b];
-    const n = typeof v === 'bigint' ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > T) {
-      throw rangeError(`${where}: lengths[${b}] must be an integer in [0, ${T}] (T), got ${String(v)}`);
-    }
-    out[b] = n;
-  }
-  return out;
 }
 
 /** Checks `biasInit` and `maxTimeLag` together: chrono needs a lag > 2, the default takes none. */
@@ -206,9 +179,8 @@ export class LSTM extends Module {
   readonly biasInit: 'default' | 'chrono';
   /** The chrono initialisation's longest time lag, or null with `biasInit: 'default'`. */
   readonly maxTimeLag: number | null;
-  /** @internal */
+  /** The engine: workspaces and what backward needs from the last forward. @internal */
   readonly stack: LstmStack<Float32Array>;
-  private lastBatchFirst: { T: number; B: number } | null = null;
 
   /**
    * @throws TypeError or RangeError for a missing, misspelled or invalid option
@@ -228,21 +200,20 @@ export class LSTM extends Module {
     this.batchFirst = checkBoolean(where, 'batchFirst', o.batchFirst ?? false);
     this.dropout = checkNumber(where, 'dropout', o.dropout ?? 0, 0, 1, false);
     this.returnSequences = checkBoolean(where, 'returnSequences', o.returnSequences ?? true);
-    const seed = o.seed === undefined ? freshSeed() : checkInteger(where, 'seed', o.seed, 0, 0xffffffff);
+    const seed = o.seed === undefined ? freshSeed() : checkSeed(where, 'seed', o.seed);
     const bias = checkBiasInit(where, o.biasInit, o.maxTimeLag);
     this.biasInit = bias.biasInit;
     this.maxTimeLag = bias.maxTimeLag;
-    this.stack = new LstmStack(cfg, Float32Array, { params: this.values, grads: this.grads });
+    this.stack = new LstmStack(cfg, Float32Array, { params: this.values, grads: this.grads, block: this.block });
     this.stack.dropout = this.dropout;
     const rng = new Random(seed);
-    this.resetParameters(rng);
+    this.initParameters(rng);
     this.reseed(rng.nextUint32());
   }
 
   /**
-   * Every architecture option this LSTM was built with: `new LSTM(lstm.config())` builds the same
-   * architecture. The initialisation options (seed, biasInit, maxTimeLag) only say how the
-   * parameters were first drawn, so they are not part of it.
+   * Every option this LSTM was built with (the seed and the bias initialisation excepted, which
+   * only decide the initial values): `new LSTM(lstm.config())` builds the same architecture.
    */
   config(): Required<Omit<LSTMOptions, 'seed' | 'biasInit' | 'maxTimeLag'>> {
     return {
@@ -253,9 +224,9 @@ export class LSTM extends Module {
 
   /**
    * PyTorch's default: every parameter uniform in [-1/sqrt(hiddenSize), 1/sqrt(hiddenSize)]; with
-   * `biasInit: 'chrono'` the biases are then drawn again as {@link LSTMOptions.biasInit} says.
+   * `biasInit: 'chrono'` the biases are then drawn again as {@link LSTMOptions.biasInit} says. @internal
    */
-  resetParameters(rng: Random): void {
+  protected initParameters(rng: Random): void {
     const k = 1 / Math.sqrt(this.hiddenSize);
     rng.uniform(this.values, -k, k);
     if (this.maxTimeLag !== null) this.chronoBiases(this.maxTimeLag, rng);
@@ -299,42 +270,71 @@ export class LSTM extends Module {
   /**
    * Sets the forget-gate biases (rows H..2H of bias_ih and bias_hh of every layer and direction)
    * so that their sum is `value` (Jozefowicz et al., 2015 recommend 1): bias_ih gets `value`,
-   * bias_hh zero, as Keras' unit_forget_bias.
+   * bias_hh zero, as Keras' unit_forget_bias. Gives the parameters a new version.
+   * @throws TypeError / RangeError unless value is a finite number; LstmError ERR_LSTM_BUSY while an
+   *   async call runs on the model.
    */
   setForgetGateBias(value: number): void {
-    checkNumber(`${this.where}.setForgetGateBias`, 'value', value);
+    const where = `${this.where}.setForgetGateBias`;
+    checkNumber(where, 'value', value);
+    this.block.assertWritable(where);
     const H = this.hiddenSize;
     for (const ld of this.stack.layout.layerDirs) {
       this.values.fill(value, ld.bIh.offset + H, ld.bIh.offset + 2 * H);
       this.values.fill(0, ld.bHh.offset + H, ld.bHh.offset + 2 * H);
     }
+    this.block.touch();
   }
 
+  /** @internal */
   inputFeatures(): Features {
     return { kind: 'features', size: this.inputSize };
   }
 
+  /** @internal */
   outputFeatures(): Features {
     return { kind: 'features', size: this.stack.D * this.outputSize };
   }
 
+  /** @internal */
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
-    return this.chainOutput(this.forward(x as Tensor, this.chainForwardOptions(state)), state);
+    const where = 'lstm.forward';
+    this.stack.assertIdle(where, state.lease);
+    const p = this.prepare(where, x as Tensor, this.chainForwardOptions(state));
+    const out = this.finishForward(this.stack.forward(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad, state.lease),
+      p.T, p.B);
+    return this.chainOutput(out, state);
   }
 
+  /** @internal */
   override async forwardChainAsync(x: Tensor<TensorData>, state: ChainState): Promise<Tensor> {
-    return this.chainOutput(await this.forwardAsync(x as Tensor, this.chainForwardOptions(state)), state);
+    const where = 'lstm.forwardAsync';
+    this.stack.assertIdle(where, state.lease);
+    const p = this.prepare(where, x as Tensor, this.chainForwardOptions(state));
+    const out = this.finishForward(await this.stack.forwardAsync(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad,
+      state.lease), p.T, p.B);
+    return this.chainOutput(out, state);
   }
 
-  backwardChain(grad: Tensor, inputGrad = true, carry?: ChainGradState): Tensor | null {
-    const out = this.backward(this.chainGradients(grad, carry), { inputGrad });
-    carry?.initial?.set(this, { h: out.h0, c: out.c0 });
+  /** @internal */
+  backwardChain(grad: Tensor, step: ChainBackward): Tensor | null {
+    const where = 'lstm.backward';
+    this.stack.assertIdle(where, step.lease);
+    const p = this.prepareBackward(where, this.chainGradients(where, grad, step));
+    const out = this.finishBackward(this.stack.backward(p.dy, p.gh, p.gc, where, step.inputGrad, step.retain, step.lease),
+      p.T, p.B);
+    step.initial?.set(this, { h: out.h0, c: out.c0 });
     return out.x;
   }
 
-  override async backwardChainAsync(grad: Tensor, inputGrad = true, carry?: ChainGradState): Promise<Tensor | null> {
-    const out = await this.backwardAsync(this.chainGradients(grad, carry), { inputGrad });
-    carry?.initial?.set(this, { h: out.h0, c: out.c0 });
+  /** @internal */
+  override async backwardChainAsync(grad: Tensor, step: ChainBackward): Promise<Tensor | null> {
+    const where = 'lstm.backwardAsync';
+    this.stack.assertIdle(where, step.lease);
+    const p = this.prepareBackward(where, this.chainGradients(where, grad, step));
+    const out = this.finishBackward(await this.stack.backwardAsync(p.dy, p.gh, p.gc, where, step.inputGrad, step.retain,
+      step.lease), p.T, p.B);
+    step.initial?.set(this, { h: out.h0, c: out.c0 });
     return out.x;
   }
 
@@ -367,12 +367,11 @@ export class LSTM extends Module {
    * The upstream gradients of a chain step: the output's (every step, or the last valid step added
    * into the last layer's h) and those of the final state when the chain passes them.
    */
-  private chainGradients(grad: Tensor, carry: ChainGradState | undefined): LSTMGradients {
-    const where = `${this.where}.backward`;
-    const fin = carry?.final?.get(this);
+  private chainGradients(where: string, grad: Tensor, step: ChainBackward): LSTMGradients {
+    const fin = step.final?.get(this);
     const S = this.numStates;
     const Ho = this.outputSize;
-    const B = this.lastBatchFirst?.B ?? 0;
+    const { B } = this.stack.checkBackward(where);
     const gh = fin?.h === undefined ? undefined
       : checkTensor(where, 'state gradient h', fin.h, [S, B, Ho], Float32Array, 'shaped like h').data;
     const gc = fin?.c === undefined ? undefined
@@ -413,12 +412,14 @@ export class LSTM extends Module {
     return this.stack.layout.slots;
   }
 
+  /** @internal */
   protected override onBind(): void {
-    this.stack.bind(this.values, this.grads);
+    this.stack.bind({ params: this.values, grads: this.grads, block: this.block });
   }
 
-  override assertIdle(where: string): void {
-    this.stack.assertIdle(where);
+  /** @internal */
+  checkBackward(where: string): void {
+    this.stack.checkBackward(where);
   }
 
   /** Size of h and of each direction's output: projSize when set, else hiddenSize. */
@@ -445,15 +446,14 @@ export class LSTM extends Module {
       : checkTensor(where, 'h0', o.h0, [S, B, this.outputSize], Float32Array, `D*numLayers, B, ${this.projSize ? 'projSize' : 'hiddenSize'}`).data;
     const c0 = o.c0 === undefined ? null
       : checkTensor(where, 'c0', o.c0, [S, B, this.hiddenSize], Float32Array, 'D*numLayers, B, hiddenSize').data;
-    const lengths = o.lengths === undefined ? null : toLengths(where, o.lengths, B, T);
+    const lengths = o.lengths === undefined ? null : checkLengths(where, o.lengths, B, T);
     const data = this.batchFirst ? swapLeadingAxes(xs.data, B, T, this.inputSize) : xs.data;
     return { data, T, B, h0, c0, lengths, grad };
   }
 
-  private finishForward(r: StackForwardResult<Float32Array>, T: number, B: number, grad: boolean): LSTMOutput {
+  private finishForward(r: StackForwardResult<Float32Array>, T: number, B: number): LSTMOutput {
     const F = this.stack.D * this.outputSize;
     const S = this.numStates;
-    this.lastBatchFirst = grad ? { T, B } : null;
     return {
       output: this.batchFirst ? { data: swapLeadingAxes(r.y, T, B, F), shape: [B, T, F] } : { data: r.y, shape: [T, B, F] },
       h: { data: r.hn, shape: [S, B, this.outputSize] },
@@ -471,26 +471,25 @@ export class LSTM extends Module {
     const where = 'lstm.forward';
     this.stack.assertIdle(where);
     const p = this.prepare(where, x, options);
-    return this.finishForward(this.stack.forward(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad), p.T, p.B, p.grad);
+    return this.finishForward(this.stack.forward(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad), p.T, p.B);
   }
 
-  /** {@link LSTM.forward} on libuv's thread pool; the module is busy until the promise settles. */
+  /**
+   * {@link LSTM.forward} on libuv's thread pool. The model (this LSTM, or the Sequential it is in) is
+   * busy until the promise settles: calls that write its parameters or gradients, or run a forward
+   * or backward on it, throw ERR_LSTM_BUSY meanwhile (see Parameters for the rules).
+   */
   async forwardAsync(x: Tensor, options?: LSTMForwardOptions): Promise<LSTMOutput> {
     const where = 'lstm.forwardAsync';
     this.stack.assertIdle(where);
     const p = this.prepare(where, x, options);
     return this.finishForward(await this.stack.forwardAsync(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad),
-      p.T, p.B, p.grad);
+      p.T, p.B);
   }
 
   private prepareBackward(where: string, grads: LSTMGradients | undefined) {
     const o = checkOptions(where, grads ?? {}, ['output', 'h', 'c']);
-    const shape = this.lastBatchFirst;
-    if (!shape) {
-      throw new LstmError(`${where}: call forward() before backward() (a forward with noGrad keeps nothing for it)`,
-        'ERR_LSTM_STATE');
-    }
-    const { T, B } = shape;
+    const { T, B } = this.stack.checkBackward(where);
     const F = this.stack.D * this.outputSize;
     const S = this.numStates;
     const gy = o.output === undefined ? null
@@ -501,9 +500,12 @@ export class LSTM extends Module {
     return { T, B, dy: gy && this.batchFirst ? swapLeadingAxes(gy, B, T, F) : gy, gh, gc };
   }
 
-  private static inputGrad(where: string, options: LSTMBackwardOptions | undefined): boolean {
-    const o = checkOptions(where, options ?? {}, ['inputGrad']);
-    return o.inputGrad === undefined ? true : checkBoolean(where, 'inputGrad', o.inputGrad);
+  private static backwardOptions(where: string, options: LSTMBackwardOptions | undefined): { inputGrad: boolean; retain: boolean } {
+    const o = checkOptions(where, options ?? {}, ['inputGrad', 'retainGraph']);
+    return {
+      inputGrad: o.inputGrad === undefined ? true : checkBoolean(where, 'inputGrad', o.inputGrad),
+      retain: o.retainGraph === undefined ? false : checkBoolean(where, 'retainGraph', o.retainGraph),
+    };
   }
 
   private finishBackward(r: { dx: Float32Array | null; dh0: Float32Array; dc0: Float32Array }, T: number, B: number):
@@ -523,30 +525,34 @@ export class LSTM extends Module {
   /**
    * Backpropagation through time for the last forward: returns the gradients of x, h0 and c0 and
    * adds the parameter gradients into {@link LSTM.namedGradients} (they accumulate: call
-   * {@link LSTM.zeroGrad} between steps).
+   * {@link LSTM.zeroGrad} between steps). Consumes the forward's activations unless `retainGraph`.
    * @param grads gradients of the loss w.r.t. the forward's output, h and c; omitted ones are zero.
-   * @param options `inputGrad: false` skips the gradient of x (then `x` is null).
-   * @throws LstmError ERR_LSTM_STATE before any forward; TypeError / RangeError for a bad shape.
+   * @param options `inputGrad: false` skips the gradient of x (then `x` is null); `retainGraph: true`
+   *   keeps the activations for another backward.
+   * @throws LstmError ERR_LSTM_STATE before any forward, after a noGrad forward, for a second backward
+   *   of one forward (without retainGraph) and when the parameters changed since the forward
+   *   (optimizer step, loadStateDict, ...); ERR_LSTM_BUSY while an async call runs on the model;
+   *   TypeError / RangeError for a bad shape. Nothing changes when it throws.
    */
   backward(grads?: LSTMGradients, options?: LSTMBackwardOptions & { inputGrad?: true }): LSTMInputGradients;
   backward(grads: LSTMGradients | undefined, options: LSTMBackwardOptions): Omit<LSTMInputGradients, 'x'> & { x: Tensor | null };
   backward(grads?: LSTMGradients, options?: LSTMBackwardOptions): LSTMInputGradients {
     const where = 'lstm.backward';
     this.stack.assertIdle(where);
-    const inputGrad = LSTM.inputGrad(where, options);
+    const { inputGrad, retain } = LSTM.backwardOptions(where, options);
     const p = this.prepareBackward(where, grads);
-    return this.finishBackward(this.stack.backward(p.dy, p.gh, p.gc, where, inputGrad), p.T, p.B);
+    return this.finishBackward(this.stack.backward(p.dy, p.gh, p.gc, where, inputGrad, retain), p.T, p.B);
   }
 
-  /** {@link LSTM.backward} on libuv's thread pool; the module is busy until the promise settles. */
+  /** {@link LSTM.backward} on libuv's thread pool; the model is busy until the promise settles (see forwardAsync). */
   backwardAsync(grads?: LSTMGradients, options?: LSTMBackwardOptions & { inputGrad?: true }): Promise<LSTMInputGradients>;
   backwardAsync(grads: LSTMGradients | undefined, options: LSTMBackwardOptions):
     Promise<Omit<LSTMInputGradients, 'x'> & { x: Tensor | null }>;
   async backwardAsync(grads?: LSTMGradients, options?: LSTMBackwardOptions): Promise<LSTMInputGradients> {
     const where = 'lstm.backwardAsync';
     this.stack.assertIdle(where);
-    const inputGrad = LSTM.inputGrad(where, options);
+    const { inputGrad, retain } = LSTM.backwardOptions(where, options);
     const p = this.prepareBackward(where, grads);
-    return this.finishBackward(await this.stack.backwardAsync(p.dy, p.gh, p.gc, where, inputGrad), p.T, p.B);
+    return this.finishBackward(await this.stack.backwardAsync(p.dy, p.gh, p.gc, where, inputGrad, retain), p.T, p.B);
   }
 }

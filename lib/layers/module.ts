@@ -3,14 +3,13 @@
  * same layout) cut into named slots with PyTorch's names. A layer alone owns its block; a
  * Sequential allocates one block for all its layers and rebinds each to its part, so a whole
  * model is still two flat arrays. Every layer has an explicit forward and backward (no autograd).
+ * The ownership, busy and version rules of the block are stated in parameters.ts.
  */
-import { describe, LstmError, rangeError, typeError } from '../errors.js';
-import { Parameters, viewsOf } from '../parameters.js';
-import { checkTensor, type Tensor, type TensorData } from '../tensor.js';
-import { checkOptions } from '../validate.js';
-import type { ParamSlot } from './lstm-layout.js';
-import { checkRandomState, type Random, type RandomState } from '../random.js';
-import type { LSTMForwardOptions } from './lstm.js';
+import { describe, rangeError, typeError } from '../errors.js';
+import { ParamBlock, Parameters, viewsOf, type BusyLease, type ParamSlot } from '../parameters.js';
+import { checkRandomState, freshSeed, Random, type RandomState } from '../random.js';
+import { checkTensor, type SequenceLengths, type Tensor, type TensorData } from '../tensor.js';
+import { checkBoolean, checkOptions } from '../validate.js';
 import type { SaveModelOptions } from '../io/model-file.js';
 
 /** The recurrent state of one LSTM: h (D*L, B, Hout) and c (D*L, B, H), as LSTM.forward's h0/c0 and h/c. */
@@ -19,23 +18,51 @@ export interface RecurrentState {
   c: Tensor;
 }
 
-/** What flows beside the activations through a Sequential: the sequence lengths, when given (each LSTM checks them). */
+/** What flows beside the activations through a Sequential (package-internal). */
 export interface ChainState {
-  lengths: LSTMForwardOptions['lengths'] | null;
+  /** The sequence lengths, when given (each LSTM checks them). */
+  lengths: SequenceLengths | null;
   /** Inference only: layers keep nothing for backward. */
   noGrad?: boolean;
+  /** The lease of a caller that holds the model's block busy across the whole chain. */
+  lease?: BusyLease;
   /** Initial state of an LSTM in the chain, by module; an LSTM not in it starts from zeros. */
   initial?: ReadonlyMap<Module, Partial<RecurrentState>>;
   /** When given, every LSTM in the chain sets its final state here. */
   final?: Map<Module, RecurrentState>;
 }
 
-/** What flows beside the gradients through a Sequential's backward (recurrent state). */
+/** The recurrent-state part of a chain backward (package-internal). */
 export interface ChainGradState {
   /** Gradient of an LSTM's final state, by module; absent parts are zero. */
   final?: ReadonlyMap<Module, Partial<RecurrentState>>;
   /** When given, every LSTM in the chain sets the gradient of its initial state here. */
   initial?: Map<Module, RecurrentState>;
+}
+
+/** How a Sequential asks a layer for its backward (package-internal). */
+export interface ChainBackward extends ChainGradState {
+  /** False: the caller does not need the input's gradient (a layer may skip it and return null). */
+  inputGrad: boolean;
+  /** True: the forward's activations stay for another backward (retainGraph). */
+  retain: boolean;
+  /** The lease of a caller that holds the model's block busy across the whole chain. */
+  lease?: BusyLease;
+}
+
+/** Options of the backward of Linear, Embedding and Dropout. */
+export interface BackwardOptions {
+  /**
+   * Keep the forward's activations for another backward (PyTorch's `retain_graph`). Default false:
+   * a backward consumes them, and a second backward of the same forward throws ERR_LSTM_STATE.
+   */
+  retainGraph?: boolean;
+}
+
+/** Checks {@link BackwardOptions} (package-internal). */
+export function backwardOptions(where: string, options: unknown): { retain: boolean } {
+  const o = checkOptions(where, options, ['retainGraph']);
+  return { retain: o.retainGraph === undefined ? false : checkBoolean(where, 'retainGraph', o.retainGraph) };
 }
 
 /** What a layer consumes or produces along the last dimension, for Sequential's build-time check. */
@@ -54,16 +81,22 @@ export interface LoadStateDictResult {
 }
 
 export abstract class Module {
+  /** The storage this module's parameters live in: its own, or its model's. @internal */
+  block: ParamBlock;
   /** This module's parameters (a view into its model's block once inside a Sequential). */
   protected values: Float32Array;
   /** Their gradients, same layout. */
   protected grads: Float32Array;
   /** True in training mode (the default), false after {@link Module.eval}. */
   protected training = true;
+  /** The model (a Sequential) this module was put into, or null: a module belongs to one model. @internal */
+  container: Module | null = null;
 
+  /** @throws RangeError ERR_LSTM_ARG_RANGE when `size` parameters cannot be allocated. */
   protected constructor(size: number) {
-    this.values = new Float32Array(size);
-    this.grads = new Float32Array(size);
+    this.block = ParamBlock.allocate(Float32Array, size, `new ${new.target.name}`);
+    this.values = this.block.values;
+    this.grads = this.block.grads;
   }
 
   /** Parameter slots with local names (`weight`, `weight_ih_l0`, ...) and offsets in this block. */
@@ -75,23 +108,39 @@ export abstract class Module {
   }
 
   /**
-   * Moves this module's parameters into `values`/`grads` (views of a larger block), copying the
-   * current ones. Called by containers; rebinding keeps every value.
+   * Moves this module's parameters and gradients to `block` from `offset` on, copying the current
+   * ones (every value is kept). The caller (a container) has checked that the module is idle and
+   * that the block has room; this never throws, so a container's constructor stays atomic.
    * @internal
    */
-  bindBuffers(values: Float32Array, grads: Float32Array): void {
-    if (values.length !== this.values.length || grads.length !== this.grads.length) {
-      throw new LstmError(`${this.where}: cannot bind ${values.length} parameters to a module of ${this.values.length}`, 'ERR_LSTM_STATE');
-    }
+  bindTo(block: ParamBlock, offset: number): void {
+    const n = this.values.length;
+    const values = block.values.subarray(offset, offset + n);
+    const grads = block.grads.subarray(offset, offset + n);
     values.set(this.values);
     grads.set(this.grads);
+    this.block = block;
     this.values = values;
     this.grads = grads;
-    this.onBind();
+    this.onBind(offset);
   }
 
-  /** Draws fresh initial parameters (each layer's PyTorch default) from `rng`. */
-  abstract resetParameters(rng: Random): void;
+  /**
+   * Draws fresh initial parameters (each layer's PyTorch default) from `rng` (default: a generator
+   * seeded from the process-wide one, see manualSeed), and gives the parameters a new version.
+   * @throws LstmError ERR_LSTM_BUSY while an async call runs on the model; TypeError for an rng
+   *   that is not a Random.
+   */
+  resetParameters(rng?: Random): void {
+    const where = `${this.where}.resetParameters`;
+    if (rng !== undefined && !(rng instanceof Random)) throw typeError(`${where}: rng must be a Random, got ${describe(rng)}`);
+    this.block.assertWritable(where);
+    this.initParameters(rng ?? new Random(freshSeed()));
+    this.block.touch();
+  }
+
+  /** Fills the parameters with the layer's initial values from `rng` (the work of resetParameters). @internal */
+  protected abstract initParameters(rng: Random): void;
 
   /** Reseeds the generator of any randomness at run time (dropout masks). */
   reseed(_seed: number): void {}
@@ -107,12 +156,15 @@ export abstract class Module {
 
   /** Forward as a step of a Sequential: may read and change the lengths. @internal */
   abstract forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor;
+  /** Backward as a step of a Sequential: the gradient of the input, or null for token inputs. @internal */
+  abstract backwardChain(grad: Tensor, step: ChainBackward): Tensor | null;
+
   /**
-   * Backward as a step of a Sequential: the gradient of the input, or null for token inputs. With
-   * inputGrad false the caller does not need the input's gradient (a layer may then skip it and
-   * return null). @internal
+   * Throws (ERR_LSTM_STATE, as a backward would) unless a backward may run now: a forward kept its
+   * activations, no backward consumed them, and the parameters have not changed since. A container
+   * asks every layer before its backward changes any gradient. @internal
    */
-  abstract backwardChain(grad: Tensor, inputGrad?: boolean, carry?: ChainGradState): Tensor | null;
+  abstract checkBackward(where: string): void;
 
   /**
    * {@link Module.forwardChain} with the heavy work off the main thread; the same bits. Layers
@@ -123,8 +175,8 @@ export abstract class Module {
   }
 
   /** {@link Module.backwardChain} with the heavy work off the main thread; the same bits. @internal */
-  backwardChainAsync(grad: Tensor, inputGrad?: boolean, carry?: ChainGradState): Promise<Tensor | null> {
-    return Promise.resolve().then(() => this.backwardChain(grad, inputGrad, carry));
+  backwardChainAsync(grad: Tensor, step: ChainBackward): Promise<Tensor | null> {
+    return Promise.resolve().then(() => this.backwardChain(grad, step));
   }
 
   /**
@@ -170,22 +222,12 @@ export abstract class Module {
     for (const [name, rng] of Object.entries(gens)) rng.loadState(states[name]!);
   }
 
-  /** Called after the buffers moved; layers that cache views refresh them here. */
-  protected onBind(): void {}
+  /** Called after the buffers moved to `offset` of `this.block`; layers that cache views refresh them here. @internal */
+  protected onBind(_offset: number): void {}
 
-  /**
-   * What holds this module for a long run (`fit`, `predict`), or null. While set, calls that would
-   * change its saved activations throw ERR_LSTM_BUSY; reading its parameters (stateDict) still gives
-   * a consistent snapshot, since they only change between awaits. @internal
-   */
-  heldBy: string | null = null;
-
-  /** Throws while an async call or a long run holds the module (layers with async work extend it). @internal */
+  /** Throws ERR_LSTM_BUSY while an async call runs on this module's model. @internal */
   assertIdle(where: string): void {
-    if (this.heldBy !== null) {
-      throw new LstmError(`${where}: this ${this.constructor.name} is busy with ${this.heldBy}; await it before calling again`,
-        'ERR_LSTM_BUSY');
-    }
+    this.block.assertIdle(where);
   }
 
   /** The layers a forward runs through, in order: this module itself, or a container's layers flattened. @internal */
@@ -224,7 +266,10 @@ export abstract class Module {
     return viewsOf(this.grads, this.slots);
   }
 
-  /** Sets every gradient to zero. */
+  /**
+   * Sets every gradient to zero.
+   * @throws LstmError ERR_LSTM_BUSY while an async call runs on the model.
+   */
   zeroGrad(): void {
     this.assertIdle(`${this.where}.zeroGrad`);
     this.grads.fill(0);
@@ -253,7 +298,9 @@ export abstract class Module {
   /**
    * Copies parameters in by name (PyTorch names, as readSafetensors returns them). Float64Array
    * data is accepted and rounded to float32. Strict by default: a missing or unexpected key throws
-   * RangeError; a wrong shape always does. Nothing changes unless every tensor is valid.
+   * RangeError; a wrong shape always does. Nothing changes unless every tensor is valid. Gives the
+   * parameters a new version: a backward of an earlier forward is then refused.
+   * @throws LstmError ERR_LSTM_BUSY while an async call runs on the model.
    */
   loadStateDict(tensors: Record<string, Tensor<TensorData>>, options?: LoadStateDictOptions): LoadStateDictResult {
     const where = `${this.where}.loadStateDict`;
@@ -281,6 +328,7 @@ export abstract class Module {
       updates.push([s, checkTensor(where, s.name, v, s.shape, Float32Array).data]);
     }
     for (const [s, data] of updates) this.values.set(data, s.offset);
+    if (updates.length > 0) this.block.touch();
     return { missingKeys, unexpectedKeys };
   }
 }

@@ -4,14 +4,18 @@
  * `head.bias`, as a PyTorch module with those attributes). Sequence lengths flow through the
  * chain, and an LSTM with `returnSequences: false` passes on each sequence's last valid step.
  * Feature sizes are checked when the Sequential is built, not at the first forward.
+ *
+ * A layer belongs to one model: the constructor refuses a layer already in a Sequential, and it is
+ * atomic (it checks every layer, idle and unowned, before moving any into the new block, so a
+ * refused constructor leaves every layer as it was). See parameters.ts for the rules of the block.
  */
 import { describe, LstmError, rangeError, typeError } from '../errors.js';
-import { Random } from '../random.js';
-import type { Tensor, TensorData } from '../tensor.js';
+import type { BusyLease, ParamSlot } from '../parameters.js';
+import { checkSeed, Random } from '../random.js';
+import type { SequenceLengths, Tensor, TensorData } from '../tensor.js';
 import { checkBoolean, checkInteger, checkOptions } from '../validate.js';
-import type { ParamSlot } from './lstm-layout.js';
-import { Module, type ChainGradState, type ChainState, type Features, type RecurrentState } from './module.js';
-import { LSTM, type LSTMForwardOptions } from './lstm.js';
+import { LSTM } from './lstm.js';
+import { Module, type ChainBackward, type ChainState, type Features, type RecurrentState } from './module.js';
 import { fitModel, predictModel } from '../train/fit.js';
 import type { FitData, FitOptions, History, InputData, PredictOptions } from '../train/types.js';
 
@@ -24,7 +28,7 @@ export interface SequentialOptions {
 /** Options of {@link Sequential.forward}. */
 export interface SequentialForwardOptions {
   /** Valid steps of each sequence (B), passed to every LSTM in the chain. */
-  lengths?: LSTMForwardOptions['lengths'];
+  lengths?: SequenceLengths;
   /** Inference only: the LSTMs keep nothing for backward (less memory, faster). Default false. */
   noGrad?: boolean;
 }
@@ -36,7 +40,24 @@ export interface SequentialBackwardOptions {
    * (for an LSTM, one product as large as its input projection); backward then returns null.
    */
   inputGrad?: boolean;
+  /**
+   * Keep every layer's activations for another backward (PyTorch's `retain_graph`). Default false:
+   * a backward consumes them, and a second backward of the same forward throws ERR_LSTM_STATE.
+   */
+  retainGraph?: boolean;
 }
+
+/** What a Sequential is built from: an object of name -> layer, or an array (a tuple) of layers. */
+export type SequentialLayers = Record<string, Module> | readonly Module[];
+
+/**
+ * The `[name, layer]` entries of a Sequential, typed from what it was built from: a tuple gives
+ * each entry its own layer type (`model.layers[1][1]` is the second layer's class); an object gives
+ * entries whose name tells the layer type apart (`if (name === 'lstm') layer.forward(...)`).
+ */
+export type SequentialEntries<L extends SequentialLayers> = L extends readonly Module[]
+  ? { readonly [K in keyof L]: readonly [K extends `${number}` ? K : string, L[K]] }
+  : ReadonlyArray<{ [K in keyof L & string]: readonly [K, L[K]] }[keyof L & string]>;
 
 /**
  * The recurrent state of every LSTM in a Sequential, by the LSTM's path in the model: its layer
@@ -92,30 +113,40 @@ function describeFeatures(f: Features): string {
  * const logits = model.forward(tokens);   // (B, T) ids -> (B, T, 65)
  * model.backward(dLogits);
  */
-export class Sequential extends Module {
-  /** The layers by name, in order. */
-  readonly layers: ReadonlyArray<readonly [string, Module]>;
+export class Sequential<const L extends SequentialLayers = SequentialLayers> extends Module {
+  /** The layers by name, in order: `[name, layer]` entries typed from the constructor's argument. */
+  readonly layers: SequentialEntries<L>;
+  private readonly byName: ReadonlyMap<string, Module>;
   private readonly layout: ParamSlot[];
-  private ran = false;
 
   /**
    * @param layers an object of name -> layer (names become state-dict prefixes) or an array
    *   (names "0", "1", ...)
-   * @throws RangeError when a layer's output does not fit the next one's input
+   * @throws RangeError when a layer's output does not fit the next one's input, or a layer is
+   *   already part of a model; LstmError ERR_LSTM_BUSY while an async call runs on a layer.
+   *   Nothing changes when it throws.
    */
-  constructor(layers: Record<string, Module> | Module[], options?: SequentialOptions) {
+  constructor(layers: L, options?: SequentialOptions) {
     const where = 'new Sequential';
     const o = checkOptions(where, options, ['seed']);
     if (layers === null || typeof layers !== 'object') {
       throw typeError(`${where}: layers must be an object of name -> layer or an array of layers, got ${describe(layers)}`);
     }
-    const entries: [string, Module][] = Array.isArray(layers) ? layers.map((l, i) => [String(i), l]) : Object.entries(layers);
+    const entries: [string, Module][] = Array.isArray(layers) ? layers.map((l, i) => [String(i), l])
+      : Object.entries(layers as Record<string, Module>);
     if (entries.length === 0) throw rangeError(`${where}: needs at least one layer`);
+    const seed = o.seed === undefined ? undefined : checkSeed(where, 'seed', o.seed);
     const seen = new Set<Module>();
     for (const [name, layer] of entries) {
       if (!(layer instanceof Module)) throw typeError(`${where}: layer "${name}" must be a layer (LSTM, Linear, Embedding, Dropout, Sequential), got ${describe(layer)}`);
       if (!/^[A-Za-z0-9_]+$/.test(name)) throw rangeError(`${where}: layer name "${name}" must be letters, digits or _ (it becomes a state-dict prefix)`);
       if (seen.has(layer)) throw rangeError(`${where}: layer "${name}" appears twice; each layer may be used once`);
+      if (layer.container !== null) {
+        throw rangeError(`${where}: layer "${name}" already belongs to another model (a Sequential); a layer belongs to ` +
+          'one model: build a new layer (copy the weights with loadStateDict(layer.stateDict()) if needed)', 'ERR_LSTM_STATE');
+      }
+      // Checked for every layer before any moves: a busy layer must not end up half in the new block.
+      layer.assertIdle(where);
       seen.add(layer);
     }
     // Each layer's output must fit the next one's input.
@@ -138,18 +169,23 @@ export class Sequential extends Module {
       offset += layer.parameters().size;
     }
     super(offset);
-    this.layers = entries;
+    this.layers = entries as unknown as SequentialEntries<L>;
+    this.byName = new Map(entries);
     this.layout = layout;
-    // One block for the whole model: each layer moves into its part, keeping its values.
+    // One block for the whole model: each layer moves into its part, keeping its values, and its
+    // old block is retired (Parameters taken from it are refused from now on). Nothing here throws.
     let at = 0;
     for (const [, layer] of entries) {
+      const old = layer.block;
       const n = layer.parameters().size;
-      layer.bindBuffers(this.values.subarray(at, at + n), this.grads.subarray(at, at + n));
+      layer.bindTo(this.block, at);
+      layer.container = this;
+      old.retire('a Sequential');
       at += n;
     }
-    if (o.seed !== undefined) {
-      const rng = new Random(checkInteger(where, 'seed', o.seed, 0, 0xffffffff));
-      this.resetParameters(rng);
+    if (seed !== undefined) {
+      const rng = new Random(seed);
+      this.initParameters(rng);
       for (const [, layer] of entries) layer.reseed(rng.nextUint32());
     }
   }
@@ -158,55 +194,72 @@ export class Sequential extends Module {
     return this.layout;
   }
 
-  protected override onBind(): void {
-    let at = 0;
-    for (const [, layer] of this.layers) {
+  /**
+   * The layer with this name (an index `"0"`, `"1"`, ... for a Sequential built from an array),
+   * typed from the constructor's argument.
+   * @throws RangeError for a name the model does not have.
+   */
+  getLayer<K extends keyof L & string>(name: K): L[K] {
+    const layer = this.byName.get(name);
+    if (layer === undefined) {
+      throw rangeError(`${this.where}.getLayer: no layer named ${describe(name)}; layers: ${[...this.byName.keys()].join(', ')}`);
+    }
+    return layer as L[K];
+  }
+
+  private get entries(): ReadonlyArray<readonly [string, Module]> {
+    return this.layers as unknown as ReadonlyArray<readonly [string, Module]>;
+  }
+
+  /** @internal */
+  protected override onBind(offset: number): void {
+    let at = offset;
+    for (const [, layer] of this.entries) {
       const n = layer.parameters().size;
-      layer.bindBuffers(this.values.subarray(at, at + n), this.grads.subarray(at, at + n));
+      layer.bindTo(this.block, at);
       at += n;
     }
   }
 
-  resetParameters(rng: Random): void {
-    for (const [, layer] of this.layers) layer.resetParameters(rng);
+  /** @internal */
+  protected initParameters(rng: Random): void {
+    for (const [, layer] of this.entries) layer.resetParameters(rng);
   }
 
   override reseed(seed: number): void {
     const rng = new Random(seed);
-    for (const [, layer] of this.layers) layer.reseed(rng.nextUint32());
+    for (const [, layer] of this.entries) layer.reseed(rng.nextUint32());
   }
 
   /** Every layer's generators, prefixed with the layer's name (`drop.rng`). @internal */
   override randomGenerators(): Record<string, Random> {
     const out: Record<string, Random> = {};
-    for (const [name, layer] of this.layers) {
+    for (const [name, layer] of this.entries) {
       for (const [k, rng] of Object.entries(layer.randomGenerators())) out[`${name}.${k}`] = rng;
     }
     return out;
   }
 
+  /** @internal */
+  override chainLayers(): Module[] {
+    return this.entries.flatMap(([, layer]) => layer.chainLayers());
+  }
+
   override train(mode = true): this {
     super.train(mode);
-    for (const [, layer] of this.layers) layer.train(mode);
+    for (const [, layer] of this.entries) layer.train(mode);
     return this;
   }
 
-  override assertIdle(where: string): void {
-    super.assertIdle(where);
-    for (const [, layer] of this.layers) layer.assertIdle(where);
-  }
-
-  override chainLayers(): Module[] {
-    return this.layers.flatMap(([, layer]) => layer.chainLayers());
-  }
-
+  /** @internal */
   inputFeatures(): Features {
-    return this.layers[0]![1].inputFeatures();
+    return this.entries[0]![1].inputFeatures();
   }
 
+  /** @internal */
   outputFeatures(input: Features): Features {
     let flow = input;
-    for (const [, layer] of this.layers) flow = layer.outputFeatures(flow);
+    for (const [, layer] of this.entries) flow = layer.outputFeatures(flow);
     return flow;
   }
 
@@ -216,29 +269,41 @@ export class Sequential extends Module {
    * @param options `lengths` for the LSTMs in the chain
    */
   forward(x: Tensor<TensorData>, options?: SequentialForwardOptions): Tensor {
-    this.assertIdle(`${this.where}.forward`);
-    const o = checkOptions(`${this.where}.forward`, options, ['lengths', 'noGrad']);
-    const noGrad = o.noGrad === undefined ? false : checkBoolean(`${this.where}.forward`, 'noGrad', o.noGrad);
+    const where = `${this.where}.forward`;
+    const o = checkOptions(where, options, ['lengths', 'noGrad']);
+    const noGrad = o.noGrad === undefined ? false : checkBoolean(where, 'noGrad', o.noGrad);
+    this.assertIdle(where);
     return this.forwardChain(x, { lengths: (o.lengths ?? null) as ChainState['lengths'], noGrad });
   }
 
   /**
    * Backpropagates `grad` (shaped like the last forward's output) through every layer; returns the
-   * input's gradient, or null for token ids or with `inputGrad: false`.
+   * input's gradient, or null for token ids or with `inputGrad: false`. Every layer is checked
+   * before any gradient changes: a backward that throws leaves every gradient as it was.
+   * @throws LstmError ERR_LSTM_STATE before a forward, after a noGrad forward, for a second
+   *   backward of one forward (without retainGraph) and when the parameters changed since the
+   *   forward; ERR_LSTM_BUSY while an async call runs on the model; RangeError for a grad of the
+   *   wrong shape.
    */
   backward(grad: Tensor, options: SequentialBackwardOptions = {}): Tensor | null {
     const where = `${this.where}.backward`;
-    const o = checkOptions(where, options, ['inputGrad']);
+    const o = checkOptions(where, options, ['inputGrad', 'retainGraph']);
     const inputGrad = o.inputGrad === undefined ? true : checkBoolean(where, 'inputGrad', o.inputGrad);
+    const retain = o.retainGraph === undefined ? false : checkBoolean(where, 'retainGraph', o.retainGraph);
     this.assertIdle(where);
-    if (!this.ran) throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
-    return this.backwardChain(grad, inputGrad);
+    this.checkBackward(where);
+    return this.backwardChain(grad, { inputGrad, retain });
+  }
+
+  /** @internal */
+  checkBackward(where: string): void {
+    for (const [, layer] of this.entries) layer.checkBackward(where);
   }
 
   /** Every LSTM in the chain by path (`lstm`, `outer.inner` in a nested Sequential), in layer order. */
   recurrentLayers(): Map<string, LSTM> {
     const out = new Map<string, LSTM>();
-    for (const [name, layer] of this.layers) {
+    for (const [name, layer] of this.entries) {
       if (layer instanceof LSTM) out.set(name, layer);
       else if (layer instanceof Sequential) for (const [inner, l] of layer.recurrentLayers()) out.set(`${name}.${inner}`, l);
     }
@@ -307,25 +372,30 @@ export class Sequential extends Module {
     return { chain, final };
   }
 
+  /**
+   * Checks a backward's options (`state` only when withState) and that every layer may run its
+   * backward; the step to pass down, with the map the LSTMs fill with their initial-state gradients.
+   */
   private backwardStateArgs(where: string, grad: unknown, options: SequentialStateBackwardOptions | undefined,
-    withState: boolean): { inputGrad: boolean; carry: ChainGradState & { initial: Map<Module, RecurrentState> } } {
-    const o = checkOptions(where, options, withState ? ['inputGrad', 'state'] : ['inputGrad']);
+    withState: boolean): ChainBackward & { initial: Map<Module, RecurrentState> } {
+    const o = checkOptions(where, options, withState ? ['inputGrad', 'retainGraph', 'state'] : ['inputGrad', 'retainGraph']);
     const inputGrad = o.inputGrad === undefined ? true : checkBoolean(where, 'inputGrad', o.inputGrad);
-    if (!this.ran) throw new LstmError(`${where}: call forward() before backward()`, 'ERR_LSTM_STATE');
+    const retain = o.retainGraph === undefined ? false : checkBoolean(where, 'retainGraph', o.retainGraph);
     if (grad === null || typeof grad !== 'object') {
       throw typeError(`${where}: grad must be a tensor shaped like the last forward's output, got ${describe(grad)}`);
     }
-    return { inputGrad, carry: { final: this.stateMap(where, o.state), initial: new Map() } };
+    const final = this.stateMap(where, o.state);
+    this.checkBackward(where);
+    return { inputGrad, retain, final, initial: new Map() };
   }
 
-  /** Runs `work` with this model held (every other call throws ERR_LSTM_BUSY until it settles). */
-  private async whileBusy<R>(where: string, work: () => Promise<R>): Promise<R> {
-    this.assertIdle(where);
-    this.heldBy = where;
+  /** Runs `work` with this model's block busy under one lease (other calls throw ERR_LSTM_BUSY until it settles). */
+  private async whileBusy<R>(where: string, work: (lease: BusyLease) => Promise<R>): Promise<R> {
+    const lease = this.block.acquire(where);
     try {
-      return await work();
+      return await work(lease);
     } finally {
-      this.heldBy = null;
+      lease.release();
     }
   }
 
@@ -335,7 +405,8 @@ export class Sequential extends Module {
    * returned state to the next call; it is already detached) or across generation steps.
    * @param x as {@link Sequential.forward}
    * @param options `state` by LSTM path (see {@link SequentialState}), `lengths`, `noGrad`
-   * @throws RangeError for a state entry naming no LSTM of the model, or a tensor of the wrong shape
+   * @throws RangeError for a state entry naming no LSTM of the model, or a tensor of the wrong shape;
+   *   LstmError ERR_LSTM_BUSY while an async call runs on the model
    */
   forwardWithState(x: Tensor<TensorData>, options?: SequentialStateForwardOptions): SequentialStateOutput {
     const where = `${this.where}.forwardWithState`;
@@ -348,15 +419,15 @@ export class Sequential extends Module {
   /**
    * {@link Sequential.backward} that also takes the gradients of the LSTMs' final states (as
    * {@link Sequential.forwardWithState} returned them) and returns those of their initial states.
-   * Parameter gradients accumulate, as in backward.
+   * Parameter gradients accumulate, as in backward; the same checks and `retainGraph`.
    * @param grad shaped like the last forward's output
    */
   backwardWithState(grad: Tensor, options?: SequentialStateBackwardOptions): SequentialStateGradients {
     const where = `${this.where}.backwardWithState`;
     this.assertIdle(where);
-    const { inputGrad, carry } = this.backwardStateArgs(where, grad, options, true);
-    const input = this.backwardChain(grad, inputGrad, carry);
-    return { input: inputGrad ? input : null, state: this.statesByPath(carry.initial) };
+    const step = this.backwardStateArgs(where, grad, options, true);
+    const input = this.backwardChain(grad, step);
+    return { input: step.inputGrad ? input : null, state: this.statesByPath(step.initial) };
   }
 
   /**
@@ -366,19 +437,19 @@ export class Sequential extends Module {
    */
   forwardAsync(x: Tensor<TensorData>, options?: SequentialForwardOptions): Promise<Tensor> {
     const where = `${this.where}.forwardAsync`;
-    return this.whileBusy(where, async () => {
+    return this.whileBusy(where, async (lease) => {
       const o = checkOptions(where, options, ['lengths', 'noGrad']);
       const noGrad = o.noGrad === undefined ? false : checkBoolean(where, 'noGrad', o.noGrad);
-      return this.forwardChainAsync(x, { lengths: (o.lengths ?? null) as ChainState['lengths'], noGrad });
+      return this.forwardChainAsync(x, { lengths: (o.lengths ?? null) as ChainState['lengths'], noGrad, lease });
     });
   }
 
   /** {@link Sequential.forwardWithState} off the main thread, as {@link Sequential.forwardAsync}. */
   forwardWithStateAsync(x: Tensor<TensorData>, options?: SequentialStateForwardOptions): Promise<SequentialStateOutput> {
     const where = `${this.where}.forwardWithStateAsync`;
-    return this.whileBusy(where, async () => {
+    return this.whileBusy(where, async (lease) => {
       const { chain, final } = this.forwardStateArgs(where, options);
-      const output = await this.forwardChainAsync(x, chain);
+      const output = await this.forwardChainAsync(x, { ...chain, lease });
       return { output, state: this.statesByPath(final) };
     });
   }
@@ -386,20 +457,20 @@ export class Sequential extends Module {
   /** {@link Sequential.backward} off the main thread, as {@link Sequential.forwardAsync}. */
   backwardAsync(grad: Tensor, options?: SequentialBackwardOptions): Promise<Tensor | null> {
     const where = `${this.where}.backwardAsync`;
-    return this.whileBusy(where, async () => {
-      const { inputGrad, carry } = this.backwardStateArgs(where, grad, options, false);
-      const input = await this.backwardChainAsync(grad, inputGrad, carry);
-      return inputGrad ? input : null;
+    return this.whileBusy(where, async (lease) => {
+      const step = this.backwardStateArgs(where, grad, options, false);
+      const input = await this.backwardChainAsync(grad, { ...step, lease });
+      return step.inputGrad ? input : null;
     });
   }
 
   /** {@link Sequential.backwardWithState} off the main thread, as {@link Sequential.forwardAsync}. */
   backwardWithStateAsync(grad: Tensor, options?: SequentialStateBackwardOptions): Promise<SequentialStateGradients> {
     const where = `${this.where}.backwardWithStateAsync`;
-    return this.whileBusy(where, async () => {
-      const { inputGrad, carry } = this.backwardStateArgs(where, grad, options, true);
-      const input = await this.backwardChainAsync(grad, inputGrad, carry);
-      return { input: inputGrad ? input : null, state: this.statesByPath(carry.initial) };
+    return this.whileBusy(where, async (lease) => {
+      const step = this.backwardStateArgs(where, grad, options, true);
+      const input = await this.backwardChainAsync(grad, { ...step, lease });
+      return { input: step.inputGrad ? input : null, state: this.statesByPath(step.initial) };
     });
   }
 
@@ -425,42 +496,46 @@ export class Sequential extends Module {
     return predictModel(this, x, options);
   }
 
+  /** @internal */
   forwardChain(x: Tensor<TensorData>, state: ChainState): Tensor {
     let flow: Tensor<TensorData> = x;
     const s: ChainState = { ...state };
-    for (const [, layer] of this.layers) flow = layer.forwardChain(flow, s);
-    this.ran = true;
+    for (const [, layer] of this.entries) flow = layer.forwardChain(flow, s);
     return flow as Tensor;
   }
 
+  /** @internal */
   override async forwardChainAsync(x: Tensor<TensorData>, state: ChainState): Promise<Tensor> {
     let flow: Tensor<TensorData> = x;
     const s: ChainState = { ...state };
-    for (const [, layer] of this.layers) flow = await layer.forwardChainAsync(flow, s);
-    this.ran = true;
+    for (const [, layer] of this.entries) flow = await layer.forwardChainAsync(flow, s);
     return flow as Tensor;
   }
 
-  backwardChain(grad: Tensor, inputGrad = true, carry?: ChainGradState): Tensor | null {
+  /** @internal */
+  backwardChain(grad: Tensor, step: ChainBackward): Tensor | null {
+    const layers = this.entries;
     let g: Tensor | null = grad;
-    for (let i = this.layers.length - 1; i >= 0; i--) {
-      g = this.layers[i]![1].backwardChain(this.gradFor(i, g), i > 0 || inputGrad, carry);
+    for (let i = layers.length - 1; i >= 0; i--) {
+      g = layers[i]![1].backwardChain(this.gradFor(i, g), { ...step, inputGrad: i > 0 || step.inputGrad });
     }
-    return inputGrad ? g : null;
+    return step.inputGrad ? g : null;
   }
 
-  override async backwardChainAsync(grad: Tensor, inputGrad = true, carry?: ChainGradState): Promise<Tensor | null> {
+  /** @internal */
+  override async backwardChainAsync(grad: Tensor, step: ChainBackward): Promise<Tensor | null> {
+    const layers = this.entries;
     let g: Tensor | null = grad;
-    for (let i = this.layers.length - 1; i >= 0; i--) {
-      g = await this.layers[i]![1].backwardChainAsync(this.gradFor(i, g), i > 0 || inputGrad, carry);
+    for (let i = layers.length - 1; i >= 0; i--) {
+      g = await layers[i]![1].backwardChainAsync(this.gradFor(i, g), { ...step, inputGrad: i > 0 || step.inputGrad });
     }
-    return inputGrad ? g : null;
+    return step.inputGrad ? g : null;
   }
 
   /** The gradient reaching layer i; throws when the layer after it took token ids (no gradient). */
   private gradFor(i: number, g: Tensor | null): Tensor {
     if (g === null) {
-      throw new LstmError(`${this.where}.backward: layer "${this.layers[i]![0]}" has no gradient to pass back (it follows a layer taking token ids)`,
+      throw new LstmError(`${this.where}.backward: layer "${this.entries[i]![0]}" has no gradient to pass back (it follows a layer taking token ids)`,
         'ERR_LSTM_STATE');
     }
     return g;

@@ -1,8 +1,8 @@
 /** Adagrad with learning-rate decay: torch.optim.Adagrad (dense gradients). */
 import type { Parameters } from '../parameters.js';
-import { checkOptions } from '../validate.js';
+import { checkNonNegative, checkOptions } from '../validate.js';
 import { optimNative } from './native.js';
-import { checkLr, checkNonNegative, Optimizer } from './optimizer.js';
+import { checkLr, Optimizer } from './optimizer.js';
 
 /** Options of {@link Adagrad}: torch.optim.Adagrad's, camelCase. */
 export interface AdagradOptions {

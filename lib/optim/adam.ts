@@ -1,9 +1,9 @@
 /** Adam (optionally AMSGrad) and AdamW: torch.optim.Adam and torch.optim.AdamW. */
 import type { Parameters } from '../parameters.js';
 import { describe, typeError } from '../errors.js';
-import { checkBoolean, checkNumber, checkOptions } from '../validate.js';
+import { checkBoolean, checkNonNegative, checkNumber, checkOptions } from '../validate.js';
 import { optimNative } from './native.js';
-import { checkLr, checkNonNegative, Optimizer } from './optimizer.js';
+import { checkLr, Optimizer } from './optimizer.js';
 
 /** Options of {@link Adam} and {@link AdamW}: torch.optim.Adam's, camelCase. */
 export interface AdamOptions {

@@ -1,8 +1,8 @@
 /** Gradient clipping over a model's flat gradient array: torch.nn.utils.clip_grad_norm_ and clip_grad_value_. */
 import { describe, rangeError, typeError } from '../errors.js';
-import type { Parameters } from '../parameters.js';
+import { checkParameters, type Parameters } from '../parameters.js';
+import { checkPositive } from '../validate.js';
 import { optimNative } from './native.js';
-import { checkParameters, checkPositive } from './optimizer.js';
 
 /**
  * Scales every gradient in place so that their global norm is at most `maxNorm`, exactly as
@@ -14,13 +14,15 @@ import { checkParameters, checkPositive } from './optimizer.js';
  * @param maxNorm the largest norm allowed, a finite number > 0
  * @param normType 2 (Euclidean, default) or Infinity (largest absolute value)
  * @returns the norm of the gradients before clipping (computed in float64)
- * @throws TypeError or RangeError for invalid arguments.
+ * @throws TypeError or RangeError for invalid arguments; LstmError ERR_LSTM_BUSY while an async call
+ *   runs on the model, ERR_LSTM_STATE for stale parameters.
  * @example
  * model.backward(...); const norm = clipGradNorm(model.parameters(), 1.0); opt.step();
  */
 export function clipGradNorm(params: Parameters, maxNorm: number, normType = 2): number {
   const where = 'clipGradNorm';
   checkParameters(where, params, true);
+  params.block?.assertIdle(where);
   checkPositive(where, 'maxNorm', maxNorm);
   if (typeof normType !== 'number') throw typeError(`${where}: normType must be 2 or Infinity, got ${describe(normType)}`);
   if (normType !== 2 && normType !== Infinity) throw rangeError(`${where}: normType must be 2 or Infinity, got ${describe(normType)}`);
@@ -38,11 +40,13 @@ export function clipGradNorm(params: Parameters, maxNorm: number, normType = 2):
  * (NaN gradients stay NaN).
  * @param params what `model.parameters()` returns
  * @param clipValue the largest absolute value allowed, a finite number > 0
- * @throws TypeError or RangeError for invalid arguments.
+ * @throws TypeError or RangeError for invalid arguments; LstmError ERR_LSTM_BUSY while an async call
+ *   runs on the model, ERR_LSTM_STATE for stale parameters.
  */
 export function clipGradValue(params: Parameters, clipValue: number): void {
   const where = 'clipGradValue';
   checkParameters(where, params, true);
+  params.block?.assertIdle(where);
   checkPositive(where, 'clipValue', clipValue);
   optimNative().clampInPlace(params.grads, -clipValue, clipValue);
 }

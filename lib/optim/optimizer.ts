@@ -6,8 +6,8 @@
  * never clamped); afterwards only `lr` changes, which is what learning-rate schedules drive.
  */
 import { describe, rangeError, typeError } from '../errors.js';
-import { Parameters } from '../parameters.js';
-import { checkInteger } from '../validate.js';
+import { checkParameters, type Parameters } from '../parameters.js';
+import { checkInteger, checkNonNegative, checkPositive } from '../validate.js';
 
 /**
  * A snapshot of an optimizer, as {@link Optimizer.state} returns it and {@link Optimizer.loadState}
@@ -101,15 +101,27 @@ export abstract class Optimizer<C extends OptimizerConfig = OptimizerConfig> {
     return this.steps;
   }
 
-  /** Updates every parameter in place from `params.grads` (one native pass). */
+  /**
+   * Updates every parameter in place from `params.grads` (one native pass) and gives the model's
+   * parameters a new version (a backward of a forward before this step is then refused).
+   * @throws LstmError ERR_LSTM_BUSY while an async call runs on the model; ERR_LSTM_STATE when the
+   *   parameters are stale (their layer was put into a Sequential after this optimizer was built).
+   */
   step(): void {
+    const block = this.params.block;
+    block?.assertWritable(`${this.type}.step`);
     const next = this.steps + 1;
     this.update(next);
     this.steps = next;
+    block?.touch();
   }
 
-  /** Sets every gradient to zero. */
+  /**
+   * Sets every gradient to zero.
+   * @throws LstmError ERR_LSTM_BUSY while an async call runs on the model; ERR_LSTM_STATE for stale parameters.
+   */
   zeroGrad(): void {
+    this.params.block?.assertWritable(`${this.type}.zeroGrad`);
     this.params.grads.fill(0);
   }
 
@@ -178,46 +190,7 @@ export abstract class Optimizer<C extends OptimizerConfig = OptimizerConfig> {
   }
 }
 
-/**
- * Throws unless `params` is a Parameters with grads of its values' length, non-empty unless
- * `allowEmpty`. @internal
- */
-export function checkParameters(where: string, params: unknown, allowEmpty = false): asserts params is Parameters {
-  if (!(params instanceof Parameters)) {
-    throw typeError(`${where}: params must be a Parameters (what model.parameters() returns), got ${describe(params)}`);
-  }
-  if (!(params.values instanceof Float32Array) || !(params.grads instanceof Float32Array)) {
-    throw typeError(`${where}: params.values and params.grads must be Float32Arrays, got ${describe(params.values)} ` +
-      `and ${describe(params.grads)}`);
-  }
-  if (params.grads.length !== params.values.length) {
-    throw rangeError(`${where}: params.grads must have ${params.values.length} elements like params.values, got ${params.grads.length}`);
-  }
-  if (params.values.length === 0 && !allowEmpty) {
-    throw rangeError(`${where}: params must hold at least one parameter, got 0`);
-  }
-}
-
-/** Throws unless `value` is a finite number > 0. @internal */
-export function checkPositive(where: string, name: string, value: unknown): number {
-  return checkFinite(where, name, value, '> 0', (v) => v > 0);
-}
-
-/** Throws unless `value` is a finite number >= 0. @internal */
-export function checkNonNegative(where: string, name: string, value: unknown): number {
-  return checkFinite(where, name, value, '>= 0', (v) => v >= 0);
-}
-
-/** Throws unless `value` is a finite number passing `ok` (described by `expected`, e.g. `in (0, 1]`). @internal */
-export function checkFinite(where: string, name: string, value: unknown, expected: string, ok: (v: number) => boolean): number {
-  if (typeof value !== 'number') throw typeError(`${where}: ${name} must be a finite number ${expected}, got ${describe(value)}`);
-  if (!Number.isFinite(value) || !ok(value)) {
-    throw rangeError(`${where}: ${name} must be a finite number ${expected}, got ${describe(value)}`);
-  }
-  return value;
-}
-
-/** The learning rate option: > 0 when given by a user, >= 0 in a loaded state. @internal */
+/** The learning rate option: > 0 when given by a user, >= 0 in a loaded state. */
 export function checkLr(where: string, value: unknown, initial: boolean): number {
   return initial ? checkPositive(where, 'lr', value) : checkNonNegative(where, 'lr', value);
 }

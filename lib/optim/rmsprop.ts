@@ -1,8 +1,8 @@
 /** RMSprop, optionally centered and with momentum: torch.optim.RMSprop. */
 import type { Parameters } from '../parameters.js';
-import { checkBoolean, checkNumber, checkOptions } from '../validate.js';
+import { checkBoolean, checkNonNegative, checkNumber, checkOptions } from '../validate.js';
 import { optimNative } from './native.js';
-import { checkLr, checkNonNegative, Optimizer } from './optimizer.js';
+import { checkLr, Optimizer } from './optimizer.js';
 
 /** Options of {@link RMSprop}: torch.optim.RMSprop's, camelCase. */
 export interface RMSpropOptions {

@@ -1,9 +1,9 @@
 /** Stochastic gradient descent with momentum, dampening, Nesterov and weight decay: torch.optim.SGD. */
 import type { Parameters } from '../parameters.js';
 import { rangeError } from '../errors.js';
-import { checkBoolean, checkNumber, checkOptions } from '../validate.js';
+import { checkBoolean, checkNonNegative, checkNumber, checkOptions } from '../validate.js';
 import { optimNative } from './native.js';
-import { checkLr, checkNonNegative, Optimizer } from './optimizer.js';
+import { checkLr, Optimizer } from './optimizer.js';
 
 /** Options of {@link SGD}: torch.optim.SGD's, camelCase. */
 export interface SGDOptions {

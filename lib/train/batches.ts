@@ -7,6 +7,7 @@
  * @internal
  */
 import { Random } from '../random.js';
+import { uninitialized } from '../uninitialized.js';
 import type { Tensor } from '../tensor.js';
 import type { ModelInfo } from './model-info.js';
 import type { SampleSet } from './samples.js';
@@ -36,17 +37,22 @@ export function assemble(set: SampleSet, indices: ArrayLike<number>, info: Model
   const { inputs, targets } = set;
   const B = indices.length;
   let T = 0;
-  for (let b = 0; b < B; b++) T = Math.max(T, inputs.lens[indices[b]!]!);
+  let shortest = Infinity;
+  for (let b = 0; b < B; b++) {
+    const len = inputs.lens[indices[b]!]!;
+    T = Math.max(T, len);
+    shortest = Math.min(shortest, len);
+  }
+  const padded = shortest < T;
   const I = inputs.featureSize;
   const tm = info.timeMajor;
   const at = (b: number, t: number): number => (tm ? t * B + b : b * T + t);
-  const x = inputs.tokens ? new Int32Array(B * T) : new Float32Array(B * T * I);
-  let padded = false;
+  // Without padding every element is copied below, so the array need not be zeroed first.
+  const x = inputs.tokens ? new Int32Array(B * T) : padded ? new Float32Array(B * T * I) : uninitialized(Float32Array, B * T * I);
   for (let b = 0; b < B; b++) {
     const i = indices[b]!;
     const src = inputs.xs[i]!;
     const len = inputs.lens[i]!;
-    if (len < T) padded = true;
     if (!tm) x.set(src, b * T * I);
     else for (let t = 0; t < len; t++) x.set(src.subarray(t * I, (t + 1) * I), at(b, t) * I);
   }

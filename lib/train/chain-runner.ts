@@ -17,25 +17,25 @@
 import { LstmError } from '../errors.js';
 import { LSTM } from '../layers/lstm.js';
 import type { Module, RecurrentState } from '../layers/module.js';
+import type { BusyLease } from '../parameters.js';
 import type { Tensor, TensorData } from '../tensor.js';
-
-/** The (h, c) of one LSTM: (D*L, B, Hout) and (D*L, B, H). */
-export type LstmState = RecurrentState;
 
 /** What {@link ChainRunner.forward} returns. */
 export interface ChainOutput {
   output: Tensor;
   /** The final (h, c) of every LSTM in chain order. */
-  states: LstmState[];
+  states: RecurrentState[];
 }
 
 /** Options of {@link ChainRunner.forward}. */
 export interface ChainForwardOptions {
   lengths?: Int32Array | null;
   /** The initial (h, c) of every LSTM in chain order; zeros when omitted. */
-  initial?: LstmState[] | null;
+  initial?: RecurrentState[] | null;
   /** Keep nothing for backward. */
   noGrad?: boolean;
+  /** The lease the caller holds the model's block under. */
+  lease?: BusyLease;
 }
 
 /**
@@ -59,10 +59,10 @@ export class ChainRunner {
 
   /** Forward through every layer; the LSTMs run off the main thread. */
   async forward(x: Tensor<TensorData>, options: ChainForwardOptions = {}): Promise<ChainOutput> {
-    const { lengths = null, initial = null, noGrad = false } = options;
+    const { lengths = null, initial = null, noGrad = false, lease } = options;
     const final = new Map<Module, RecurrentState>();
     const init = initial ? new Map<Module, RecurrentState>(this.lstms.map((l, i) => [l, initial[i]!])) : undefined;
-    const output = await this.model.forwardChainAsync(x, { lengths, noGrad, final, ...(init ? { initial: init } : {}) });
+    const output = await this.model.forwardChainAsync(x, { lengths, noGrad, final, lease, ...(init ? { initial: init } : {}) });
     this.ran = !noGrad;
     return { output, states: this.lstms.map((l) => final.get(l)!) };
   }
@@ -71,10 +71,10 @@ export class ChainRunner {
    * Backward of the last forward from the gradient of its output; parameter gradients accumulate.
    * The gradient into carried state is cut (truncated BPTT), and the model input gets none.
    */
-  async backward(grad: Tensor): Promise<void> {
+  async backward(grad: Tensor, lease?: BusyLease): Promise<void> {
     if (!this.ran) throw new LstmError('fit: backward without a training forward', 'ERR_LSTM_STATE');
     this.ran = false;
     await yieldToEventLoop();
-    await this.model.backwardChainAsync(grad, false);
+    await this.model.backwardChainAsync(grad, { inputGrad: false, retain: false, lease });
   }
 }

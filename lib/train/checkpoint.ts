@@ -16,7 +16,7 @@ import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import type { OptimizerState } from '../optim/optimizer.js';
 import type { ParamSlot } from '../parameters.js';
 import type { Tensor, TensorData } from '../tensor.js';
-import type { LstmState } from './chain-runner.js';
+import type { RecurrentState } from '../layers/module.js';
 
 export const CHECKPOINT_FORMAT = 'lstm-native/fit-checkpoint';
 export const CHECKPOINT_VERSION = '1';
@@ -36,7 +36,7 @@ export interface CheckpointData {
   schedule: unknown;
   rng: unknown;
   position: Position;
-  carried: LstmState[] | null;
+  carried: RecurrentState[] | null;
   best: Float32Array | null;
   run: Record<string, unknown>;
 }
@@ -121,7 +121,7 @@ export async function readCheckpoint(path: string, slots: readonly ParamSlot[], 
   const buffers: Record<string, Float32Array> = {};
   for (const name of opt.buffers ?? []) buffers[name] = gather(path, tensors, slots, size, 'optimizer.', `.${name}`);
   const count = Number(metadata.carried ?? '0');
-  const carried: LstmState[] = [];
+  const carried: RecurrentState[] = [];
   for (let i = 0; i < count; i++) {
     const h = tensors[`carried.${i}.h`];
     const c = tensors[`carried.${i}.c`];

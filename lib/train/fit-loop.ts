@@ -15,7 +15,7 @@ import { ReduceLROnPlateau } from '../schedule.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions } from '../validate.js';
 import { abortError } from './abort.js';
 import type { BatchSource } from './batches.js';
-import type { LstmState } from './chain-runner.js';
+import type { RecurrentState } from '../layers/module.js';
 import { readCheckpoint, resolveResume, saveCheckpoint, type CheckpointData, type Position } from './checkpoint.js';
 import { METRIC_NAMES, MetricSums } from './metrics.js';
 import { checkCallbacks, checkCheckpoint, checkEarlyStopping, checkSignal, RUN_KEYS, type ResolvedCheckpoint,
@@ -126,7 +126,8 @@ export async function runFit(trainer: Trainer, data: FitData, options: RunOption
     val = makeSources(where, r.validationData, { ...srcOpts, shuffle: false, validationSplit: 0 }, trainer.info, trainer.classLoss,
       'validationData').train;
   }
-  const metrics = sources.kind ? trainer.resolve(where, sources.kind).metrics : [];
+  if (sources.kind) trainer.resolve(where, sources.kind);
+  const metrics = trainer.metricNames;
   const monitor = r.early?.monitor ?? (val ? 'valLoss' : 'loss');
   checkMonitor(where, 'earlyStopping.monitor', monitor, val !== null, metrics);
   const plateauMonitor = trainer.schedule?.scheduler instanceof ReduceLROnPlateau ? trainer.schedule.monitor ?? (val ? 'valLoss' : 'loss') : null;
@@ -149,7 +150,7 @@ export async function runFit(trainer: Trainer, data: FitData, options: RunOption
 class FitRun {
   private pos: Position = { epoch: 0, batch: 0, globalStep: 0 };
   private state: RunState;
-  private carried: LstmState[] | null = null;
+  private carried: RecurrentState[] | null = null;
   private bestWeights: Float32Array | null = null;
   private readonly mode: 'min' | 'max';
 
@@ -278,7 +279,10 @@ class FitRun {
     }
   }
 
-  /** Tracks the best monitored value; true when early stopping's patience ran out. */
+  /**
+   * Tracks the best monitored value; true when early stopping's patience ran out: `patience`
+   * epochs in a row without improvement (at least one), as Keras and Lightning count.
+   */
   private updateBest(record: EpochRecord): boolean {
     const v = monitorValue(record, this.monitor);
     const best = this.state.best;
@@ -293,7 +297,7 @@ class FitRun {
       return false;
     }
     best.wait += 1;
-    return this.r.early !== null && best.wait > this.r.early.patience;
+    return this.r.early !== null && best.wait >= Math.max(1, this.r.early.patience);
   }
 
   private async checkpoint(): Promise<void> {

@@ -9,14 +9,16 @@ import { Adam } from '../optim/adam.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { optimNative } from '../optim/native.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import type { BusyLease } from '../parameters.js';
 import type { Tensor, TensorData } from '../tensor.js';
-import { checkInteger, checkNumber, checkOptions } from '../validate.js';
+import { checkInteger, checkOptions, checkPositive } from '../validate.js';
 import type { BatchSource, TrainBatch } from './batches.js';
 
 /** A batch already in the model's layout, as {@link Trainer.batches} yields it. */
 export type PreparedBatch = TrainBatch;
 import { assemble } from './batches.js';
-import { ChainRunner, yieldToEventLoop, type LstmState } from './chain-runner.js';
+import { ChainRunner, yieldToEventLoop } from './chain-runner.js';
+import type { RecurrentState } from '../layers/module.js';
 import { encodeCheckpoint, readCheckpoint, writeFileAtomic, type CheckpointData } from './checkpoint.js';
 import { runFit } from './fit-loop.js';
 import type { RandomState } from '../random.js';
@@ -37,13 +39,13 @@ export interface StepResult {
   /** True when the batch was skipped (onNonFinite 'skip'). */
   skipped: boolean;
   /** The final (h, c) of every LSTM in chain order: pass it as `initialState` of the next chunk (truncated BPTT). */
-  state: LstmState[];
+  state: RecurrentState[];
 }
 
 /** Options of {@link Trainer.trainStep}. */
 export interface TrainStepOptions {
   /** The initial (h, c) of every LSTM in chain order (a previous step's `state`); zeros when omitted. */
-  initialState?: LstmState[];
+  initialState?: RecurrentState[];
 }
 
 /** Options of {@link Trainer.batches}. */
@@ -113,7 +115,7 @@ export class Trainer {
     if (o.optimizer !== undefined) checkOptimizer(where, o.optimizer, values);
     this.opt = (o.optimizer as Optimizer | undefined) ?? null;
     this.schedule = o.schedule === undefined ? null : checkSchedule(where, o.schedule, this.optimizer);
-    this.clip = o.clipGradNorm === undefined ? null : checkNumber(where, 'clipGradNorm', o.clipGradNorm, Number.MIN_VALUE);
+    this.clip = o.clipGradNorm === undefined ? null : checkPositive(where, 'clipGradNorm', o.clipGradNorm);
     this.onNonFinite = checkOnNonFinite(where, o.onNonFinite);
     if (o.loss !== undefined) resolveLoss(where, o.loss, false);
     checkMetrics(where, o.metrics, null);
@@ -140,6 +142,11 @@ export class Trainer {
       this.resolved = { loss, metrics: checkMetrics(where, this.metricsOption, kind === 'class'), kind };
     }
     return this.resolved;
+  }
+
+  /** The metric names asked for (checked against the targets once they are known). @internal */
+  get metricNames(): readonly string[] {
+    return (this.metricsOption as string[] | undefined) ?? [];
   }
 
   /** The kind of targets fixed by the data seen so far, or null. @internal */
@@ -178,12 +185,12 @@ export class Trainer {
     return this.hold(where, async () => (await this.step(where, b, initial, null)).result);
   }
 
-  private checkState(where: string, state: unknown): LstmState[] {
+  private checkState(where: string, state: unknown): RecurrentState[] {
     const n = this.runner.lstms.length;
     if (!Array.isArray(state) || state.length !== n || !state.every((s) => s && typeof s === 'object' && 'h' in s && 'c' in s)) {
       throw typeError(`${where}: initialState must be an array of ${n} { h, c } (one per LSTM, as StepResult.state), got ${describe(state)}`);
     }
-    return state as LstmState[];
+    return state as RecurrentState[];
   }
 
   /**
@@ -202,47 +209,74 @@ export class Trainer {
     yield* src.train.batches(epoch, 0);
   }
 
-  /** Runs `fn` with the model held (other calls on it throw ERR_LSTM_BUSY), restoring its mode after. @internal */
+  /** The lease the model is held under while {@link Trainer.hold} runs, and what for. */
+  private held: { where: string; lease: BusyLease } | null = null;
+
+  /**
+   * Runs `fn` with the model held (its block busy: other calls on it throw ERR_LSTM_BUSY),
+   * restoring its mode after. @internal
+   */
   async hold<T>(where: string, fn: () => Promise<T>): Promise<T> {
-    this.model.assertIdle(where);
     const training = this.model.isTraining;
-    this.model.heldBy = where;
+    this.held = { where, lease: this.model.block.acquire(where) };
     try {
       return await fn();
     } finally {
-      this.model.heldBy = null;
+      this.held.lease.release();
+      this.held = null;
       this.model.train(training);
     }
+  }
+
+  /**
+   * Runs synchronous work that writes the block (optimizer, clipping) with the lease released: the
+   * block rules want it idle for them. No await in between, so no other code sees the model idle.
+   */
+  private unheld<T>(fn: () => T): T {
+    const h = this.held;
+    if (!h) return fn();
+    h.lease.release();
+    try {
+      return fn();
+    } finally {
+      h.lease = this.model.block.acquire(h.where);
+    }
+  }
+
+  /** The lease of the current hold, for the chain calls. */
+  private get lease(): BusyLease | undefined {
+    return this.held?.lease;
   }
 
   /**
    * The step on an assembled batch; `initial` is the carried (h, c). Returns the result, the batch's
    * loss (null when skipped) and the LSTMs' final states. @internal
    */
-  async step(where: string, batch: TrainBatch, initial: LstmState[] | null, at: StepWhere | null):
-    Promise<{ result: StepResult; loss: BatchLoss | null; pred: Tensor | null; states: LstmState[] }> {
+  async step(where: string, batch: TrainBatch, initial: RecurrentState[] | null, at: StepWhere | null):
+    Promise<{ result: StepResult; loss: BatchLoss | null; pred: Tensor | null; states: RecurrentState[] }> {
     const { loss } = this.resolved!;
     const opt = this.optimizer;
     const params = opt.params;
     this.model.train(true);
     await yieldToEventLoop();
-    opt.zeroGrad();
-    const out = await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, initial });
+    this.unheld(() => opt.zeroGrad());
+    const out = await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, initial, lease: this.lease });
     const bl = batchLoss(where, loss, out.output, batch);
     if (!Number.isFinite(bl.loss)) {
       const what = out.output.data.some((v) => !Number.isFinite(v)) ? 'the model output has non-finite values' : 'the targets or the loss function';
       this.nonFinite(where, `loss is ${bl.loss}`, what, at);
       return { result: { loss: bl.loss, gradNorm: NaN, skipped: true, state: out.states }, loss: null, pred: null, states: out.states };
     }
-    await this.runner.backward(bl.grad);
-    const norm = this.clip !== null ? clipGradNorm(params, this.clip) : Math.sqrt(optimNative().sumSquares(params.grads));
+    await this.runner.backward(bl.grad, this.lease);
+    const clip = this.clip;
+    const norm = this.unheld(() => (clip !== null ? clipGradNorm(params, clip) : Math.sqrt(optimNative().sumSquares(params.grads))));
     if (!Number.isFinite(norm)) {
       const slot = params.slots.find((s) => params.grads.subarray(s.offset, s.offset + s.size).some((v) => !Number.isFinite(v)));
       this.nonFinite(where, `gradient norm is ${norm}`, `gradient of ${slot?.name ?? 'a parameter'} has non-finite values`, at);
-      opt.zeroGrad();
+      this.unheld(() => opt.zeroGrad());
       return { result: { loss: bl.loss, gradNorm: norm, skipped: true, state: out.states }, loss: null, pred: null, states: out.states };
     }
-    opt.step();
+    this.unheld(() => opt.step());
     if (this.schedule?.interval === 'step') (this.schedule.scheduler as { step(): void }).step();
     return { result: { loss: bl.loss, gradNorm: norm, skipped: false, state: out.states }, loss: bl, pred: out.output, states: out.states };
   }
@@ -274,11 +308,11 @@ export class Trainer {
     let sum = 0;
     let count = 0;
     let sums: MetricSums | null = null;
-    let carried: LstmState[] | null = null;
+    let carried: RecurrentState[] | null = null;
     for await (const batch of source.batches(0, 0)) {
       const { loss, metrics } = this.resolve(where, batch.y!.data instanceof Int32Array ? 'class' : 'float');
       sums ??= new MetricSums(metrics, loss.name);
-      const out = await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, initial: carried, noGrad: true });
+      const out = await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, initial: carried, noGrad: true, lease: this.lease });
       if (source.carriesState) carried = out.states;
       const bl = batchLoss(where, loss, out.output, batch);
       sum += bl.loss * bl.count;
@@ -309,7 +343,7 @@ export class Trainer {
       for (let from = 0; from < N; from += batchSize) {
         const idx = Uint32Array.from({ length: Math.min(batchSize, N - from) }, (_, i) => from + i);
         const batch = assemble({ inputs, targets: null }, idx, this.info);
-        const pred = (await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, noGrad: true })).output;
+        const pred = (await this.runner.forward(batch.x as Tensor<TensorData>, { lengths: batch.lengths, noGrad: true, lease: this.lease })).output;
         F = pred.shape[pred.shape.length - 1]!;
         perStep = pred.shape.length === 3;
         out ??= new Float32Array(N * (perStep ? Tmax : 1) * F);

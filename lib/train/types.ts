@@ -37,7 +37,7 @@ export interface TokenData {
   tokens: Int32Array | number[] | Tensor<Int32Array>;
 }
 
-/** One ready batch, as an async iterable yields them: x in the model's layout (B first unless its LSTMs are time-major). */
+/** One ready batch, as an async iterable yields them: the forms of {@link ArrayData}, sequence first (fit lays it out for the model). */
 export interface Batch {
   x: Tensor<TensorData> | number[][][] | number[][];
   y: TargetData;

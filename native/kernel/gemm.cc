@@ -1,5 +1,5 @@
 // The GEMM seam (contract in gemm.h): gemm<F>() forwards to OpenBLAS when the build linked it
-// (LSTM_NATIVE_HAVE_OPENBLAS) and to the built-in blocked GEMM (gemm_builtin.cc) otherwise.
+// (LSTM_NATIVE_HAVE_OPENBLAS) and to the built-in blocked GEMM (gemm_driver.h) otherwise.
 //
 // gemm_openblas<F>() wraps cblas_?gemm / cblas_?gemv (row-major) and handles what BLAS should not
 // be asked to do:

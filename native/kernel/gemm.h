@@ -9,7 +9,7 @@
 // Two implementations sit behind it:
 //   - OpenBLAS through CBLAS when CMake found it (LSTM_NATIVE_HAVE_OPENBLAS) and the build was not
 //     told LSTM_NATIVE_BLAS=builtin;
-//   - the built-in cache-blocked GEMM (gemm_builtin.cc), with SIMD micro-kernels chosen at run time,
+//   - the built-in cache-blocked GEMM (gemm_driver.h), with SIMD micro-kernels chosen at run time,
 //     always compiled so tests can compare the two.
 #pragma once
 

@@ -1,5 +1,5 @@
-// Internals of the built-in GEMM, shared by gemm_builtin.cc (the blocked driver, threading, the
-// portable scalar kernels) and the per-ISA files gemm_builtin_avx2.cc / gemm_builtin_avx512.cc
+// Internals of the built-in GEMM: the kernel-set contract shared by the driver (gemm_driver.h and
+// its files) and the per-ISA files gemm_builtin_avx2.cc / gemm_builtin_avx512.cc
 // (register-blocked micro-kernels, panel packing and GEMV kernels compiled with their own flags).
 // Not part of the kernel's interface: use gemm.h.
 //

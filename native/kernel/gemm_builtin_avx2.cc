@@ -1,5 +1,5 @@
 // AVX2 + FMA kernels of the built-in GEMM (compiled with -mavx2 -mfma; chosen at run time by
-// gemm_builtin.cc when active_isa() is avx2 or better).
+// gemm_isa_table.cc when active_isa() is avx2 or better).
 //   float : 6x16 micro-kernel (12 ymm accumulators + 2 B vectors + 1 broadcast = 15 registers),
 //           8x8-transpose B packing, 4-row dot / 4-vector axpy GEMV.
 //   double: 6x8 micro-kernel with the same code (4 doubles per ymm); portable packing.

@@ -1,5 +1,5 @@
 // AVX-512F kernels of the built-in GEMM (compiled with -mavx512f -mavx512dq -mavx2 -mfma; chosen at
-// run time by gemm_builtin.cc when active_isa() is avx512). The same templates as the AVX2 file with
+// run time by gemm_isa_table.cc when active_isa() is avx512). The same templates as the AVX2 file with
 // 512-bit vectors:
 //   float : 6x32 micro-kernel (12 zmm accumulators), the AVX2 8x8-transpose B packing (NR = 32),
 //           GEMV over zmm.

@@ -1,4 +1,5 @@
-// BPTT of one LSTM layer-direction, the mirror of lstm_forward.cc (contract and layout in lstm.h):
+// BPTT of one LSTM layer-direction, the mirror of the training forward (lstm_train_forward.cc;
+// contract and layout in lstm.h):
 //   per step, in the opposite order of forward:
 //     dh += dy_t                                     (active items only)
 //     dhr = dh W_hr, dHP_t = dh                      only with a projection

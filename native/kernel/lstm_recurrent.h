@@ -1,6 +1,8 @@
-// Internals of the fast float32 LSTM path (lstm_forward.cc / lstm_backward.cc): the recurrent
-// product with W_hh packed once per call into a blocked panel layout, and the slice scheduler that
-// keeps each thread on the same weights at every step. Not part of the kernel's interface (lstm.h).
+// Internals of the fast float32 LSTM path (lstm_step.cc / lstm_backward.cc): the step kernels
+// (step_kernels_scalar.cc, lstm_recurrent_avx2.cc), W_hh packed once per call into a blocked panel
+// layout (step_packing.cc), the schedulers that keep each thread on the same weights at every step
+// (step_schedulers.cc), and the choice of path and split (step_policy.cc). Not part of the
+// kernel's interface (lstm.h).
 //
 // Packed layouts (float, zero-padded so kernels always run full tiles):
 //   forward  (gates of 8 hidden units interleaved): for unit block jb (units j0 = 8 jb .. j0+7),

@@ -61,7 +61,7 @@ bool lstm_inference_layout(const LstmDims& d, LstmInferenceLayout* L) {
   // at least one step. Enough rows (Tc * B) for the product to run at full rate, and few products
   // per layer (each pays its packing of x and its threads' uneven finish): at 256 K floats W3
   // (B 64, H 512) got 2-step chunks and lost 8% against hoisting all T at once; measured paired
-  // since the step prefetches each block's G rows one block ahead (lstm_forward.cc), 16-step
+  // since the step prefetches each block's G rows one block ahead (lstm_step.cc), 16-step
   // chunks against 8 (1 M floats): W3 +1 to +5% (2 threads, 3 runs; 1 thread +4.6%), I 256 H 256
   // B 128 +2.8%, H 1024 B 32 +1.3%; 32 or all 50 steps no better than 16.
   const size_t row = B * 4 * H;

@@ -1,14 +1,14 @@
 /**
- * The package as users get it: dist/ works from both `import` and `require`, a prebuild made by
- * `npm run prebuild` loads with PREBUILDS_ONLY=1, and backendInfo() reports the GEMM backend the
- * build was asked for (LSTM_NATIVE_BLAS).
+ * The package as users get it: dist/ works from both `import` and `require`, backendInfo() reports
+ * the GEMM backend the build was asked for (LSTM_NATIVE_BLAS), and a missing addon gives one
+ * actionable error. Prebuilds and installs from the packed tarball: package-install.test.ts.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const smoke = `
@@ -48,27 +48,7 @@ describe('backend', () => {
   });
 });
 
-describe('prebuild', () => {
-  const out = mkdtempSync(join(tmpdir(), 'lstm-native-prebuild-'));
-  afterAll(() => rmSync(out, { recursive: true, force: true }));
-
-  it('npm run prebuild makes a prebuild that loads with PREBUILDS_ONLY=1', () => {
-    execFileSync(process.execPath, [join(root, 'scripts', 'prebuild.mjs'), '--out', out], {
-      cwd: root, stdio: 'pipe', env: { ...process.env, LSTM_NATIVE_BLAS: 'builtin' }, timeout: 600_000,
-    });
-    const folder = join(out, 'prebuilds', `${process.platform}-${process.arch}`);
-    const files = readdirSync(folder);
-    expect(files.length).toBe(1);
-    expect(files[0]).toMatch(/^lstm-native\.napi(\.(glibc|musl))?\.node$/);
-    // LSTM_NATIVE_PREBUILD points node-gyp-build at the folder holding prebuilds/ (its documented
-    // <PACKAGE>_PREBUILD override); PREBUILDS_ONLY=1 forbids falling back to build/Release.
-    const r = runNode(['--input-type=module', '-e', `import * as m from ${JSON.stringify(join(root, 'dist', 'index.js'))};${smoke}`],
-      { PREBUILDS_ONLY: '1', LSTM_NATIVE_PREBUILD: out, LSTM_NATIVE_BLAS: '' });
-    expect(r.info.blas).toBe('builtin');
-    expect(r.shape).toEqual([2, 3, 5]);
-    expect(existsSync(join(root, 'build', 'Release'))).toBe(true);
-  }, 600_000);
-
+describe('loading', () => {
   it('fails with one actionable error when no binary can be loaded', () => {
     const empty = mkdtempSync(join(tmpdir(), 'lstm-native-empty-'));
     try {

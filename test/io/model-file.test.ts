@@ -212,7 +212,8 @@ describe('model file refusals', () => {
     class Odd extends Module {
       constructor() { super(0); }
       get slots() { return []; }
-      resetParameters() {}
+      protected initParameters() {}
+      checkBackward() {}
       inputFeatures() { return { kind: 'tokens' } as const; }
       outputFeatures() { return { kind: 'tokens' } as const; }
       forwardChain(): never { throw new Error('no'); }

@@ -168,7 +168,7 @@ describe('Sequential', () => {
     const x = rand([3, 5, 6]);
     const dy = rand([3, 2]);
     model.forward(x);
-    const dx = model.backward(dy);
+    const dx = model.backward(dy, { retainGraph: true });
     expect(dx!.shape).toEqual([3, 5, 6]);
     const grads = model.parameters().grads.slice();
     model.zeroGrad();

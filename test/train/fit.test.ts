@@ -141,9 +141,9 @@ describe('fit', () => {
       epochs: 50, batchSize: 40, optimizer: opt, earlyStopping: { monitor: 'loss', patience: 2, restoreBest: true, minDelta: 10 },
       callbacks: { onEpochEnd: () => { weights.push(model.parameters().values.slice()); } },
     });
-    // minDelta 10 means nothing after the first epoch counts as an improvement.
+    // minDelta 10 means nothing after the first epoch counts as an improvement: 2 epochs without one stop the run.
     expect(h.stoppedEarly).toBe(true);
-    expect(h.epochs).toHaveLength(4);
+    expect(h.epochs).toHaveLength(3);
     expect(h.bestEpoch).toBe(1);
     expect(bitsEqual(model.parameters().values, weights[0]!)).toBe(true);
   });
@@ -178,7 +178,18 @@ describe('fit', () => {
     expect(calls).toBe(2);
     await expect(model.fit(sumTask(40), { epochs: 1, batchSize: 8,
       callbacks: { onEpochEnd: async () => { await new Promise((r) => setTimeout(r, 1)); throw boom; } } })).rejects.toBe(boom);
-    expect(model.heldBy).toBeNull();
+    expect(model.block.busy).toBeNull();
+  });
+
+  it('stops at the first epoch without improvement with patience 0, and monitors a metric of an iterable', async () => {
+    const model = regressor(5);
+    const { x, y } = sumTask(40);
+    const source = { async *[Symbol.asyncIterator]() { yield { x, y }; } };
+    const h = await model.fit(source, { epochs: 20, optimizer: new SGD(model.parameters(), { lr: 0.5 }), metrics: ['mae'],
+      earlyStopping: { monitor: 'mae', minDelta: 10 } });
+    expect(h.epochs).toHaveLength(2);
+    expect(h.monitor).toBe('mae');
+    expect(h.bestValue).toBe(h.epochs[0]!.metrics.mae);
   });
 
   it('trains on an async iterable of ready batches, iterated again every epoch', async () => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Adam } from '../../lib/optim/index.js';
 import { StepLR } from '../../lib/schedule.js';
 import { Trainer } from '../../lib/train/trainer.js';
-import type { LstmState } from '../../lib/train/chain-runner.js';
+import type { RecurrentState } from '../../lib/layers/module.js';
 import { bitsEqual, charModel, periodicTokens, regressor, sumTask } from './helpers.js';
 
 describe('Trainer', () => {
@@ -39,7 +39,7 @@ describe('Trainer', () => {
     const b = charModel(2);
     const trainer = new Trainer(b);
     const losses: number[] = [];
-    let state: LstmState[] | undefined;
+    let state: RecurrentState[] | undefined;
     for await (const batch of trainer.batches({ tokens }, { batchSize: 4, tbptt: { steps: 10 } })) {
       const r = await trainer.trainStep(batch, state ? { initialState: state } : {});
       state = r.state;

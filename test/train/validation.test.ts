@@ -28,7 +28,7 @@ async function rejectsBeforeWork(data: unknown, options: unknown, Kind: typeof T
   expect(called).toBe(false);
   expect(fs.existsSync(dir)).toBe(false);
   expect(bitsEqual(model.parameters().values, before)).toBe(true);
-  expect(model.heldBy).toBeNull();
+  expect(model.block.busy).toBeNull();
 }
 
 const good = sumTask(10);
@@ -78,7 +78,7 @@ describe('fit argument checks', () => {
     await rejectsBeforeWork(good, { signal: 'stop' }, TypeError, /fit: signal must be an AbortSignal, got the string "stop"/);
     await rejectsBeforeWork(good, { onNonFinite: 'ignore' }, RangeError, /fit: onNonFinite must be 'stop' or 'skip', got the string "ignore"/);
     await rejectsBeforeWork(good, { checkpoint: { dir: '' } }, TypeError, /fit: checkpoint.dir must be a non-empty string/);
-    await rejectsBeforeWork(good, { clipGradNorm: -1 }, RangeError, /clipGradNorm must be a finite number/);
+    await rejectsBeforeWork(good, { clipGradNorm: -1 }, RangeError, /fit: clipGradNorm must be a finite number > 0, got the number -1/);
     await rejectsBeforeWork(good, { callbacks: { onBatchEnd: 3 } }, TypeError, /fit: callbacks.onBatchEnd must be a function, got the number 3/);
   });
 

@@ -19,7 +19,7 @@ describe('Random', () => {
     expect(xs.every((v) => v >= 0 && v < 1)).toBe(true);
   });
   it('rejects an invalid manualSeed', () => {
-    expectError(() => manualSeed(-1), RangeError, /^manualSeed: seed must be an integer in \[0, 4294967295\], got -1$/);
-    expectError(() => manualSeed(1.5), RangeError, /got 1.5$/);
+    expectError(() => manualSeed(-1), RangeError, /^manualSeed: seed must be an integer in \[0, 4294967295\], got the number -1$/);
+    expectError(() => manualSeed(1.5), RangeError, /got the number 1.5$/);
   });
 });

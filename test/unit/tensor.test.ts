@@ -200,9 +200,16 @@ describe('checkTensor()', () => {
     err = thrown(() => checkTensor('lstm.forward', 'x', { data: new Float32Array(2) }, [2]));
     expect(err.message).toBe('lstm.forward: x must be a tensor {data: Float32Array, shape: number[]}, got an object');
 
+    // A number that is not a valid dim is a RangeError; a value of the wrong kind a TypeError.
     err = thrown(() => checkTensor('lstm.forward', 'x', { data: new Float32Array(2), shape: [2, -1] }, [2]));
-    expect(err).toBeInstanceOf(TypeError);
+    expect(err).toBeInstanceOf(RangeError);
     expect(err.message).toBe('lstm.forward: x.shape must be an array of non-negative integers, got [2, -1]');
+    expect((err as { code?: string }).code).toBe('ERR_LSTM_SHAPE');
+    err = thrown(() => checkTensor('lstm.forward', 'x', { data: new Float32Array(2), shape: [2 ** 53] }, [2]));
+    expect(err).toBeInstanceOf(RangeError);
+    err = thrown(() => checkTensor('lstm.forward', 'x', { data: new Float32Array(2), shape: [2, '1'] }, [2]));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe('lstm.forward: x.shape must be an array of non-negative integers, got [2, "1"]');
 
     err = thrown(() => checkTensor('lstm.forward', 'x', { data: new Float32Array(2), shape: '2' }, [2]));
     expect(err.message).toBe('lstm.forward: x.shape must be an array of non-negative integers, got the string "2"');

@@ -1,21 +1,19 @@
-// The fast LSTM path's portable pieces (contract in lstm_recurrent.h): scalar kernels (the
-// LSTM_NATIVE_ISA=scalar answer and the non-x86 fallback), ISA dispatch, W_hh packing, and the
-// slice scheduler with thread affinity, and the row scheduler that moves rows to idle threads.
-#include "lstm_recurrent.h"
-
+// The fast LSTM step's schedulers (contract in lstm_recurrent.h): run_slices (one pool job per
+// step, each thread preferring the slice it ran last), run_block_steps (all steps of unit blocks in
+// one pool job, cuts that follow the threads' speeds) and run_row_steps (all steps of batch rows
+// in one pool job, rows handed to idle threads).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
+#include <cstdint>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
-#include "cpu_features.h"
+#include "lstm_recurrent.h"
 #include "thread_pool.h"
 
-#include <thread>
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
 #include <immintrin.h>
 #define LSTM_REC_CPU_RELAX() _mm_pause()
@@ -29,165 +27,10 @@ namespace lstm {
 namespace rec {
 namespace {
 
-void tile16_scalar(int K, const float* a, ptrdiff_t lda, int mr, const float* p, ptrdiff_t ldp,
-                   float* s, ptrdiff_t lds) {
-  for (int r = 0; r < mr; ++r) {
-    float acc[16] = {};
-    const float* ar = a + r * lda;
-    for (int k = 0; k < K; ++k) {
-      const float av = ar[k];
-      const float* pk = p + k * ldp;
-      for (int c = 0; c < 16; ++c) acc[c] += av * pk[c];
-    }
-    std::memcpy(s + r * lds, acc, sizeof(acc));
-  }
-}
-
-void tile16x2_scalar(int K1, const float* a1, ptrdiff_t lda1, const float* p1, int K2,
-                     const float* a2, ptrdiff_t lda2, const float* p2, ptrdiff_t ldp,
-                     const float* bias, int mr, float* s, ptrdiff_t lds) {
-  for (int r = 0; r < mr; ++r) {
-    float acc[16];
-    for (int c = 0; c < 16; ++c) acc[c] = bias[c];
-    const float* ar = a1 + r * lda1;
-    for (int k = 0; k < K1; ++k) {
-      const float av = ar[k];
-      const float* pk = p1 + k * ldp;
-      for (int c = 0; c < 16; ++c) acc[c] += av * pk[c];
-    }
-    ar = a2 + r * lda2;
-    for (int k = 0; k < K2; ++k) {
-      const float av = ar[k];
-      const float* pk = p2 + k * ldp;
-      for (int c = 0; c < 16; ++c) acc[c] += av * pk[c];
-    }
-    std::memcpy(s + r * lds, acc, sizeof(acc));
-  }
-}
-
-void dot_rows_scalar(int rows, int K, const float* m, ptrdiff_t ldm, const float* x, float* y) {
-  for (int i = 0; i < rows; ++i) {
-    const float* mi = m + i * ldm;
-    float d = 0;
-    for (int k = 0; k < K; ++k) d += mi[k] * x[k];
-    y[i] = d;
-  }
-}
-
-void pack16_scalar(int K, const float* const* rows, float* dst) {
-  for (int c = 0; c < 16; ++c) {
-    const float* src = rows[c];
-    if (src) {
-      for (int k = 0; k < K; ++k) dst[static_cast<size_t>(k) * 16 + c] = src[k];
-    } else {
-      for (int k = 0; k < K; ++k) dst[static_cast<size_t>(k) * 16 + c] = 0.0f;
-    }
-  }
-}
-
-const char* env_str(const char* name) {
-  const char* s = std::getenv(name);
-  return s && *s ? s : nullptr;
-}
-
 // The slice a thread ran last: a hint only.
 thread_local int tl_slice = -1;
 
 }  // namespace
-
-const RecKernels rec_kernels_scalar = {"scalar",         &tile16_scalar, &tile16x2_scalar,
-                                       &dot_rows_scalar, nullptr,        nullptr,
-                                       nullptr,          nullptr,        &pack16_scalar};
-
-const RecKernels& rec_kernels() {
-  static const RecKernels* k = [] {
-#if defined(LSTM_NATIVE_X86)
-    const Isa isa = active_isa();
-    if (isa == Isa::Avx2 || isa == Isa::Avx512) return &rec_kernels_avx2;
-#endif
-    return &rec_kernels_scalar;
-  }();
-  return *k;
-}
-
-size_t packed_fwd_size(int H, int Hout) {
-  return static_cast<size_t>((H + kUnits - 1) / kUnits) * kFwdCols * static_cast<size_t>(Hout);
-}
-size_t packed_bwd_size(int H, int Hout) {
-  return static_cast<size_t>((Hout + kBwdCols - 1) / kBwdCols) * kBwdCols * 4 * static_cast<size_t>(H);
-}
-
-bool fuse_input(int B, int I, int H, int Hout) {
-  static const int mode = [] {
-    const char* s = env_str("LSTM_NATIVE_LSTM_FUSE_INPUT");
-    return s ? std::atoi(s) : -1;
-  }();
-  (void)H;
-  if (B <= 1 || !fast_path_enabled()) return false;
-  if (mode >= 0) return mode != 0;
-  return 2 * I <= Hout;
-}
-
-size_t packed_bias_size(int H) { return static_cast<size_t>((H + kUnits - 1) / kUnits) * kFwdCols; }
-
-size_t packed_in_size(int H, int I) { return packed_fwd_size(H, I) + packed_bias_size(H); }
-
-bool bias_in_step(int B, int I, int H, int Hout) { return B > 1 && !fuse_input(B, I, H, Hout); }
-
-void pack_bias(const float* b_ih, const float* b_hh, int H, float* pbias) {
-  const int nb = (H + kUnits - 1) / kUnits;
-  for (int jb = 0; jb < nb; ++jb) {
-    for (int g = 0; g < 4; ++g) {
-      for (int u = 0; u < kUnits; ++u) {
-        const int j = jb * kUnits + u;
-        const size_t gj = static_cast<size_t>(g) * H + j;
-        pbias[jb * kFwdCols + g * kUnits + u] = j < H ? b_ih[gj] + b_hh[gj] : 0.0f;
-      }
-    }
-  }
-}
-
-void half_panel_rows(const float* W, int H, int ld, int jb, int half, int k0,
-                     const float* rows[16]) {
-  for (int c = 0; c < kHalfCols; ++c) {
-    const int r = blocked_gate_row(H, jb * kFwdCols + half * kHalfCols + c);
-    rows[c] = r >= 0 ? W + static_cast<size_t>(r) * ld + k0 : nullptr;
-  }
-}
-
-void pack_fwd(const float* W_hh, int H, int Hout, float* pf) {
-  const int nb = (H + kUnits - 1) / kUnits;
-  const size_t panel = static_cast<size_t>(kFwdCols) * Hout;
-  const Pack16Fn pack16 = rec_kernels().pack16;
-  parallel_for_min(nb, 4, [&](int64_t b0, int64_t b1) {
-    for (int64_t jb = b0; jb < b1; ++jb) {
-      for (int half = 0; half < 2; ++half) {  // gates (i, f) | (g, o)
-        const float* rows[kHalfCols];
-        half_panel_rows(W_hh, H, Hout, static_cast<int>(jb), half, 0, rows);
-        pack16(Hout, rows, pf + jb * panel + static_cast<size_t>(half) * kHalfCols * Hout);
-      }
-    }
-  });
-}
-
-void pack_bwd(const float* W_hh, int H, int Hout, float* pb) {
-  const int nb = (Hout + kBwdCols - 1) / kBwdCols;
-  const int G4 = 4 * H;
-  const size_t panel = static_cast<size_t>(kBwdCols) * G4;
-  parallel_for_min(nb, 4, [&](int64_t b0, int64_t b1) {
-    for (int64_t cb = b0; cb < b1; ++cb) {
-      float* dst = pb + cb * panel;
-      const int c0 = static_cast<int>(cb) * kBwdCols;
-      const int nc = std::min(kBwdCols, Hout - c0);
-      for (int g = 0; g < G4; ++g) {
-        const float* src = W_hh + static_cast<size_t>(g) * Hout + c0;
-        float* d = dst + static_cast<size_t>(g) * kBwdCols;
-        std::memcpy(d, src, sizeof(float) * nc);
-        for (int c = nc; c < kBwdCols; ++c) d[c] = 0.0f;
-      }
-    }
-  });
-}
 
 void run_slices(int n, void (*fn)(void* ctx, int slice), void* ctx) {
   if (n <= 1) {
@@ -560,52 +403,6 @@ void run_block_steps(int blocks, int slices, int steps,
       }
     }
   });
-}
-
-bool split_rows(int B, int H, int K) {
-  static const int mode = [] {
-    const char* s = env_str("LSTM_NATIVE_LSTM_SPLIT");
-    if (!s) return -1;
-    return std::strcmp(s, "rows") == 0 ? 1 : std::strcmp(s, "units") == 0 ? 0 : -1;
-  }();
-  if (mode >= 0) return mode == 1;
-  const int n = std::min(num_threads(), 64);
-  // Rows when every thread gets at least 8 (tiles of 4 rows or more: a thinner tile streams the
-  // weights for too few FMAs) and the step's weights (4H x K floats), which every thread then
-  // streams in full, are at most 2 MiB. Measured (2 threads), rows/units: alternating in one
-  // process, I 64 H 256 B 32 (1.25 MiB) 1.065-1.08 in three runs and its training step 1.05,
-  // H 128 B 32 1.10, H 256 B 128 1.05; I = H = 512 (4 MiB) B 64 0.97-1.04, H 1024 (16 MiB) B 32
-  // 0.92, B 8 1.01. In separate processes (as the bench runs), I = H = 512 B 64 favoured units by
-  // 6-9% (rows had slow outliers: each thread streams twice the weights through the shared L3).
-  const double weight_bytes = 16.0 * H * K;
-  return n >= 2 && B >= 8 * n && weight_bytes <= 2.0 * (1 << 20);
-}
-
-int slice_count(int blocks, double flops_per_step) {
-  static const double min_flops = [] {
-    const char* s = env_str("LSTM_NATIVE_LSTM_MIN_SPLIT_FLOPS");
-    return s ? std::atof(s) : 60000.0;
-  }();
-  int n = std::min(num_threads(), 64);
-  n = std::min(n, blocks);
-  if (flops_per_step < min_flops) n = 1;
-  return std::max(n, 1);
-}
-
-bool fast_path_enabled() {
-  static const bool on = [] {
-    const char* s = env_str("LSTM_NATIVE_LSTM_PATH");
-    return !(s && std::strcmp(s, "reference") == 0);
-  }();
-  return on;
-}
-
-bool lstm_use_builtin_gemm() {
-  static const bool on = [] {
-    const char* s = env_str("LSTM_NATIVE_LSTM_GEMM");
-    return !(s && std::strcmp(s, "blas") == 0);
-  }();
-  return on;
 }
 
 }  // namespace rec

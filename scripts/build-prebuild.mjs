@@ -1,14 +1,17 @@
 #!/usr/bin/env node
-// Makes a prebuild: prebuilds/<platform>-<arch>/lstm-native.napi[.glibc|.musl].node, named the way
-// node-gyp-build looks for it (and loads with PREBUILDS_ONLY=1).
+// Makes the prebuild of this machine: prebuilds/<platform>-<arch>/lstm-native.napi[.glibc|.musl].node,
+// named the way node-gyp-build looks for it (and loads with PREBUILDS_ONLY=1). One job of the
+// release matrix runs this per target; scripts/release-pack.mjs then checks the set and packs it
+// (docs/releasing.md).
 //
 // Why not prebuildify: it can only drive node-gyp (prebuild/prebuildify#49), and its build step
 // moves build/Release/*.node away, which would take the local build out from under the tests. This
-// builds in its own folder (build-prebuild/) with cmake-js instead.
+// builds in its own folder with cmake-js instead: build-prebuild/ of the package root unless
+// --build-dir says otherwise. The folder is kept, so a second run only recompiles what changed.
 //
 // The GEMM of a prebuild defaults to the built-in one, so the file loads on machines without
 // OpenBLAS; LSTM_NATIVE_BLAS=openblas makes one that needs libopenblas0 at run time.
-// Usage: node scripts/prebuild.mjs [--out DIR]   (default: the package root)
+// Usage: node scripts/build-prebuild.mjs [--out DIR] [--build-dir DIR]   (--out: the package root)
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -16,9 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { out: { type: 'string' } } });
+const { values } = parseArgs({ options: { out: { type: 'string' }, 'build-dir': { type: 'string' } } });
 const out = resolve(values.out ?? root);
-const buildDir = join(out === root ? root : out, 'build-prebuild');
+const buildDir = resolve(values['build-dir'] ?? join(root, 'build-prebuild'));
 const blas = process.env.LSTM_NATIVE_BLAS || 'builtin';
 
 const built = spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], {
