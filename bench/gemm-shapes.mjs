@@ -16,6 +16,16 @@ import { fileURLToPath } from 'node:url';
 import nodeGypBuild from 'node-gyp-build';
 import { cpuInfo, lcgData, machineLabel } from './lib/common.mjs';
 
+/** The test addon (the `_gemm` hook is not in the shipped one): node scripts/build-native.mjs --test-hooks. */
+function testAddon() {
+  const dir = join(process.env.LSTM_NATIVE_BUILD_DIR || join(root, 'build'), 'test-hooks');
+  try {
+    return nodeGypBuild(dir);
+  } catch (cause) {
+    throw new Error(`the GEMM benchmark needs the test addon in ${dir}: node scripts/build-native.mjs --test-hooks`, { cause });
+  }
+}
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const self = fileURLToPath(import.meta.url);
 
@@ -66,8 +76,8 @@ function parseArgs(argv) {
 
 /** Child: times one implementation with one thread count over all shapes, prints JSON lines. */
 function runChild({ which, threads, runs, minMs, shapes }) {
-  const native = nodeGypBuild(root);
-  native.setNumThreads(threads);
+  const native = testAddon();
+  native.setNumThreads({ threads });
   // Settle first: right after start-up V8's background threads (compilation, GC) still take CPU,
   // which a 2-core machine shows as a slow first shape.
   {
@@ -116,7 +126,7 @@ function main() {
     runChild(opts.child);
     return;
   }
-  const native = nodeGypBuild(root);
+  const native = testAddon();
   const info = native.backendInfo();
   const results = new Map();
   for (const threads of opts.threads) {

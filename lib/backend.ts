@@ -1,5 +1,5 @@
 /** What the native backend is and how many threads it uses. */
-import { loadNative } from './binding.js';
+import { loadNative, type NativeKernelConfig, type NativeKernelTable } from './binding.js';
 import { checkInteger } from './validate.js';
 
 /** Returned by {@link backendInfo}. */
@@ -10,15 +10,20 @@ export interface BackendInfo {
   isa: 'avx512' | 'avx2' | 'neon' | 'scalar';
   /** Threads the kernel uses (its own pool and OpenBLAS's). */
   threads: number;
+  /** The environment knobs as read once at load (the README's table lists them). */
+  config: NativeKernelConfig;
+  /** The kernel variants chosen once at load: the ISA, and the gates', step's, GEMM's and softmax's. */
+  kernels: NativeKernelTable;
 }
 
 /**
- * Reports the GEMM backend, the SIMD path chosen for this CPU, and the thread count.
- * @example backendInfo() // { blas: 'openblas', isa: 'avx2', threads: 2 }
+ * Reports the GEMM backend, the SIMD path chosen for this CPU, the thread count, the configuration
+ * read from the environment and the kernel variants in use.
+ * @example backendInfo() // { blas: 'openblas', isa: 'avx2', threads: 2, config: {...}, kernels: {...} }
  */
 export function backendInfo(): BackendInfo {
   const info = loadNative().backendInfo();
-  return { blas: info.blas, isa: info.isa, threads: info.threads };
+  return { blas: info.blas, isa: info.isa, threads: info.threads, config: info.config, kernels: info.kernels };
 }
 
 /**
@@ -30,5 +35,5 @@ export function backendInfo(): BackendInfo {
  */
 export function setNumThreads(n: number): void {
   checkInteger('setNumThreads', 'n', n, 1, 1024);
-  loadNative().setNumThreads(n);
+  loadNative().setNumThreads({ threads: n });
 }

@@ -13,34 +13,6 @@ import { describe, formatShape, rangeError, typeError } from './errors.js';
 import { checkTensor, numel, type Tensor } from './tensor.js';
 import { checkInteger, checkNumber, checkOptions } from './validate.js';
 
-/** Arguments of the native `softmaxCrossEntropy` (native/binding_loss.cc). @internal */
-export interface NativeSoftmaxCrossEntropy {
-  /** Rows (every leading dim flattened) and classes. */
-  N: number; C: number;
-  /** (N, C). */
-  logits: Float32Array;
-  /** (N): each in [0, C) or equal to ignoreIndex. */
-  targets: Int32Array;
-  /** (C) class weights, or null for all ones. */
-  weight?: Float32Array | null;
-  ignoreIndex: number;
-  labelSmoothing: number;
-  reduction: Reduction;
-  /** (N, C) out: d loss / d logits (of the sum for 'none'); may be `logits` itself. */
-  grad: Float32Array;
-  /** (N) out: the unreduced per-row losses, or null. */
-  rowLoss?: Float32Array | null;
-  /** Test hook: run one build of the loops ('scalar' = baseline ISA, 'avx2'), default the active ISA. */
-  isa?: string;
-}
-
-declare module './binding.js' {
-  interface NativeBinding {
-    /** The fused softmax cross-entropy over rows: writes grad (and rowLoss), returns the reduced loss. */
-    softmaxCrossEntropy(call: NativeSoftmaxCrossEntropy): number;
-  }
-}
-
 /** How elementwise or per-row losses are combined: averaged (default), summed, or returned as is. */
 export type Reduction = 'mean' | 'sum' | 'none';
 

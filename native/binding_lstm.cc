@@ -1,15 +1,27 @@
 // lstmWorkspaceSize, lstmForward(Async), lstmBackward(Async): one LSTM layer-direction per call.
-// Unpacks the call object into kernel pointers (no copies), checks every length against the dims it
-// is told, runs the kernel here or on libuv's pool (Promise variants), and turns a Status into a
-// JS error. Holds no model state. Field names are typed in lib/binding.ts (NativeLstmForward).
+// Unpacks the call object into kernel pointers, checks every length against the dims it is told,
+// runs the kernel here or on libuv's pool (Promise variants), and turns a Status into a JS error.
+// Holds no model state.
+// Sync calls use the caller's arrays directly (no copies). An async call copies every array it
+// only reads (x, h0, c0, lengths, the weights, dy, dhn, dcn) into memory the call owns before it
+// returns: JS may mutate, transfer or detach them while the worker runs (a reference does not stop
+// a transfer, and the transferred memory can be freed), and the result must be what the arrays
+// held when the call was made. The arrays it writes (y, hn, cn, the workspace, the gradients) are
+// the library's own, not handed to the user before the promise settles. Field names are typed in lib/binding.ts (NativeLstmForward).
 // Optional fields: `training` (forward; default true): false runs lstm_forward_inference, whose
 // workspace is lstmWorkspaceSize(T, B, I, H, P, false) and cannot be used for backward.
-// `_path: 'reference'` (test hook, forward and backward): the straightforward kernel path.
+// The test addon (LSTM_NATIVE_TEST_HOOKS) also reads `_path: 'reference' | 'fast'` (forward and
+// backward): 'reference' runs the reference kernels; the shipped addon has no such field.
 #include <napi.h>
 
 #include <cstdint>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <new>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "binding_util.h"
@@ -23,10 +35,33 @@ constexpr int64_t kMaxDim = INT32_MAX;
 // Every typed array a call uses is referenced until the async work settles, so GC cannot free it.
 using Pins = std::vector<Napi::Reference<Napi::Value>>;
 
+// The copies an async call owns of the arrays it only reads. add() copies n elements from *p and
+// points *p at the copy; nothing is copied for a null pointer. Throws std::bad_alloc.
+template <typename F>
+class OwnedInputs {
+ public:
+  template <typename T>
+  void add(const T** p, size_t n) {
+    if (*p == nullptr || n == 0) return;
+    auto copy = std::make_unique<T[]>(n);
+    std::memcpy(copy.get(), *p, n * sizeof(T));
+    *p = copy.get();
+    if constexpr (std::is_same_v<T, int32_t>) {
+      ints_.push_back(std::move(copy));
+    } else {
+      floats_.push_back(std::move(copy));
+    }
+  }
+
+ private:
+  std::vector<std::unique_ptr<F[]>> floats_;
+  std::vector<std::unique_ptr<int32_t[]>> ints_;
+};
+
 struct Common {
   lstm::LstmDims d;
   const int32_t* lengths = nullptr;
-  bool reference = false;  // `_path: 'reference'`
+  bool reference = false;  // `_path: 'reference'` (test addon only)
 };
 
 // Optional boolean field, `fallback` when absent.
@@ -45,12 +80,14 @@ bool read_dims(CallContext& ctx, const Napi::Object& o, Common* c, Pins* pins) {
   d.H = ctx.int_arg(o.Get("H"), "H", 1, kMaxDim);
   d.P = ctx.int_arg(o.Get("P"), "P", 0, kMaxDim);
   d.reverse = ctx.bool_arg(o.Get("reverse"), "reverse");
+#if defined(LSTM_NATIVE_TEST_HOOKS)
   Napi::Value path = o.Get("_path");
   if (!path.IsUndefined() && !path.IsNull()) {
     const std::string s = ctx.string_arg(path, "_path");
     if (ctx.ok() && s != "reference" && s != "fast") ctx.range_error("_path must be 'reference' or 'fast'");
     c->reference = s == "reference";
   }
+#endif
   if (!ctx.ok()) return false;
   if (lstm::lstm_workspace_size(d) == 0) {
     std::ostringstream s;
@@ -127,6 +164,19 @@ bool read_params(ArrayReader<F>& r, const lstm::LstmDims& d, lstm::LstmParams<F>
   return r.ctx.ok();
 }
 
+// Copies the weights and lengths into `own` (async calls).
+template <typename F>
+void own_params_and_lengths(OwnedInputs<F>* own, Common* c, lstm::LstmParams<F>* p) {
+  const lstm::LstmDims& d = c->d;
+  const size_t G4 = 4 * static_cast<size_t>(d.H);
+  own->add(&c->lengths, static_cast<size_t>(d.B));
+  own->add(&p->W_ih, G4 * d.I);
+  own->add(&p->W_hh, G4 * d.hout());
+  own->add(&p->b_ih, G4);
+  own->add(&p->b_hh, G4);
+  own->add(&p->W_hr, static_cast<size_t>(d.P) * d.H);
+}
+
 template <typename F>
 struct ForwardJob {
   Common c;
@@ -135,6 +185,14 @@ struct ForwardJob {
   const F *x = nullptr, *h0 = nullptr, *c0 = nullptr;
   int ldy = 0;
   bool training = true;
+  // Copies every array the forward only reads into `own` (an async call).
+  void own_inputs(OwnedInputs<F>* own) {
+    const lstm::LstmDims& d = c.d;
+    own_params_and_lengths(own, &c, &p);
+    own->add(&x, static_cast<size_t>(d.T) * d.B * d.I);
+    own->add(&h0, static_cast<size_t>(d.B) * d.hout());
+    own->add(&c0, static_cast<size_t>(d.B) * d.H);
+  }
   lstm::Status run() const {
     if (!training) return lstm::lstm_forward_inference<F>(y, ldy, hn, cn, ws, x, h0, c0, c.lengths, p, c.d);
     if (c.reference) return lstm::lstm_forward_reference<F>(y, ldy, hn, cn, ws, x, h0, c0, c.lengths, p, c.d);
@@ -150,6 +208,17 @@ struct BackwardJob {
   F *dx = nullptr, *dh0 = nullptr, *dc0 = nullptr, *ws = nullptr;
   const F *dy = nullptr, *dhn = nullptr, *dcn = nullptr, *x = nullptr;
   int ldy = 0;
+  // Copies every array the backward only reads into `own` (an async call). dy: the span the
+  // kernel reads, rows of Hout at stride ldy (the copy keeps the stride).
+  void own_inputs(OwnedInputs<F>* own) {
+    const lstm::LstmDims& d = c.d;
+    const size_t rows = static_cast<size_t>(d.T) * d.B;
+    own_params_and_lengths(own, &c, &p);
+    own->add(&x, rows * d.I);
+    own->add(&dy, (rows - 1) * ldy + d.hout());
+    own->add(&dhn, static_cast<size_t>(d.B) * d.hout());
+    own->add(&dcn, static_cast<size_t>(d.B) * d.H);
+  }
   lstm::Status run() const {
     if (c.reference) {
       return lstm::lstm_backward_reference<F>(dx, dh0, dc0, g, ws, dy, ldy, dhn, dcn, x, c.lengths, p, c.d);
@@ -209,34 +278,67 @@ void throw_status(Napi::Env env, const char* fn, lstm::Status s) {
   throw_error(env, std::string(fn) + ": kernel failed: " + lstm::status_message(s), "ERR_LSTM_NATIVE");
 }
 
-// Runs a job on libuv's pool; resolves or rejects the promise on the main thread.
-template <typename Job>
+// Runs a job on libuv's pool; resolves or rejects the promise on the main thread. The job's
+// read-only inputs are copied when the worker is made (JobWorker::Create), so the worker never
+// reads caller memory after the call returned.
+template <typename Job, typename F>
 class JobWorker : public Napi::AsyncWorker {
  public:
-  JobWorker(Napi::Env env, const char* fn, Job job, Pins pins)
-      : Napi::AsyncWorker(env, fn), fn_(fn), job_(job), pins_(std::move(pins)), deferred_(env) {}
+  // nullptr (and a pending JS exception) when the copies cannot be allocated.
+  static JobWorker* Create(Napi::Env env, const char* fn, const Job& job, Pins pins) {
+    auto* w = new JobWorker(env, fn, job, std::move(pins));
+    try {
+      w->job_.own_inputs(&w->own_);
+    } catch (const std::bad_alloc&) {
+      delete w;
+      throw_error(env, std::string(fn) + ": out of memory for the copies of the call's inputs",
+                  "ERR_LSTM_NATIVE");
+      return nullptr;
+    }
+    return w;
+  }
   Napi::Promise promise() { return deferred_.Promise(); }
 
-  // Off the main thread: touches only the plain job struct, never a Napi value.
-  void Execute() override { status_ = job_.run(); }
+  // Off the main thread: touches only the plain job struct, never a Napi value. No C++ exception
+  // leaves it (none may cross into libuv): one becomes the promise's rejection.
+  void Execute() override {
+    try {
+      status_ = job_.run();
+    } catch (const std::exception& e) {
+      failure_ = e.what();
+    } catch (...) {
+      failure_ = "unknown C++ exception";
+    }
+  }
   void OnOK() override {
     Napi::Env env = Env();
-    if (status_ == lstm::Status::Ok) {
-      deferred_.Resolve(env.Undefined());
+    if (!failure_.empty()) {
+      Reject(std::string(fn_) + ": kernel failed: " + failure_);
+    } else if (status_ != lstm::Status::Ok) {
+      Reject(std::string(fn_) + ": kernel failed: " + lstm::status_message(status_));
     } else {
-      Napi::Error err = Napi::Error::New(env, std::string(fn_) + ": kernel failed: " + lstm::status_message(status_));
-      err.Set("code", Napi::String::New(env, "ERR_LSTM_NATIVE"));
-      deferred_.Reject(err.Value());
+      deferred_.Resolve(env.Undefined());
     }
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
+  JobWorker(Napi::Env env, const char* fn, const Job& job, Pins pins)
+      : Napi::AsyncWorker(env, fn), fn_(fn), job_(job), pins_(std::move(pins)), deferred_(env) {}
+
+  void Reject(const std::string& message) {
+    Napi::Error err = Napi::Error::New(Env(), message);
+    err.Set("code", Napi::String::New(Env(), "ERR_LSTM_NATIVE"));
+    deferred_.Reject(err.Value());
+  }
+
   const char* fn_;
   Job job_;
+  OwnedInputs<F> own_;
   Pins pins_;
   Napi::Promise::Deferred deferred_;
   lstm::Status status_ = lstm::Status::Ok;
+  std::string failure_;  // what() of an exception from the kernel, if any
 };
 
 // One entry point per (operation, sync/async): reads the call object in the dtype of its x.
@@ -257,7 +359,9 @@ Napi::Value run_call(const Napi::CallbackInfo& info, const char* fn, bool async)
       return env.Undefined();
     }
     using J = std::decay_t<decltype(job)>;
-    auto* w = new JobWorker<J>(env, fn, job, std::move(pins));
+    using F = std::remove_pointer_t<decltype(job.ws)>;
+    auto* w = JobWorker<J, F>::Create(env, fn, job, std::move(pins));
+    if (w == nullptr) return env.Undefined();
     Napi::Promise promise = w->promise();
     w->Queue();
     return promise;
@@ -285,16 +389,18 @@ Napi::Value BackwardAsync(const Napi::CallbackInfo& info) {
   return run_call<BackwardJob, read_backward<float>, read_backward<double>>(info, "lstmBackwardAsync", true);
 }
 
+// lstmWorkspaceSize({ T, B, I, H, P, training? }): elements of the workspace for these dims.
 Napi::Value WorkspaceSize(const Napi::CallbackInfo& info) {
   CallContext ctx(info.Env(), "lstmWorkspaceSize");
+  Napi::Object o;
+  if (!ctx.call_object(info, &o)) return info.Env().Undefined();
   lstm::LstmDims d;
-  d.T = ctx.int_arg(info[0], "T", 1, kMaxDim);
-  d.B = ctx.int_arg(info[1], "B", 1, kMaxDim);
-  d.I = ctx.int_arg(info[2], "I", 1, kMaxDim);
-  d.H = ctx.int_arg(info[3], "H", 1, kMaxDim);
-  d.P = ctx.int_arg(info[4], "P", 0, kMaxDim);
-  bool training = true;
-  if (info.Length() > 5 && !info[5].IsUndefined()) training = ctx.bool_arg(info[5], "training");
+  d.T = ctx.int_arg(o.Get("T"), "T", 1, kMaxDim);
+  d.B = ctx.int_arg(o.Get("B"), "B", 1, kMaxDim);
+  d.I = ctx.int_arg(o.Get("I"), "I", 1, kMaxDim);
+  d.H = ctx.int_arg(o.Get("H"), "H", 1, kMaxDim);
+  d.P = ctx.int_arg(o.Get("P"), "P", 0, kMaxDim);
+  const bool training = optional_bool(ctx, o, "training", true);
   if (!ctx.ok()) return info.Env().Undefined();
   size_t n = training ? lstm::lstm_workspace_size(d) : lstm::lstm_workspace_inference_size(d);
   if (n == 0) {

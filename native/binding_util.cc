@@ -81,7 +81,7 @@ void CallContext::type_error(const std::string& message, const char* code) {
 }
 
 bool CallContext::call_object(const Napi::CallbackInfo& info, Napi::Object* out) {
-  if (!info[0].IsObject()) {
+  if (!info[0].IsObject() || info[0].IsTypedArray() || info[0].IsArray() || info[0].IsFunction()) {
     type_error("expected one call object, got " + describe(info[0]));
     return false;
   }

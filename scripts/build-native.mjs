@@ -5,9 +5,13 @@
 // --if-missing (npm install): first ask node-gyp-build's own check whether a prebuild or an
 // earlier build loads here, quietly (its failure is the normal case of a fresh clone, not an
 // error to print), and build only when none does.
+// --test-hooks (npm test): also build the test addon (CMake option LSTM_NATIVE_TEST_HOOKS) into
+// <build>/test-hooks/build/Release/lstm_native.node, against the same GEMM backend; once on, the
+// build folder keeps building it (so a later plain build leaves the tests' addon current).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,19 +33,32 @@ if (process.argv.includes('--if-missing')) {
   }
 }
 
+// The stamp holds the backend and whether the test addon is built: "builtin" or "builtin+test-hooks".
 const stamp = join(outDir, '.lstm-native-blas');
-const previous = existsSync(stamp) ? readFileSync(stamp, 'utf8').trim() : null;
-const command = previous === blas ? 'compile' : 'rebuild';
+const [prevBlas, prevHooks] = existsSync(stamp)
+  ? (([b, h]) => [b, h === 'test-hooks'])(readFileSync(stamp, 'utf8').trim().split('+'))
+  : [null, false];
+const hooks = process.argv.includes('--test-hooks') || prevHooks;
 const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
-const args = [cmakeJs, command, '--directory', root, '--out', outDir, '--CDLSTM_NATIVE_BLAS=' + blas,
-  '--parallel', String(Math.max(2, (await import('node:os')).availableParallelism()))];
-console.log(`lstm-native: building the addon (GEMM: ${blas === 'auto' ? 'OpenBLAS if found, else built-in' : blas})`);
-const result = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root,
-  env: { ...process.env, LSTM_NATIVE_BLAS: blas } });
-if (result.status !== 0) {
+const cmakeJsRun = (command) => {
+  const args = [cmakeJs, command, '--directory', root, '--out', outDir, '--CDLSTM_NATIVE_BLAS=' + blas,
+    '--CDLSTM_NATIVE_TEST_HOOKS=' + (hooks ? 'ON' : 'OFF'),
+    '--parallel', String(Math.max(2, availableParallelism()))];
+  return spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root,
+    env: { ...process.env, LSTM_NATIVE_BLAS: blas } }).status;
+};
+console.log(`lstm-native: building the addon${hooks ? ' and the test addon' : ''} ` +
+  `(GEMM: ${blas === 'auto' ? 'OpenBLAS if found, else built-in' : blas})`);
+// A new backend: from scratch. The test addon newly asked for: configure again (the option is
+// cached), then build what is missing. Else an incremental build.
+let status;
+if (prevBlas !== blas) status = cmakeJsRun('rebuild');
+else if (hooks && !prevHooks) status = cmakeJsRun('configure') || cmakeJsRun('compile');
+else status = cmakeJsRun('compile');
+if (status !== 0) {
   console.error('lstm-native: the native build failed. It needs cmake (>= 3.15) and a C++17 compiler ' +
     '(Debian: apt-get install cmake g++); OpenBLAS (libopenblas-dev) is optional.');
-  process.exit(result.status ?? 1);
+  process.exit(status ?? 1);
 }
 mkdirSync(outDir, { recursive: true });
-writeFileSync(stamp, blas + '\n');
+writeFileSync(stamp, blas + (hooks ? '+test-hooks' : '') + '\n');

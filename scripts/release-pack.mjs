@@ -13,7 +13,7 @@
 // refused when older than lib/.
 // Prints the tarball's path on the last line.
 import { spawnSync } from 'node:child_process';
-import { existsSync, openSync, readFileSync, readSync, closeSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,12 +121,15 @@ const packed = spawnSync(npmCli[0], [...npmCli.slice(1), 'pack', '--ignore-scrip
 if (packed.status !== 0) fail(`npm pack failed:\n${packed.stderr}`);
 const [info] = JSON.parse(packed.stdout);
 const files = info.files.map((f) => f.path);
-const needed = ['package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'CMakeLists.txt', 'scripts/build-native.mjs', ...byTarget.values()];
-const absent = needed.filter((f) => !files.includes(f));
-if (!files.some((f) => f.startsWith('native/'))) absent.push('native/');
+// Every entry of package.json's `files` that exists here must be in the tarball, file or folder.
+const listed = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).files ?? [];
+const needed = ['package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', ...byTarget.values(),
+  ...listed.filter((f) => existsSync(join(pkgDir, f)) && (statSync(join(pkgDir, f)).isFile() || walk(join(pkgDir, f)).length > 0))];
+const absent = needed.filter((f) => !files.includes(f) && !files.some((p) => p.startsWith(`${f}/`)));
 const stray = files.filter((f) => /^(build|build-prebuild|test|bench|node_modules)\//.test(f));
 const tarball = join(outDir, info.filename);
-if (absent.length) fail(`${tarball} lacks ${absent.join(', ')}`);
-if (stray.length) fail(`${tarball} holds files no user needs: ${stray.slice(0, 5).join(', ')}${stray.length > 5 ? ', ...' : ''}`);
+// A tarball that fails a check is removed, so it cannot be published by mistake.
+if (absent.length) { rmSync(tarball); fail(`the tarball lacks ${absent.join(', ')}`); }
+if (stray.length) { rmSync(tarball); fail(`the tarball holds files no user needs: ${stray.slice(0, 5).join(', ')}${stray.length > 5 ? ', ...' : ''}`); }
 console.log(`release-pack: ${info.entryCount} files, ${(info.size / 1024).toFixed(0)} KiB packed, prebuilds for ${[...byTarget.keys()].join(', ') || 'no target'}`);
 console.log(tarball);

@@ -17,10 +17,13 @@ async function loadOurs() {
   return import(new URL('../../dist/index.js', import.meta.url).href);
 }
 
-/** The addon itself, as dist/index.js loads it (node-gyp-build on the package root), for `_gemm`. */
+/**
+ * The test addon, for the `_gemm` hook (not in the shipped addon): built with the shipped one by
+ * `node scripts/build-native.mjs --test-hooks`, from the same sources and backend.
+ */
 function loadAddon() {
   const require = createRequire(join(root, 'package.json'));
-  return require('node-gyp-build')(root);
+  return require('node-gyp-build')(join(process.env.LSTM_NATIVE_BUILD_DIR || join(root, 'build'), 'test-hooks'));
 }
 
 /**
@@ -143,7 +146,7 @@ runChild(async () => {
   const timing = { reps: spec.reps ?? 7, minTime: spec.minTime ?? 0.5, maxSec: spec.maxSec ?? 30, warmupSec: spec.warmupSec ?? 1 };
   if (spec.kind === 'gemm') {
     const native = loadAddon();
-    native.setNumThreads(threads);
+    native.setNumThreads({ threads });
     return { threads, gemm: gemmLimits(native, spec.shapes, spec) };
   }
   const mod = await loadOurs();
@@ -166,5 +169,7 @@ runChild(async () => {
   }
   const c = CASES[spec.case];
   if (!c) throw new Error(`unknown case ${spec.case}`);
-  return { backend: info, ...(await runCase(mod, WORKLOADS[c.shapes], c.mode, timing)) };
+  // The glibc variables this process ran with (run.mjs --malloc), recorded with its result.
+  const malloc = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_')));
+  return { backend: info, malloc, ...(await runCase(mod, WORKLOADS[c.shapes], c.mode, timing)) };
 });

@@ -205,18 +205,21 @@ function amdCore(family, model) {
  * SIMD flags, from /proc/cpuinfo (Linux; elsewhere only what os.cpus() tells).
  */
 export function cpuInfo() {
-  const info = { vendor: null, modelName: cpus()[0]?.model ?? 'unknown', family: null, model: null, stepping: null,
-    core: null, flags: [], logicalCores: cpus().length };
   let text = '';
-  try { text = readFileSync('/proc/cpuinfo', 'utf8'); } catch { return info; }
+  try { text = readFileSync('/proc/cpuinfo', 'utf8'); } catch { /* not Linux */ }
+  return parseCpuinfo(text, cpus()[0]?.model ?? 'unknown', cpus().length);
+}
+
+/** cpuInfo() from the text of /proc/cpuinfo (its first processor's block). */
+export function parseCpuinfo(text, fallbackModel = 'unknown', logicalCores = 1) {
   const first = text.split(/\n\n/)[0];
   const field = (name) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first)?.[1]?.trim() ?? null;
-  info.vendor = field('vendor_id') ?? field('CPU implementer');
-  info.modelName = field('model name') ?? info.modelName;
   const num = (v) => (v === null ? null : Number(v));
-  info.family = num(field('cpu family'));
-  info.model = num(field('model'));
-  info.stepping = num(field('stepping'));
+  const info = {
+    vendor: field('vendor_id') ?? field('CPU implementer'), modelName: field('model name') ?? fallbackModel,
+    family: num(field('cpu family')), model: num(field('model')), stepping: num(field('stepping')), core: null,
+    flags: [], logicalCores,
+  };
   const flags = (field('flags') ?? field('Features') ?? '').split(/\s+/);
   info.flags = ISA_FLAGS.filter((f) => flags.includes(f));
   if (info.vendor === 'AuthenticAMD' && info.family !== null) info.core = amdCore(info.family, info.model);

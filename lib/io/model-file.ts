@@ -4,7 +4,7 @@
  * `loadModel` rebuilds the model with no user code. The keys are documented in docs/formats.md.
  */
 import { describe, LstmError, rangeError, typeError } from '../errors.js';
-import { Module } from '../layers/module.js';
+import { installModelSaver, Module, type SaveModelOptions } from '../layers/module.js';
 import { checkOptions } from '../validate.js';
 import { buildModule, checkModuleSpec, describeModule, SpecError } from './architecture.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -20,17 +20,16 @@ export const MODEL_FORMAT_VERSION = 1;
 /** Metadata keys this format sets; user metadata may not use them. */
 const RESERVED_KEYS = ['format', 'format_version', 'architecture', 'training', 'producer', 'rounded_from_f64'] as const;
 
-/** Options of {@link Module.save} and {@link saveModel}. */
-export interface SaveModelOptions {
-  /** Extra string metadata kept in the file (keys other than the format's own). */
-  metadata?: Record<string, string>;
-}
+export type { SaveModelOptions };
 
 /** Options of {@link loadModel}. */
 export interface LoadModelOptions {
   /** For a TensorFlow.js model.json: the folder its weight shards are in (default: the model.json's folder). */
   weightsDir?: string;
 }
+
+// Module.save writes through saveModel: the layers cannot import this file (it imports them).
+installModelSaver(saveModel);
 
 /**
  * Saves any model (an LSTM, Linear, Embedding, Dropout or a Sequential of them) as a model file:

@@ -308,6 +308,10 @@ function foreignFormat(prefix: Uint8Array): string | null {
     return `this is a Python pickle (protocol ${b}), as torch.save writes: pickle can run code when loaded and this `
       + `package never loads it. ${SAVE_SAFETENSORS_HINT}`;
   }
+  if (a === 0x7b /* { */) {
+    return 'this looks like JSON, not safetensors (a TensorFlow.js model.json? pass its path to loadModel, which reads '
+      + 'its weight shards beside it)';
+  }
   if (a === 0x89 && b === 0x48 && c === 0x44 && d === 0x46) {
     return 'this is an HDF5 file (a Keras .h5 model?): convert it with tensorflowjs_converter and load the model.json';
   }

@@ -25,8 +25,8 @@ export interface DropoutOptions {
 export class Dropout extends Module {
   readonly p: number;
   private rng: Random;
-  /** The last forward's shape and mask (null when no element was dropped). */
-  private readonly saved = new SavedActivations<{ shape: number[]; mask: Float32Array | Float64Array | null }>();
+  /** The last forward's shape and mask (null when no element was dropped). @internal */
+  protected override readonly saved = new SavedActivations<{ shape: number[]; mask: Float32Array | Float64Array | null }>();
 
   constructor(options: DropoutOptions = {}) {
     const where = 'new Dropout';
@@ -93,11 +93,6 @@ export class Dropout extends Module {
     const where = `${this.where}.backward`;
     this.assertIdle(where);
     return this.runBackward(where, grad, backwardOptions(where, options).retain);
-  }
-
-  /** @internal */
-  checkBackward(where: string): void {
-    this.saved.check(where, this.block);
   }
 
   private runBackward(where: string, grad: Tensor, retain: boolean): Tensor {

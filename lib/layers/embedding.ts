@@ -45,7 +45,8 @@ export class Embedding extends Module {
   readonly embeddingDim: number;
   readonly paddingIdx: number | null;
   private readonly layout: ParamSlot[];
-  private readonly saved = new SavedActivations<{ ids: Int32Array; shape: number[] }>();
+  /** What the last forward kept for the backward. @internal */
+  protected override readonly saved = new SavedActivations<{ ids: Int32Array; shape: number[] }>();
 
   constructor(options: EmbeddingOptions) {
     const where = 'new Embedding';
@@ -120,7 +121,8 @@ export class Embedding extends Module {
    * Looks up each token's vector.
    * @param tokens (...) token ids as Int32Array or BigInt64Array
    * @returns (..., embeddingDim)
-   * @throws RangeError naming the position of a token id outside [0, numEmbeddings)
+   * @throws RangeError naming the position of a token id outside [0, numEmbeddings); LstmError
+   *   ERR_LSTM_BUSY while an async call runs on the model.
    */
   forward(tokens: Tensor<Int32Array> | Tensor<BigInt64Array>): Tensor {
     const where = `${this.where}.forward`;
@@ -150,11 +152,6 @@ export class Embedding extends Module {
     const where = `${this.where}.backward`;
     this.assertIdle(where);
     return this.runBackward(where, grad, backwardOptions(where, options).retain);
-  }
-
-  /** @internal */
-  checkBackward(where: string): void {
-    this.saved.check(where, this.block);
   }
 
   private runBackward(where: string, grad: Tensor, retain: boolean): null {

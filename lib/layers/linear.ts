@@ -42,7 +42,8 @@ export class Linear extends Module {
   readonly outFeatures: number;
   readonly hasBias: boolean;
   private readonly layout: ParamSlot[];
-  private readonly saved = new SavedActivations<{ x: Float32Array; shape: number[] }>();
+  /** What the last forward kept for the backward. @internal */
+  protected override readonly saved = new SavedActivations<{ x: Float32Array; shape: number[] }>();
 
   constructor(options: LinearOptions) {
     const where = 'new Linear';
@@ -92,6 +93,7 @@ export class Linear extends Module {
    * y = x W^T + b on the last dimension.
    * @param x (..., inFeatures)
    * @returns (..., outFeatures)
+   * @throws RangeError for an x of the wrong shape; LstmError ERR_LSTM_BUSY while an async call runs on the model.
    */
   forward(x: Tensor): Tensor {
     const where = `${this.where}.forward`;
@@ -122,11 +124,6 @@ export class Linear extends Module {
     const where = `${this.where}.backward`;
     this.assertIdle(where);
     return this.runBackward(where, grad, backwardOptions(where, options).retain);
-  }
-
-  /** @internal */
-  checkBackward(where: string): void {
-    this.saved.check(where, this.block);
   }
 
   private runBackward(where: string, grad: Tensor, retain: boolean): Tensor {

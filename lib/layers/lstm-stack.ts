@@ -7,7 +7,7 @@
  * the caller's job (lstm.ts); the native binding re-checks every length anyway.
  * Package-internal.
  */
-import { loadNative, type FloatArray, type NativeLstmBackward, type NativeLstmForward } from '../binding.js';
+import { loadNative, lstmWorkspaceSize, type FloatArray, type NativeLstmBackward, type NativeLstmForward } from '../binding.js';
 import { rangeError } from '../errors.js';
 import { ParamBlock, type BusyLease } from '../parameters.js';
 import { dropoutMask, type Random } from '../random.js';
@@ -32,6 +32,22 @@ interface Saved<A extends FloatArray> {
 
 /** A step of a plan: one native layer-direction call, or JS work between layers (dropout). */
 type Step<C> = C | (() => void);
+
+/**
+ * A native error names the native entry point (`lstmForwardAsync: h0 ...`); the caller sees the
+ * name of the call it made (`lstm.forwardAsync: h0 ...`) instead. Class, code and cause are kept.
+ */
+function asCallersError(e: unknown, where: string): unknown {
+  if (e instanceof Error) {
+    const native = /^lstm(Forward|Backward|WorkspaceSize)(Async)?: /.exec(e.message)?.[0];
+    if (native !== undefined) {
+      const message = `${where}: ${e.message.slice(native.length)}`;
+      if (typeof e.stack === 'string') e.stack = e.stack.replace(e.message, message);
+      e.message = message;
+    }
+  }
+  return e;
+}
 
 /** The arrays an LstmStack works on: its parameters and gradients, views of `block`. */
 export interface StackStorage<A extends FloatArray> {
@@ -105,9 +121,28 @@ export class LstmStack<A extends FloatArray> {
     return buf.subarray(slot.offset, slot.offset + slot.size) as A;
   }
 
-  /** The layer-direction's workspace, grown (never shrunk) to fit (T, B). */
-  private workspace(i: number, ld: LayerDirSlots, T: number, B: number, training: boolean, where: string): A {
-    const need = loadNative().lstmWorkspaceSize(T, B, ld.inputSize, this.cfg.hiddenSize, this.cfg.projSize, training);
+  /**
+   * Elements of the layer-direction's workspace for (T, B). Dims the kernel cannot index (a buffer
+   * of 2^31 elements or more) are a RangeError naming the caller's call, before anything is allocated.
+   */
+  private workspaceSize(ld: LayerDirSlots, T: number, B: number, training: boolean, where: string): number {
+    try {
+      return lstmWorkspaceSize({ T, B, I: ld.inputSize, H: this.cfg.hiddenSize, P: this.cfg.projSize, training });
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      throw Object.assign(rangeError(`${where}: a batch of ${B} sequences of ${T} steps is too large for the kernel ` +
+        `(with hiddenSize ${this.cfg.hiddenSize}, every buffer must have fewer than 2^31 elements): split the batch ` +
+        'or the sequences', 'ERR_LSTM_SHAPE'), { cause: e });
+    }
+  }
+
+  /** The workspace size of every layer-direction for (T, B) (lib/binding.ts asks the kernel once per shape). */
+  private workspaceSizes(T: number, B: number, training: boolean, where: string): number[] {
+    return this.layout.layerDirs.map((ld) => this.workspaceSize(ld, T, B, training, where));
+  }
+
+  /** The layer-direction's workspace of `need` elements, grown (never shrunk). */
+  private workspace(i: number, need: number, training: boolean, where: string): A {
     const cache = training ? this.workspaces : this.inferenceWorkspaces;
     const ws = cache[i];
     if (ws && ws.length >= need) return ws;
@@ -132,11 +167,13 @@ export class LstmStack<A extends FloatArray> {
     { calls: Step<NativeLstmForward>[]; result: StackForwardResult<A>; saved: Saved<A> } {
     const { hiddenSize: H, projSize: P, numLayers: L } = this.cfg;
     const { D, Hout } = this;
+    // Every size is checked before the first allocation.
+    const needs = this.workspaceSizes(T, B, grad, where);
     // Written in full by the kernel (see y below): no zeroing (uninitialized.ts).
     const hn = uninitialized(this.Ctor, L * D * B * Hout);
     const cn = uninitialized(this.Ctor, L * D * B * H);
-    // A copy when backward will read layer 0's input again or an async call must not see x
-    // change; a synchronous forward without grad reads x only while it runs.
+    // A copy when backward will read layer 0's input again; a forward without grad reads x only
+    // while it runs (an async call copies what it reads: lib/binding.ts).
     const inputs: A[] = [copyInput ? x.slice() as A : x];
     const masks: (A | null)[] = [];
     const calls: Step<NativeLstmForward>[] = [];
@@ -172,7 +209,7 @@ export class LstmStack<A extends FloatArray> {
           c0: c0 ? c0.subarray(i * B * H, (i + 1) * B * H) : null,
           y, yOffset: dir * Hout, ldy: D * Hout,
           hn: hn.subarray(i * B * Hout, (i + 1) * B * Hout), cn: cn.subarray(i * B * H, (i + 1) * B * H),
-          workspace: this.workspace(i, ld, T, B, grad, where),
+          workspace: this.workspace(i, needs[i]!, grad, where),
           training: grad,
         });
       }
@@ -236,7 +273,11 @@ export class LstmStack<A extends FloatArray> {
     const native = loadNative();
     const version = this.block.version;
     this.saved.clear();
-    for (const call of plan.calls) if (typeof call === 'function') call(); else native.lstmForward(call);
+    try {
+      for (const call of plan.calls) if (typeof call === 'function') call(); else native.lstmForward(call);
+    } catch (e) {
+      throw asCallersError(e, where);
+    }
     if (grad) this.saved.keep(plan.saved, version);
     return plan.result;
   }
@@ -248,13 +289,15 @@ export class LstmStack<A extends FloatArray> {
   async forwardAsync(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null,
     where = 'lstm.forwardAsync', grad = true, lease?: BusyLease): Promise<StackForwardResult<A>> {
     this.assertIdle(where, lease);
-    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, true, where);
+    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, grad, where);
     const native = loadNative();
     const version = this.block.version;
     this.saved.clear();
     const own = lease ?? this.block.acquire(where);
     try {
       for (const call of plan.calls) if (typeof call === 'function') call(); else await native.lstmForwardAsync(call);
+    } catch (e) {
+      throw asCallersError(e, where);
     } finally {
       if (own !== lease) own.release();
     }
@@ -273,7 +316,11 @@ export class LstmStack<A extends FloatArray> {
     this.assertIdle(where, lease);
     const plan = this.planBackward(dy, dhn, dcn, where, inputGrad, retain);
     const native = loadNative();
-    for (const call of plan.calls) if (typeof call === 'function') call(); else native.lstmBackward(call);
+    try {
+      for (const call of plan.calls) if (typeof call === 'function') call(); else native.lstmBackward(call);
+    } catch (e) {
+      throw asCallersError(e, where);
+    }
     return plan.result;
   }
 
@@ -286,6 +333,8 @@ export class LstmStack<A extends FloatArray> {
     const own = lease ?? this.block.acquire(where);
     try {
       for (const call of plan.calls) if (typeof call === 'function') call(); else await native.lstmBackwardAsync(call);
+    } catch (e) {
+      throw asCallersError(e, where);
     } finally {
       if (own !== lease) own.release();
     }

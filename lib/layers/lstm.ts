@@ -418,7 +418,7 @@ export class LSTM extends Module {
   }
 
   /** @internal */
-  checkBackward(where: string): void {
+  override checkBackward(where: string): void {
     this.stack.checkBackward(where);
   }
 
@@ -431,8 +431,11 @@ export class LSTM extends Module {
     return this.stack.D * this.numLayers;
   }
 
-  /** Checks the inputs and turns them into time-major arrays. */
-  private prepare(where: string, x: Tensor, options: LSTMForwardOptions | undefined) {
+  /**
+   * Checks the inputs and turns them into time-major arrays. `own`: the call runs after this
+   * returns (async), so h0 and c0 are copied (x and lengths are copied by the engine and the check).
+   */
+  private prepare(where: string, x: Tensor, options: LSTMForwardOptions | undefined, own = false) {
     const o = checkOptions(where, options, ['h0', 'c0', 'lengths', 'noGrad']);
     const grad = !checkBoolean(where, 'noGrad', o.noGrad ?? false);
     const xs = checkTensor(where, 'x', x, this.batchFirst ? ['B', 'T', this.inputSize] : ['T', 'B', this.inputSize],
@@ -446,9 +449,10 @@ export class LSTM extends Module {
       : checkTensor(where, 'h0', o.h0, [S, B, this.outputSize], Float32Array, `D*numLayers, B, ${this.projSize ? 'projSize' : 'hiddenSize'}`).data;
     const c0 = o.c0 === undefined ? null
       : checkTensor(where, 'c0', o.c0, [S, B, this.hiddenSize], Float32Array, 'D*numLayers, B, hiddenSize').data;
+    const copy = (a: Float32Array | null): Float32Array | null => (own && a ? a.slice() : a);
     const lengths = o.lengths === undefined ? null : checkLengths(where, o.lengths, B, T);
     const data = this.batchFirst ? swapLeadingAxes(xs.data, B, T, this.inputSize) : xs.data;
-    return { data, T, B, h0, c0, lengths, grad };
+    return { data, T, B, h0: copy(h0), c0: copy(c0), lengths, grad };
   }
 
   private finishForward(r: StackForwardResult<Float32Array>, T: number, B: number): LSTMOutput {
@@ -465,7 +469,8 @@ export class LSTM extends Module {
    * Runs the LSTM over a batch of sequences and keeps what {@link LSTM.backward} needs.
    * Blocks the calling thread; {@link LSTM.forwardAsync} runs off it.
    * @param x (T, B, inputSize), or (B, T, inputSize) with batchFirst.
-   * @throws TypeError / RangeError naming the argument for a wrong type, shape or length.
+   * @throws TypeError / RangeError naming the argument for a wrong type, shape or length; LstmError
+   *   ERR_LSTM_BUSY while an async call runs on the model.
    */
   forward(x: Tensor, options?: LSTMForwardOptions): LSTMOutput {
     const where = 'lstm.forward';
@@ -477,17 +482,20 @@ export class LSTM extends Module {
   /**
    * {@link LSTM.forward} on libuv's thread pool. The model (this LSTM, or the Sequential it is in) is
    * busy until the promise settles: calls that write its parameters or gradients, or run a forward
-   * or backward on it, throw ERR_LSTM_BUSY meanwhile (see Parameters for the rules).
+   * or backward on it, throw ERR_LSTM_BUSY meanwhile (see Parameters for the rules). Every input is
+   * copied when the call is made: changing, transferring or detaching the caller's arrays afterwards
+   * does not change the result.
    */
   async forwardAsync(x: Tensor, options?: LSTMForwardOptions): Promise<LSTMOutput> {
     const where = 'lstm.forwardAsync';
     this.stack.assertIdle(where);
-    const p = this.prepare(where, x, options);
+    const p = this.prepare(where, x, options, true);
     return this.finishForward(await this.stack.forwardAsync(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad),
       p.T, p.B);
   }
 
-  private prepareBackward(where: string, grads: LSTMGradients | undefined) {
+  /** Checks the upstream gradients against the last forward; `own` copies them (see prepare). */
+  private prepareBackward(where: string, grads: LSTMGradients | undefined, own = false) {
     const o = checkOptions(where, grads ?? {}, ['output', 'h', 'c']);
     const { T, B } = this.stack.checkBackward(where);
     const F = this.stack.D * this.outputSize;
@@ -497,7 +505,9 @@ export class LSTM extends Module {
         'shaped like the forward output').data;
     const gh = o.h === undefined ? null : checkTensor(where, 'h', o.h, [S, B, this.outputSize], Float32Array, 'shaped like h').data;
     const gc = o.c === undefined ? null : checkTensor(where, 'c', o.c, [S, B, this.hiddenSize], Float32Array, 'shaped like c').data;
-    return { T, B, dy: gy && this.batchFirst ? swapLeadingAxes(gy, B, T, F) : gy, gh, gc };
+    const copy = (a: Float32Array | null): Float32Array | null => (own && a ? a.slice() : a);
+    // Batch-first gradients are reordered into a new array anyway.
+    return { T, B, dy: gy && this.batchFirst ? swapLeadingAxes(gy, B, T, F) : copy(gy), gh: copy(gh), gc: copy(gc) };
   }
 
   private static backwardOptions(where: string, options: LSTMBackwardOptions | undefined): { inputGrad: boolean; retain: boolean } {
@@ -544,7 +554,10 @@ export class LSTM extends Module {
     return this.finishBackward(this.stack.backward(p.dy, p.gh, p.gc, where, inputGrad, retain), p.T, p.B);
   }
 
-  /** {@link LSTM.backward} on libuv's thread pool; the model is busy until the promise settles (see forwardAsync). */
+  /**
+   * {@link LSTM.backward} on libuv's thread pool; the model is busy until the promise settles, and
+   * the upstream gradients are copied when the call is made (see forwardAsync).
+   */
   backwardAsync(grads?: LSTMGradients, options?: LSTMBackwardOptions & { inputGrad?: true }): Promise<LSTMInputGradients>;
   backwardAsync(grads: LSTMGradients | undefined, options: LSTMBackwardOptions):
     Promise<Omit<LSTMInputGradients, 'x'> & { x: Tensor | null }>;
@@ -552,7 +565,7 @@ export class LSTM extends Module {
     const where = 'lstm.backwardAsync';
     this.stack.assertIdle(where);
     const { inputGrad, retain } = LSTM.backwardOptions(where, options);
-    const p = this.prepareBackward(where, grads);
+    const p = this.prepareBackward(where, grads, true);
     return this.finishBackward(await this.stack.backwardAsync(p.dy, p.gh, p.gc, where, inputGrad, retain), p.T, p.B);
   }
 }

@@ -5,12 +5,31 @@
  * model is still two flat arrays. Every layer has an explicit forward and backward (no autograd).
  * The ownership, busy and version rules of the block are stated in parameters.ts.
  */
-import { describe, rangeError, typeError } from '../errors.js';
+import { describe, LstmError, rangeError, typeError } from '../errors.js';
 import { ParamBlock, Parameters, viewsOf, type BusyLease, type ParamSlot } from '../parameters.js';
 import { checkRandomState, freshSeed, Random, type RandomState } from '../random.js';
 import { checkTensor, type SequenceLengths, type Tensor, type TensorData } from '../tensor.js';
 import { checkBoolean, checkOptions } from '../validate.js';
-import type { SaveModelOptions } from '../io/model-file.js';
+import type { SavedActivations } from './saved.js';
+
+/** Options of {@link Module.save} and `saveModel`. */
+export interface SaveModelOptions {
+  /** Extra string metadata kept in the file (keys other than the format's own). */
+  metadata?: Record<string, string>;
+}
+
+/** The model-file writer behind {@link Module.save}. */
+type ModelSaver = (model: Module, path: string, options?: SaveModelOptions) => Promise<void>;
+let modelSaver: ModelSaver | null = null;
+
+/**
+ * Installs the writer behind {@link Module.save}. The file code (io/model-file.ts) sits above the
+ * layers and imports them, so it plugs itself in when loaded (the package's entry loads it) rather
+ * than being imported from here.
+ */
+export function installModelSaver(saver: ModelSaver): void {
+  modelSaver = saver;
+}
 
 /** The recurrent state of one LSTM: h (D*L, B, Hout) and c (D*L, B, H), as LSTM.forward's h0/c0 and h/c. */
 export interface RecurrentState {
@@ -91,6 +110,11 @@ export abstract class Module {
   protected training = true;
   /** The model (a Sequential) this module was put into, or null: a module belongs to one model. @internal */
   container: Module | null = null;
+  /**
+   * What the last forward kept for the backward, for layers that keep it here (the LSTM keeps it in
+   * its engine and a Sequential in its layers: both override checkBackward). @internal
+   */
+  protected readonly saved: SavedActivations<unknown> | null = null;
 
   /** @throws RangeError ERR_LSTM_ARG_RANGE when `size` parameters cannot be allocated. */
   protected constructor(size: number) {
@@ -164,7 +188,9 @@ export abstract class Module {
    * activations, no backward consumed them, and the parameters have not changed since. A container
    * asks every layer before its backward changes any gradient. @internal
    */
-  abstract checkBackward(where: string): void;
+  checkBackward(where: string): void {
+    this.saved?.check(where, this.block);
+  }
 
   /**
    * {@link Module.forwardChain} with the heavy work off the main thread; the same bits. Layers
@@ -290,9 +316,11 @@ export abstract class Module {
    *   path and the reason when the write fails (the previous file is then intact).
    */
   async save(path: string, options?: SaveModelOptions): Promise<void> {
-    // Loaded on use: the file code imports every layer class, which import this one.
-    const { saveModel } = await import('../io/model-file.js');
-    return saveModel(this, path, options);
+    if (modelSaver === null) {
+      throw new LstmError(`${this.where}.save: the model-file code is not loaded; import the package ('lstm-native'), ` +
+        'whose entry loads it', 'ERR_LSTM_STATE');
+    }
+    return modelSaver(this, path, options);
   }
 
   /**

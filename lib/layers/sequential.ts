@@ -296,7 +296,7 @@ export class Sequential<const L extends SequentialLayers = SequentialLayers> ext
   }
 
   /** @internal */
-  checkBackward(where: string): void {
+  override checkBackward(where: string): void {
     for (const [, layer] of this.entries) layer.checkBackward(where);
   }
 

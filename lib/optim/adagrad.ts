@@ -62,7 +62,7 @@ export class Adagrad extends Optimizer<AdagradConfig> {
 
   protected override update(step: number): void {
     const c = this.config;
-    optimNative().adagradStep(this.params.values, this.params.grads, this.buffers.sum!, step, c.lr, c.lrDecay,
-      c.weightDecay, c.eps);
+    optimNative().adagradStep({ param: this.params.values, grad: this.params.grads, stateSum: this.buffers.sum!,
+      step, lr: c.lr, lrDecay: c.lrDecay, weightDecay: c.weightDecay, eps: c.eps });
   }
 }

@@ -88,8 +88,9 @@ export class Adam extends Optimizer<AdamConfig> {
   protected override update(step: number): void {
     const c = this.config;
     const b = this.buffers;
-    optimNative().adamStep(this.params.values, this.params.grads, b.exp_avg!, b.exp_avg_sq!, b.max_exp_avg_sq ?? null,
-      step, c.lr, c.betas[0], c.betas[1], c.eps, c.weightDecay, this.decoupledWeightDecay);
+    optimNative().adamStep({ param: this.params.values, grad: this.params.grads, expAvg: b.exp_avg!,
+      expAvgSq: b.exp_avg_sq!, maxExpAvgSq: b.max_exp_avg_sq ?? null, step, lr: c.lr, beta1: c.betas[0],
+      beta2: c.betas[1], eps: c.eps, weightDecay: c.weightDecay, decoupledWeightDecay: this.decoupledWeightDecay });
   }
 }
 

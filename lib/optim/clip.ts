@@ -28,10 +28,10 @@ export function clipGradNorm(params: Parameters, maxNorm: number, normType = 2):
   if (normType !== 2 && normType !== Infinity) throw rangeError(`${where}: normType must be 2 or Infinity, got ${describe(normType)}`);
   const native = optimNative();
   const grads = params.grads;
-  const norm = normType === 2 ? Math.sqrt(native.sumSquares(grads)) : native.maxAbs(grads);
+  const norm = normType === 2 ? Math.sqrt(native.sumSquares({ x: grads })) : native.maxAbs({ x: grads });
   const coef = maxNorm / (norm + 1e-6);
   // torch.clamp(coef, max=1) then mul_: a no-op at 1, NaN propagates.
-  if (coef < 1 || Number.isNaN(coef)) native.scaleInPlace(grads, coef);
+  if (coef < 1 || Number.isNaN(coef)) native.scaleInPlace({ x: grads, s: coef });
   return norm;
 }
 
@@ -48,5 +48,5 @@ export function clipGradValue(params: Parameters, clipValue: number): void {
   checkParameters(where, params, true);
   params.block?.assertIdle(where);
   checkPositive(where, 'clipValue', clipValue);
-  optimNative().clampInPlace(params.grads, -clipValue, clipValue);
+  optimNative().clampInPlace({ x: params.grads, lo: -clipValue, hi: clipValue });
 }

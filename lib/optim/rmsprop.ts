@@ -66,7 +66,8 @@ export class RMSprop extends Optimizer<RMSpropConfig> {
   protected override update(): void {
     const c = this.config;
     const b = this.buffers;
-    optimNative().rmspropStep(this.params.values, this.params.grads, b.square_avg!, b.grad_avg ?? null,
-      b.momentum_buffer ?? null, c.lr, c.alpha, c.eps, c.weightDecay, c.momentum);
+    optimNative().rmspropStep({ param: this.params.values, grad: this.params.grads, squareAvg: b.square_avg!,
+      gradAvg: b.grad_avg ?? null, momentumBuffer: b.momentum_buffer ?? null, lr: c.lr, alpha: c.alpha, eps: c.eps,
+      weightDecay: c.weightDecay, momentum: c.momentum });
   }
 }

@@ -65,7 +65,8 @@ export class SGD extends Optimizer<SGDConfig> {
 
   protected override update(step: number): void {
     const c = this.config;
-    optimNative().sgdStep(this.params.values, this.params.grads, this.buffers.momentum_buffer ?? null, c.lr,
-      c.momentum, c.dampening, c.weightDecay, c.nesterov, step === 1);
+    optimNative().sgdStep({ param: this.params.values, grad: this.params.grads,
+      momentumBuffer: this.buffers.momentum_buffer ?? null, lr: c.lr, momentum: c.momentum, dampening: c.dampening,
+      weightDecay: c.weightDecay, nesterov: c.nesterov, firstStep: step === 1 });
   }
 }

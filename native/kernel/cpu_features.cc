@@ -7,6 +7,7 @@
 // reads LSTM_NATIVE_ISA once at the same time. This file is compiled without SIMD flags: it must
 // run on any CPU of its architecture.
 #include "cpu_features.h"
+#include "kernel_config.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -66,7 +67,7 @@ CpuState detect() {
   // The override exists to compare variants and to work around a suspected SIMD bug; a value that
   // names nothing runnable here is ignored rather than fatal, so a stale setting cannot break a load.
   Isa wanted;
-  if (isa_from_name(std::getenv("LSTM_NATIVE_ISA"), &wanted) &&
+  if (isa_from_name(kernel_config().isa, &wanted) &&
       s.supported[static_cast<int>(wanted)]) {
     s.active = wanted;
   }

@@ -59,9 +59,6 @@ int gemm_builtin_packed_b_col_align();
 void gemm_builtin_packed_b_cols(int M, int N, int K, const float* A, int lda,
                                 const float* packed_b, int n0, int n1, float beta, float* C,
                                 int ldc);
-// Test hook: the built-in GEMM behaves as if the memory for its A blocks could not be allocated
-// (products against a prepacked B then pack A one micro-panel at a time on the stack).
-void gemm_builtin_test_no_a_scratch(bool on);
 // True when OpenBLAS is linked; then gemm_openblas() may be called.
 bool gemm_have_openblas();
 template <typename F>

@@ -22,6 +22,7 @@
 #include <cstdint>
 
 #include "gemm_driver.h"
+#include "test_hooks.h"
 #include "thread_pool.h"
 
 namespace lstm {
@@ -30,8 +31,12 @@ namespace {
 
 thread_local Scratch tl_pack_a, tl_pack_b;
 
-// Test hook: behave as if the A block's scratch memory could not be allocated.
+#if defined(LSTM_NATIVE_TEST_HOOKS)
 std::atomic<bool> g_test_no_a_scratch{false};
+inline bool test_no_a_scratch() { return g_test_no_a_scratch.load(std::memory_order_relaxed); }
+#else
+constexpr bool test_no_a_scratch() { return false; }
+#endif
 
 // op(X)[i][k] for a matrix stored row-major with leading dimension ld.
 template <typename F>
@@ -42,8 +47,8 @@ inline F at(Trans t, const F* X, ptrdiff_t ld, int i, int k) {
 // Packs the whole (mc, kc) block of a transposed A (stored (K, M), e.g. dG in dW = dG^T X) into
 // its MR-row panels, reading A one stored row at a time. Panel by panel (pack_a), every k step
 // jumps lda floats for MR of them: with lda a multiple of 1024 (4H = 1024) all kc rows fall in
-// the same L1 set and each read misses (the backward's weight gradients spent ~11% of a
-// training step there).
+// the same L1 set and each read misses (the backward's weight gradients, dW = dG^T X, take that
+// shape).
 template <typename F, int MR>
 void pack_a_trans_block(const F* A, ptrdiff_t lda, int i0, int mc, int p0, int kc, F* dst) {
   const int full = mc / MR * MR;
@@ -125,7 +130,7 @@ void gemm_blocked(const Kernels<F>& kr, Trans ta, Trans tb, int M, int N, int K,
   const int kc_blk = kc_block(kr, K);
   const int mc_blk = balanced_block(M, kr.mc, MR);
   const int nc_blk = balanced_block(N, kr.nc, NR);
-  F* abuf = g_test_no_a_scratch.load(std::memory_order_relaxed)
+  F* abuf = test_no_a_scratch()
                 ? nullptr
                 : tl_pack_a.get<F>(static_cast<size_t>(mc_blk) * kc_blk);
   F* bbuf = pre ? nullptr : tl_pack_b.get<F>(static_cast<size_t>(nc_blk) * kc_blk);
@@ -241,6 +246,8 @@ LSTM_GEMM_BLOCKED_INSTANTIATE(double)
 
 }  // namespace gemm_detail
 
+#if defined(LSTM_NATIVE_TEST_HOOKS)
 void gemm_builtin_test_no_a_scratch(bool on) { gemm_detail::g_test_no_a_scratch.store(on); }
+#endif
 
 }  // namespace lstm

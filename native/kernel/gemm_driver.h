@@ -34,7 +34,7 @@ bool complete_kernels(Kernels<F>* k);
 // not runnable here. Built once.
 template <typename F>
 const Kernels<F>& kernels_for(Isa isa);
-// kernels_for(gemm_builtin_active_isa()).
+// kernels_for(gemm_builtin_active_isa()): the ISA table's set (isa_table.h).
 template <typename F>
 const Kernels<F>& active_kernels();
 

@@ -3,6 +3,10 @@
 // said this CPU runs them.
 #include "gemm_driver.h"
 
+#include <type_traits>
+
+#include "isa_table.h"
+
 namespace lstm {
 namespace gemm_detail {
 namespace {
@@ -53,8 +57,11 @@ const Kernels<F>& kernels_for(Isa isa) {
 
 template <typename F>
 const Kernels<F>& active_kernels() {
-  static const Kernels<F>& kr = kernel_table<F>().get(gemm_builtin_active_isa());
-  return kr;
+  if constexpr (std::is_same_v<F, float>) {
+    return *isa_table().gemm_f32;
+  } else {
+    return *isa_table().gemm_f64;
+  }
 }
 
 template const Kernels<float>& kernels_for<float>(Isa);

@@ -8,7 +8,7 @@
 //
 // Parameter layout: PyTorch's nn.LSTM, row-major, gate order i, f, g, o inside the 4H rows.
 //   W_ih (4H, I)   W_hh (4H, Hout)   b_ih (4H)   b_hh (4H)   W_hr (P, H), only when P > 0
-// lib/layers/lstm-layout.ts mirrors this comment; test/unit/layout.test.ts checks they agree.
+// lib/layers/lstm-layout.ts mirrors this comment.
 //
 // Activations are time-major:
 //   x (T, B, I) contiguous                  y (T, B, ldy): row (t, b) starts at y + (t*B + b)*ldy,

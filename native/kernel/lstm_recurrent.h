@@ -88,7 +88,7 @@ extern const RecKernels rec_kernels_scalar;
 extern const RecKernels rec_kernels_avx2;
 #endif
 
-// The kernels for active_isa() (AVX2 on any x86 CPU with AVX2, scalar otherwise).
+// The kernels of the ISA table (isa_table.h): AVX2 on any x86 CPU with AVX2, scalar otherwise.
 const RecKernels& rec_kernels();
 
 // Where part i of `total` items cut into `parts` parts of equal size (+-1) begins: even_cut(total,
@@ -125,7 +125,7 @@ size_t packed_bias_size(int H);  // floats of pack_bias's output
 // Whether the fast float32 forward with a hoisted input product (B > 1, input not fused) starts
 // the step tile's accumulators from b_ih + b_hh (packed by pack_bias after packed W_hh in PK)
 // instead of the hoisted product: G = x W_ih^T then runs with beta 0 and no pass that first
-// copies the bias into every row of G (1.2% of W3's forward).
+// copies the bias into every row of G.
 bool bias_in_step(int B, int I, int H, int Hout);
 // Packs W_hh (4H, Hout) (in parallel over blocks).
 void pack_fwd(const float* W_hh, int H, int Hout, float* pf);
@@ -160,9 +160,10 @@ void run_slices(int n, Fn& fn) {
 // one handoff, not a job's four.
 // The cut points follow the threads' speeds: the thread that finishes a step last times every
 // range of it and moves the cuts of the next step towards equal times (smoothed, and never more
-// than half a range away from even). This VM's vCPUs take turns being 5-20% slower for seconds at a
-// time; with fixed cuts the faster thread waited ~10% of every W3 step. A block's work must not
-// depend on the range it ran in (the LSTM's unit blocks do not), so the cuts never change a bit.
+// than half a range away from even): on shared or virtual cores one thread can run slower than
+// the other for seconds, and with fixed cuts the faster one would wait for it at every step. A
+// block's work must not depend on the range it ran in (the LSTM's unit blocks do not), so the cuts
+// never change a bit.
 void run_block_steps(int blocks, int slices, int steps,
                      void (*fn)(void* ctx, int b0, int b1, int step), void* ctx);
 template <class Fn>
@@ -177,9 +178,8 @@ void run_block_steps(int blocks, int slices, int steps, Fn& fn) {
 // step waits for other rows. Starts with `slices` contiguous row ranges, one per thread; a thread
 // that runs out of work takes the second half of the rows of the range with the most work left,
 // from that range's next step on (the owner hands them over between two steps). So the threads
-// finish together even when one core runs slower than the other for a while (seen here: one vCPU
-// 15-20% slower than the other for seconds at a time), instead of the call waiting for the slower
-// thread's fixed half. Ranges are never split below min_rows rows. One thread alone runs
+// finish together even when one core runs slower than the other for a while, instead of the call
+// waiting for the slower thread's fixed half. Ranges are never split below min_rows rows. One thread alone runs
 // everything: no deadlock.
 void run_row_steps(int rows, int slices, int steps, int min_rows,
                    void (*fn)(void* ctx, int r0, int r1, int step), void* ctx);
@@ -188,17 +188,6 @@ void run_row_steps(int rows, int slices, int steps, int min_rows, Fn& fn) {
   run_row_steps(rows, slices, steps, min_rows,
                 [](void* c, int r0, int r1, int k) { (*static_cast<Fn*>(c))(r0, r1, k); }, &fn);
 }
-
-// Test hooks (binding_testing_sched.cc; not for production use). A delay that the thread running
-// row 0 sleeps after each of its steps in run_row_steps (0: none), so that the other threads run
-// out of work and take rows over; and how many times rows were handed over since the process
-// started.
-void set_row_steps_test_delay_us(int us);
-// The same for run_block_steps: the thread running the range with block 0 sleeps after each step;
-// and how many steps ran with uneven cuts since the process started.
-void set_block_steps_test_delay_us(int us);
-uint64_t block_steps_uneven();
-uint64_t row_steps_handovers();
 
 // Whether the forward step's slices are batch rows (each thread all units of its own rows, every
 // step, with no barrier between steps: rows depend only on themselves) rather than hidden units

@@ -105,9 +105,8 @@ class FastStep {
     if (rows_split_) {
       // A range of batch rows depends only on its own rows: it runs every step on its own, with
       // no barrier between steps, and a thread that finishes early takes over half of a slower
-      // thread's rows (run_row_steps). Paired against static halves (2 threads, this VM, where
-      // one vCPU often runs 15-20% slower than the other for seconds): I 64 H 256 B 32 +3 to +7%,
-      // H 128 +10%, I 256 H 256 B 128 T 50 +11%, B 16 +8%.
+      // thread's rows (run_row_steps), so a core that runs slower for a while does not hold up
+      // the call.
       auto rows = [&](int r0, int r1, int k) {
         at(k, [&](const StepIo<float>& s, const StepIo<float>* next) { run_rows(r0, r1, s, next); });
       };
@@ -143,10 +142,9 @@ class FastStep {
   // Rows [b0, b1) of the hoisted pre-activations G the epilogue of the block at unit j0 reads at
   // THIS step, into L2 (the tiles of the block before it are still running). The hoisted product
   // wrote G a chunk of steps earlier, so it sits in L3 or memory, in 4 lines per row 2 KiB apart
-  // that no hardware prefetcher follows. One step ahead was too far for large steps: at I = H = 512
-  // a thread streams 2-4 MiB of weights per step, which flushes L1 and L2 before the lines are read
-  // (W3 step, 1 thread: 54 GFLOP/s with the next step's G prefetched, 57.5 with this; 59 with G hot.
-  // Paired, 2 threads: W3 inference +3.4 to +4.3% in 3 runs, I 256 H 256 B 128 T 50 +12.5%.)
+  // that no hardware prefetcher follows. Not a whole step ahead: with large weights (I = H = 512)
+  // a thread streams megabytes of weights per step, which would flush L1 and L2 before the
+  // prefetched lines are read.
   void prefetch_g(const StepIo<float>& s, int b0, int b1, int j0) const;
 
   // G's column of unit j0 (a multiple of kUnits) of gate 0; gate g is g * gate_stride_ further.

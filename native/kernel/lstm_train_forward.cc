@@ -13,10 +13,10 @@
 //     projection), else one parallel region per step.
 // Nothing is allocated here: every buffer is a region of the caller's workspace.
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
+#include "kernel_config.h"
 #include "lstm.h"
 #include "lstm_forward_parts.h"
 #include "lstm_recurrent.h"
@@ -26,11 +26,6 @@
 
 namespace lstm {
 namespace {
-
-inline int env_int(const char* name, int dflt) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::atoi(v) : dflt;
-}
 
 Status forward_fast(float* y, int ldy, float* hn, float* cn, float* ws, const float* x,
                     const float* h0, const float* c0, const int32_t* lengths,
@@ -49,7 +44,7 @@ Status forward_fast(float* y, int ldy, float* hn, float* cn, float* ws, const fl
   // LSTM_NATIVE_LSTM_HOIST_STEPS overrides.
   const size_t step_bytes = sizeof(float) * static_cast<size_t>(B) * G4;
   const int tc_auto = step_bytes * T > (size_t{1} << 20) && step_bytes * 4 <= (size_t{1} << 19) ? 4 : T;
-  const int tc = std::max(1, env_int("LSTM_NATIVE_LSTM_HOIST_STEPS", tc_auto));
+  const int tc = kernel_config().lstm_hoist_steps > 0 ? kernel_config().lstm_hoist_steps : tc_auto;
   const bool fused = rec::fuse_input(B, d.I, H, Ho);
   FastStep step(p, d, ldy, lengths, ws + L.PK, fused);
   auto hoist = [&](int k0) {  // the chunk of steps k0 .. k0 + tc - 1 (in processing order)

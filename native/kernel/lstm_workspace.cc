@@ -59,11 +59,8 @@ bool lstm_inference_layout(const LstmDims& d, LstmInferenceLayout* L) {
   const size_t B = d.B, H = d.H, P = d.P, Ho = d.hout();
   // Chunk of time steps for the hoisted input product: ~2 M floats (8 MiB) of pre-activations,
   // at least one step. Enough rows (Tc * B) for the product to run at full rate, and few products
-  // per layer (each pays its packing of x and its threads' uneven finish): at 256 K floats W3
-  // (B 64, H 512) got 2-step chunks and lost 8% against hoisting all T at once; measured paired
-  // since the step prefetches each block's G rows one block ahead (lstm_step.cc), 16-step
-  // chunks against 8 (1 M floats): W3 +1 to +5% (2 threads, 3 runs; 1 thread +4.6%), I 256 H 256
-  // B 128 +2.8%, H 1024 B 32 +1.3%; 32 or all 50 steps no better than 16.
+  // per layer (each pays its packing of x and its threads' uneven finish); the step prefetches
+  // each block's G rows one block ahead (lstm_step.cc), so a chunk need not stay in L2.
   const size_t row = B * 4 * H;
   const size_t tc = std::max<size_t>(1, (size_t{2} << 20) / row);
   L->Tc = static_cast<int>(std::min<size_t>(tc, static_cast<size_t>(d.T)));
@@ -72,8 +69,7 @@ bool lstm_inference_layout(const LstmDims& d, LstmInferenceLayout* L) {
     *off = at;
     return add(at, size, &at);
   };
-  // With more than one chunk, W_ih^T is packed once for all of their products rather than by each
-  // (W3, I 512 and 7 chunks: packing was 2.8% of the forward). Sized for float32 (the fast path);
+  // With more than one chunk, W_ih^T is packed once for all of their products rather than by each. Sized for float32 (the fast path);
   // a float64 call leaves it unused.
   L->input_prepacked = L->Tc < d.T && !rec::fuse_input(d.B, d.I, d.H, Ho);
   // Prepacked, the product may also write G with each block of 8 units' 4 gates side by side

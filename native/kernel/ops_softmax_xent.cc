@@ -24,6 +24,7 @@
 #include <limits>
 
 #include "cpu_features.h"
+#include "isa_table.h"
 #include "thread_pool.h"
 
 #if defined(LSTM_NATIVE_X86) && (defined(__GNUC__) || defined(__clang__))
@@ -232,7 +233,9 @@ int64_t softmax_xent_invalid_target(const int32_t* targets, int64_t N, int64_t C
   return -1;
 }
 
-Status softmax_xent(const SoftmaxXentArgs& a, double* total) { return softmax_xent(a, total, active_isa()); }
+Status softmax_xent(const SoftmaxXentArgs& a, double* total) {
+  return softmax_xent(a, total, isa_table().softmax);
+}
 
 Status softmax_xent(const SoftmaxXentArgs& a, double* total, Isa isa) {
   if (!cpu_supports(isa)) return Status::InvalidDims;

@@ -1,9 +1,9 @@
 // The fast LSTM step's portable kernels (contract in lstm_recurrent.h): the scalar tile, GEMV and
-// packing kernels (the LSTM_NATIVE_ISA=scalar answer and the non-x86 fallback), and the choice of
-// the step kernel set for active_isa().
+// packing kernels (the LSTM_NATIVE_ISA=scalar answer and the non-x86 fallback), and rec_kernels(),
+// the ISA table's set (isa_table.h).
 #include <cstring>
 
-#include "cpu_features.h"
+#include "isa_table.h"
 #include "lstm_recurrent.h"
 
 namespace lstm {
@@ -72,16 +72,7 @@ const RecKernels rec_kernels_scalar = {"scalar",         &tile16_scalar, &tile16
                                        &dot_rows_scalar, nullptr,        nullptr,
                                        nullptr,          nullptr,        &pack16_scalar};
 
-const RecKernels& rec_kernels() {
-  static const RecKernels* k = [] {
-#if defined(LSTM_NATIVE_X86)
-    const Isa isa = active_isa();
-    if (isa == Isa::Avx2 || isa == Isa::Avx512) return &rec_kernels_avx2;
-#endif
-    return &rec_kernels_scalar;
-  }();
-  return *k;
-}
+const RecKernels& rec_kernels() { return *isa_table().step; }
 
 }  // namespace rec
 }  // namespace lstm

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lstm_recurrent.h"
+#include "test_hooks.h"
 #include "thread_pool.h"
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
@@ -147,15 +148,33 @@ inline uint64_t ticks() {
 #endif
 }
 
+// The test build slows one range down and counts what the schedulers did (test_hooks.h); the
+// shipped build compiles these to nothing.
+#if defined(LSTM_NATIVE_TEST_HOOKS)
 std::atomic<int> g_block_test_delay_us{0};
 std::atomic<uint64_t> g_block_uneven_steps{0};
-
+std::atomic<int> g_row_test_delay_us{0};
+std::atomic<uint64_t> g_row_handovers{0};
 // The test delay of run_block_steps: the range with block 0 (slice 0) is made slower.
 inline void test_block_delay(int slice) {
   if (slice != 0) return;
   const int delay = g_block_test_delay_us.load(std::memory_order_relaxed);
   if (delay > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay));
 }
+// The test delay of run_row_steps: the range starting at row 0 is made slower.
+inline void test_row_delay(int r0) {
+  if (r0 != 0) return;
+  const int delay = g_row_test_delay_us.load(std::memory_order_relaxed);
+  if (delay > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay));
+}
+inline void count_uneven_step() { g_block_uneven_steps.fetch_add(1, std::memory_order_relaxed); }
+inline void count_handover() { g_row_handovers.fetch_add(1, std::memory_order_relaxed); }
+#else
+inline void test_block_delay(int) {}
+inline void test_row_delay(int) {}
+inline void count_uneven_step() {}
+inline void count_handover() {}
+#endif
 
 // The cuts of run_block_steps: cut[k % kRing][s .. s+1] is range s of step k. Step k + 1's cuts
 // are written by the thread that finishes step k last (finish_slice's last()), from every range's
@@ -204,7 +223,7 @@ struct BlockCuts {
     d[n] = blocks;
     for (int s = 1; s < n; ++s) {
       if (d[s] != even_cut(blocks, n, s)) {  // counted for the tests
-        g_block_uneven_steps.fetch_add(1, std::memory_order_relaxed);
+        count_uneven_step();
         break;
       }
     }
@@ -248,9 +267,6 @@ struct RowSchedule {
   int steps = 0, min_rows = 1;
 };
 
-std::atomic<int> g_row_test_delay_us{0};
-std::atomic<uint64_t> g_row_handovers{0};
-
 // Runs one range to its end (or until its rows are handed over half by half).
 void run_range(RowSchedule& S, RowWorker& me, RowRange t,
                void (*fn)(void* ctx, int r0, int r1, int step), void* ctx) {
@@ -258,10 +274,7 @@ void run_range(RowSchedule& S, RowWorker& me, RowRange t,
   for (int k = t.k; k < S.steps; ++k) {
     fn(ctx, t.r0, r1, k);
     me.progress.store(k + 1, std::memory_order_relaxed);
-    if (t.r0 == 0) {
-      const int delay = g_row_test_delay_us.load(std::memory_order_relaxed);
-      if (delay > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay));
-    }
+    test_row_delay(t.r0);
     if (me.split_wanted.load(std::memory_order_relaxed)) {
       std::lock_guard<std::mutex> lock(S.mu);
       if (k + 1 < S.steps && r1 - t.r0 >= 2 * S.min_rows) {
@@ -269,7 +282,7 @@ void run_range(RowSchedule& S, RowWorker& me, RowRange t,
         S.pending.push_back({mid, r1, k + 1});  // the lock publishes rows [mid, r1)'s state
         r1 = mid;
         me.r1 = mid;
-        g_row_handovers.fetch_add(1, std::memory_order_relaxed);
+        count_handover();
       }
       me.split_wanted.store(false, std::memory_order_relaxed);
     }
@@ -320,18 +333,19 @@ void row_worker(RowSchedule& S, void (*fn)(void* ctx, int r0, int r1, int step),
       run_range(S, me, t, fn, ctx);
       continue;
     }
-    // The victim hands rows over at the end of its current step (one step: ~0.1 ms at W1's size).
+    // The victim hands rows over at the end of its current step (a short wait: one step).
     wait_until([victim] { return !victim->split_wanted.load(std::memory_order_relaxed); });
   }
 }
 
 }  // namespace
 
+#if defined(LSTM_NATIVE_TEST_HOOKS)
 void set_block_steps_test_delay_us(int us) { g_block_test_delay_us.store(std::max(0, us)); }
 uint64_t block_steps_uneven() { return g_block_uneven_steps.load(); }
-
 void set_row_steps_test_delay_us(int us) { g_row_test_delay_us.store(std::max(0, us)); }
 uint64_t row_steps_handovers() { return g_row_handovers.load(); }
+#endif
 
 void run_row_steps(int rows, int slices, int steps, int min_rows,
                    void (*fn)(void* ctx, int r0, int r1, int step), void* ctx) {

@@ -19,6 +19,8 @@
 //     the workers. It runs at exit() and also at dlclose() when a worker_threads environment that
 //     alone loaded the addon goes away, so no thread is left executing unmapped code.
 #include "thread_pool.h"
+#include "kernel_config.h"
+#include "test_hooks.h"
 
 #include <algorithm>
 #include <atomic>
@@ -58,19 +60,11 @@ constexpr int kMaxThreads = 1024;
 // parallel_for from there runs inline.
 thread_local bool tl_inside_pool = false;
 
-int env_int(const char* name, int fallback, int lo, int hi) {
-  const char* s = std::getenv(name);
-  if (s == nullptr || *s == '\0') return fallback;
-  char* end = nullptr;
-  long v = std::strtol(s, &end, 10);
-  if (end == s || *end != '\0' || v < lo || v > hi) return fallback;
-  return static_cast<int>(v);
-}
-
 int default_threads() {
   unsigned hc = std::thread::hardware_concurrency();
   int n = hc == 0 ? 1 : static_cast<int>(std::min<unsigned>(hc, kMaxThreads));
-  return env_int("LSTM_NATIVE_NUM_THREADS", n, 1, kMaxThreads);
+  const int configured = kernel_config().num_threads;
+  return configured > 0 ? std::min(configured, kMaxThreads) : n;
 }
 
 struct alignas(64) Worker {
@@ -97,7 +91,9 @@ struct Pool {
   std::atomic<bool> stopping{false};
   std::atomic<int> bursts{0};          // live PoolBurst scopes: nobody sleeps between jobs
   std::atomic<int64_t> spin_ns{50000};
-  std::atomic<uint64_t> worker_sleeps{0}, caller_sleeps{0};  // for the test hooks
+#if defined(LSTM_NATIVE_TEST_HOOKS)
+  std::atomic<uint64_t> worker_sleeps{0}, caller_sleeps{0};
+#endif
 
   // The current job. fn and n are written before `gen` is published and read only by a thread
   // that holds a claimed chunk, i.e. while the caller is still waiting in run_job.
@@ -116,7 +112,7 @@ struct Pool {
 
   Pool() {
     threads.store(default_threads(), std::memory_order_relaxed);
-    spin_ns.store(static_cast<int64_t>(env_int("LSTM_NATIVE_SPIN_US", 50, 0, 1000000)) * 1000,
+    spin_ns.store(static_cast<int64_t>(kernel_config().spin_us) * 1000,
                   std::memory_order_relaxed);
   }
 };
@@ -197,7 +193,9 @@ void worker_main(Pool* P, Worker* w, uint32_t seen) {
   for (;;) {
     auto posted = [&] { return P->gen.load(std::memory_order_acquire) != seen; };
     if (!spin_until_or_burst(*P, posted, P->spin_ns.load(std::memory_order_relaxed))) {
+#if defined(LSTM_NATIVE_TEST_HOOKS)
       P->worker_sleeps.fetch_add(1, std::memory_order_relaxed);
+#endif
       w->sleeping.store(true, std::memory_order_seq_cst);
       if (P->gen.load(std::memory_order_seq_cst) == seen &&
           !P->stopping.load(std::memory_order_seq_cst)) {
@@ -272,7 +270,9 @@ void run_job(Pool& P, int64_t n, int chunks, const Fn& fn) {
   auto finished = [&] { return P.done.load(std::memory_order_acquire) == chunks; };
   const int64_t budget_ns = std::max<int64_t>(P.spin_ns.load(std::memory_order_relaxed), 20000);
   if (!spin_until_or_burst(P, finished, budget_ns)) {
+#if defined(LSTM_NATIVE_TEST_HOOKS)
     P.caller_sleeps.fetch_add(1, std::memory_order_relaxed);
+#endif
     P.caller_sleeping.store(true, std::memory_order_seq_cst);
     if (P.done.load(std::memory_order_seq_cst) != chunks) {
       std::unique_lock<std::mutex> lk(P.done_m);
@@ -309,6 +309,7 @@ struct ShutdownGuard {
 PoolBurst::PoolBurst() { pool().bursts.fetch_add(1, std::memory_order_relaxed); }
 PoolBurst::~PoolBurst() { pool().bursts.fetch_sub(1, std::memory_order_relaxed); }
 
+#if defined(LSTM_NATIVE_TEST_HOOKS)
 PoolSleeps pool_sleeps() {
   const Pool& P = pool();
   return {P.worker_sleeps.load(), P.caller_sleeps.load()};
@@ -318,6 +319,7 @@ void set_pool_spin_us(int us) {
   pool().spin_ns.store(static_cast<int64_t>(std::clamp(us, 0, 1000000)) * 1000,
                        std::memory_order_relaxed);
 }
+#endif
 
 void set_num_threads(int n) {
   pool().threads.store(std::clamp(n, 1, kMaxThreads), std::memory_order_relaxed);

@@ -28,8 +28,7 @@ void parallel_for_min(int64_t n, int64_t min_per_thread,
 // (LSTM_NATIVE_SPIN_US). For the kernel calls that run many jobs back to back (an LSTM layer: the
 // input product chunk by chunk, then the steps). Why: every sleep ends in a wake-up, and Linux
 // tends to wake a thread on the CPU of the thread that woke it, so the caller and a worker end up
-// sharing one core until the load balancer parts them. Seen here in W3: ~5 caller and ~6 worker
-// sleeps per call, both threads on one CPU in 10-25% of samples (onnxruntime's: never).
+// sharing one core until the load balancer parts them.
 class PoolBurst {
  public:
   PoolBurst();
@@ -37,15 +36,5 @@ class PoolBurst {
   PoolBurst(const PoolBurst&) = delete;
   PoolBurst& operator=(const PoolBurst&) = delete;
 };
-
-// Test hooks: how many times pool threads went to sleep (workers between jobs, callers waiting for
-// a job's chunks) since the process started, and the spin budget in microseconds (the
-// LSTM_NATIVE_SPIN_US default), settable at run time.
-struct PoolSleeps {
-  uint64_t workers;
-  uint64_t callers;
-};
-PoolSleeps pool_sleeps();
-void set_pool_spin_us(int us);
 
 }  // namespace lstm

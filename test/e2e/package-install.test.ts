@@ -138,6 +138,22 @@ describe('release-pack', () => {
     expect(readdirSync(stage).filter((f) => f.endsWith('.tgz'))).toEqual([]);
   });
 
+  it('refuses, and removes, a tarball that would ship a local build folder', () => {
+    const stray = join(stage, 'stray');
+    cpSync(pkg, stray, { recursive: true });
+    mkdirSync(join(stray, 'build', 'Release'), { recursive: true });
+    writeFileSync(join(stray, 'build', 'Release', 'lstm_native.node'), 'not shipped');
+    const manifest = JSON.parse(readFileSync(join(stray, 'package.json'), 'utf8')) as { files: string[] };
+    writeFileSync(join(stray, 'package.json'), JSON.stringify({ ...manifest, files: [...manifest.files, 'build'] }));
+    const out = join(stage, 'stray-tgz');
+    mkdirSync(out);
+    const r = run(process.execPath, [join(root, 'scripts', 'release-pack.mjs'), '--dir', stray, '--out', out, '--expect', hostTarget],
+      root, userEnv(), 120_000);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/the tarball holds files no user needs: build\/Release\/lstm_native\.node/);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
   it('a prebuild loads alone through LSTM_NATIVE_PREBUILD with PREBUILDS_ONLY=1', () => {
     // node-gyp-build's documented <PACKAGE>_PREBUILD override points it at the staged package.
     const r = run(process.execPath, ['--input-type=module', '-e',

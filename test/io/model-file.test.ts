@@ -213,7 +213,7 @@ describe('model file refusals', () => {
       constructor() { super(0); }
       get slots() { return []; }
       protected initParameters() {}
-      checkBackward() {}
+      override checkBackward() {}
       inputFeatures() { return { kind: 'tokens' } as const; }
       outputFeatures() { return { kind: 'tokens' } as const; }
       forwardChain(): never { throw new Error('no'); }

@@ -183,6 +183,11 @@ describe('error contract holes in the reader (findings 6 and 8)', () => {
     await expect(loadModel(Buffer.from('model.safetensors'))).rejects.toThrow(/a Buffer is read as the file's contents/);
   });
 
+  it('JSON bytes are named as such, with where a tfjs model.json goes', async () => {
+    await expect(loadModel(Buffer.from('{"format": "layers-model", "modelTopology": {}}'))).rejects
+      .toThrow(/this looks like JSON, not safetensors \(a TensorFlow.js model.json\? pass its path to loadModel/);
+  });
+
   it('pickle checkpoints (torch.save zip and raw pickle) are refused with how to save safetensors', () => {
     const zip = Buffer.concat([Buffer.from('PK\x03\x04', 'binary'), Buffer.alloc(60)]);
     const pickle = Buffer.concat([Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46]), Buffer.alloc(60)]);

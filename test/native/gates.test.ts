@@ -1,6 +1,6 @@
 /**
  * The LSTM gate kernels (native/kernel/gates_*.cc) through the test hooks of
- * native/binding_testing_gates.cc:
+ * native/testing/binding_testing_gates.cc (test addon):
  *   1. every SIMD variant this CPU runs agrees with the scalar float32 reference, forward and backward,
  *      including vector tails (H not a multiple of the width), aliasing as BPTT uses it, and no writes
  *      outside the rows;
@@ -18,10 +18,10 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadNative } from '../../lib/binding.js';
+import { testingNative } from '../helpers/testing-addon.js';
 import { rng } from '../helpers/compare.js';
 
-const native = loadNative();
+const native = testingNative();
 const supported = native._supportedIsas();
 const SIMD_ISAS = ['avx512', 'avx2', 'neon'] as const;
 const HS = [1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100];

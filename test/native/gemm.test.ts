@@ -1,6 +1,6 @@
 /**
  * The GEMM seam (native/kernel/gemm*.cc) through the `_gemm` test hook of
- * native/binding_testing_gemm.cc:
+ * native/testing/binding_testing_gemm.cc (test addon):
  *   1. the built-in GEMM equals a plain JS float64 reference for all four transpose combinations,
  *      sizes that hit every edge tile (1, 3, 5, 7, 17, 33, 65, 100, 257), leading dimensions larger
  *      than the width (padding filled with NaN in A and B, a sentinel in C that must survive),
@@ -21,17 +21,18 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadNative, type FloatArray } from '../../lib/binding.js';
+import { type FloatArray } from '../../lib/binding.js';
+import { testingNative } from '../helpers/testing-addon.js';
 import { rng } from '../helpers/compare.js';
 import { expectError } from '../helpers/errors.js';
 
-const native = loadNative();
+const native = testingNative();
 const info = native.backendInfo();
 const haveOpenblas = info.blas === 'openblas';
 const initialThreads = info.threads;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-afterAll(() => native.setNumThreads(initialThreads));
+afterAll(() => native.setNumThreads({ threads: initialThreads }));
 
 // ---- helpers ------------------------------------------------------------------------------------
 
@@ -193,7 +194,7 @@ describe('builtin GEMM vs a float64 reference', () => {
         for (const c of cases) {
           const expected = reference(c);
           for (const threads of [1, 2]) {
-            native.setNumThreads(threads);
+            native.setNumThreads({ threads: threads });
             const out = c.C.slice();
             runGemm('builtin', c, out);
             const { worst, where } = worstError(c, out, expected);
@@ -201,7 +202,7 @@ describe('builtin GEMM vs a float64 reference', () => {
           }
         }
       } finally {
-        native.setNumThreads(initialThreads);
+        native.setNumThreads({ threads: initialThreads });
       }
     });
   }
@@ -242,14 +243,14 @@ describe('builtin GEMM vs a float64 reference', () => {
       const c = makeCase(77, false, false, true, 64, 1024, 256, 1, 1, 0);
       const expected = reference(c);
       for (const threads of [1, 2, 3]) {
-        native.setNumThreads(threads);
+        native.setNumThreads({ threads: threads });
         const out = c.C.slice();
         runGemm('builtin', c, out);
         const { worst, where } = worstError(c, out, expected);
         expect(worst, `threads=${threads}: ${where}`).toBeLessThanOrEqual(tolerance(c));
       }
     } finally {
-      native.setNumThreads(initialThreads);
+      native.setNumThreads({ threads: initialThreads });
     }
   });
 });
@@ -354,7 +355,7 @@ describe('builtin GEMM with op(B) packed once (the LSTM\'s chunked input product
     let seed = 900;
     try {
       for (const threads of [1, 2, 3]) {
-        native.setNumThreads(threads);
+        native.setNumThreads({ threads: threads });
         for (const [M, N, K] of shapes) {
           for (const [ta, tb] of [[false, true], [false, false], [true, true]] as const) {
             for (const beta of [0, 1]) {
@@ -371,7 +372,7 @@ describe('builtin GEMM with op(B) packed once (the LSTM\'s chunked input product
         }
       }
     } finally {
-      native.setNumThreads(initialThreads);
+      native.setNumThreads({ threads: initialThreads });
     }
   });
   it('is float32 only', () => {

@@ -7,7 +7,7 @@
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { losses, type LossResult, type Reduction } from '../../lib/losses.js';
-import { loadNative } from '../../lib/binding.js';
+import { testingNative } from '../helpers/testing-addon.js';
 import { backendInfo, setNumThreads } from '../../lib/backend.js';
 import type { Tensor } from '../../lib/tensor.js';
 import { compare, randomArray, rng } from '../helpers/compare.js';
@@ -336,7 +336,7 @@ describe('crossEntropy at a large vocabulary (fused native path)', () => {
   });
 
   it('gives the same answers with every compiled variant of the loops (baseline and AVX2)', () => {
-    const native = loadNative();
+    const native = testingNative();
     const expected = ref(logits.data);
     const isas = native._supportedIsas();
     expect(isas).toContain('scalar');
@@ -356,7 +356,7 @@ describe('crossEntropy at a large vocabulary (fused native path)', () => {
     const expected = losses.crossEntropy(logits, targets, { ...opts, reduction: 'none' });
     const buf = logits.data.slice();
     const rowLoss = new Float32Array(N);
-    const sum = loadNative().softmaxCrossEntropy({
+    const sum = testingNative().softmaxCrossEntropy({
       N, C, logits: buf, targets: targets.data, weight: weight.data, ignoreIndex: -100, labelSmoothing: 0.1,
       reduction: 'none', grad: buf, rowLoss,
     });
@@ -511,7 +511,7 @@ describe('argument errors', () => {
   });
 
   it('the native entry point checks lengths and targets itself', () => {
-    const native = loadNative();
+    const native = testingNative();
     const call = {
       N: 2, C: 5, logits: new Float32Array(10), targets: Int32Array.from([0, 9]), ignoreIndex: -100, labelSmoothing: 0,
       reduction: 'mean' as const, grad: new Float32Array(10),

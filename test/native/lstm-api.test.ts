@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LSTM, LstmError, tensor, type Tensor } from '../../lib/index.js';
-import { loadNative } from '../../lib/binding.js';
+import { testingNative } from '../helpers/testing-addon.js';
 import { randomArray, rng } from '../helpers/compare.js';
 import { expectError } from '../helpers/errors.js';
 
@@ -153,8 +153,8 @@ describe('noGrad (inference-only forward)', () => {
     expect(noGrad.h.data).toEqual(withGrad.h.data);
     expect(noGrad.c.data).toEqual(withGrad.c.data);
     expectError(() => a.backward({}), LstmError as never, /call forward\(\) before backward\(\) \(a forward with noGrad/, 'ERR_LSTM_STATE');
-    const native = loadNative();
-    expect(native.lstmWorkspaceSize(1000, 32, 64, 256, 0, false)).toBeLessThan(native.lstmWorkspaceSize(1000, 32, 64, 256, 0) / 10);
+    const native = testingNative();
+    expect(native.lstmWorkspaceSize({ T: 1000, B: 32, I: 64, H: 256, P: 0, training: false })).toBeLessThan(native.lstmWorkspaceSize({ T: 1000, B: 32, I: 64, H: 256, P: 0 }) / 10);
   });
   it('gives the same bits call after call while it reuses its between-layer buffers (shapes and lengths changing)', async () => {
     // 3 layers: both reused buffers alternate; a large call first so later ones run on views of
@@ -206,15 +206,15 @@ describe('async variants', () => {
   const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   /** Runs `round` `rounds` times with 2 and then 3 pool threads, restoring the thread count. */
   async function concurrentRounds(rounds: number, round: () => Promise<void>): Promise<void> {
-    const native = loadNative();
+    const native = testingNative();
     const before = native.backendInfo().threads;
     try {
       for (const threads of [2, 3]) {
-        native.setNumThreads(threads);
+        native.setNumThreads({ threads: threads });
         for (let r = 0; r < rounds; r++) await round();
       }
     } finally {
-      native.setNumThreads(before);
+      native.setNumThreads({ threads: before });
     }
   }
   it('give the same bits when several run at once on libuv threads (one pool job at a time, the rest inline)', async () => {
@@ -304,11 +304,11 @@ describe('state dict', () => {
 });
 
 describe('native binding re-checks what TS checks', () => {
-  const native = loadNative();
+  const native = testingNative();
   it('throws RangeError for a short buffer instead of reading past it', () => {
     const base = { T: 2, B: 1, I: 3, H: 2, P: 0, reverse: false, wIh: new Float32Array(24), wHh: new Float32Array(16),
       bIh: new Float32Array(8), bHh: new Float32Array(8), x: new Float32Array(6), y: new Float32Array(4), yOffset: 0, ldy: 2,
-      workspace: new Float32Array(native.lstmWorkspaceSize(2, 1, 3, 2, 0)) };
+      workspace: new Float32Array(native.lstmWorkspaceSize({ T: 2, B: 1, I: 3, H: 2, P: 0 })) };
     expect(() => native.lstmForward(base)).not.toThrow();
     expectError(() => native.lstmForward({ ...base, x: new Float32Array(5) }), RangeError,
       /^lstmForward: x must have 6 elements \(T\*B\*I\), got 5$/, 'ERR_LSTM_ARG_RANGE');

@@ -8,12 +8,12 @@
  * do move.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadNative } from '../../lib/binding.js';
+import { testingNative } from '../helpers/testing-addon.js';
 import { backendInfo, setNumThreads, tensor } from '../../lib/index.js';
 import { randomArray, rng } from '../helpers/compare.js';
 import { expectSameBits, runLstmAll } from '../helpers/lstm-bits.js';
 
-const native = loadNative();
+const native = testingNative();
 const threads = backendInfo().threads;
 afterAll(() => {
   native._setBlockStepsDelay(0);

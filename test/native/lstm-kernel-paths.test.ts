@@ -6,7 +6,7 @@
  * lengths (unsorted, some 0), both directions, projection, h0/c0.
  */
 import { describe, expect, it } from 'vitest';
-import { loadNative } from '../../lib/binding.js';
+import { testingNative } from '../helpers/testing-addon.js';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -30,7 +30,7 @@ function maxRelDiff(a: Float32Array, b: Float32Array): number {
 interface Case { T: number; B: number; I: number; H: number; P: number; reverse: boolean; lengths: boolean; state: boolean }
 
 function run(c: Case, path: 'reference' | 'fast', seed: number) {
-  const native = loadNative();
+  const native = testingNative();
   const next = rng(seed);
   const Ho = c.P > 0 ? c.P : c.H;
   const G4 = 4 * c.H;
@@ -48,14 +48,14 @@ function run(c: Case, path: 'reference' | 'fast', seed: number) {
   }
   const dims = { T: c.T, B: c.B, I: c.I, H: c.H, P: c.P, reverse: c.reverse };
   const common = { ...dims, wIh, wHh, bIh, bHh, wHr, x, lengths, _path: path };
-  const workspace = new Float32Array(native.lstmWorkspaceSize(c.T, c.B, c.I, c.H, c.P));
+  const workspace = new Float32Array(native.lstmWorkspaceSize({ T: c.T, B: c.B, I: c.I, H: c.H, P: c.P }));
   const ldy = Ho + 3; // strided output rows, offset 1
   const y = new Float32Array(c.T * c.B * ldy).fill(7);
   const hn = new Float32Array(c.B * Ho), cn = new Float32Array(c.B * c.H);
   native.lstmForward({ ...common, h0, c0, y, yOffset: 1, ldy, hn, cn, workspace } as never);
 
   // Inference mode (no history) must give the same outputs.
-  const wsInf = new Float32Array((native.lstmWorkspaceSize as (...a: unknown[]) => number)(c.T, c.B, c.I, c.H, c.P, false));
+  const wsInf = new Float32Array(native.lstmWorkspaceSize({ T: c.T, B: c.B, I: c.I, H: c.H, P: c.P, training: false }));
   const yInf = new Float32Array(c.T * c.B * ldy).fill(7);
   const hnInf = new Float32Array(c.B * Ho), cnInf = new Float32Array(c.B * c.H);
   native.lstmForward({ ...common, h0, c0, y: yInf, yOffset: 1, ldy, hn: hnInf, cn: cnInf, workspace: wsInf,
@@ -135,7 +135,7 @@ describe('the inference shapes above span more than one chunk of the hoisted inp
   // than the cases above silently running a single chunk.
   for (const [T, B, I, H] of [[35, 128, 300, 128], [36, 512, 100, 32], [130, 8, 300, 516]] as const) {
     it(`T ${T} B ${B} I ${I} H ${H}`, () => {
-      const size = (t: number) => loadNative().lstmWorkspaceSize(t, B, I, H, 0, false);
+      const size = (t: number) => testingNative().lstmWorkspaceSize({ T: t, B, I, H, P: 0, training: false });
       expect(size(T)).toBe(size(T - 1));
     });
   }
@@ -167,13 +167,13 @@ describe('fast path across thread counts', () => {
   ];
   for (const [i, c] of shapes.entries()) {
     it(`T${c.T} B${c.B} I${c.I} H${c.H}${c.reverse ? ' reverse' : ''}${c.lengths ? ' lengths' : ''}: 1, 2, 3 and 6 threads`, () => {
-      const native = loadNative();
+      const native = testingNative();
       const before = native.backendInfo().threads;
       try {
-        native.setNumThreads(1);
+        native.setNumThreads({ threads: 1 });
         const one = run(c, 'fast', 500 + i);
         for (const n of [2, 3, 6]) {
-          native.setNumThreads(n);
+          native.setNumThreads({ threads: n });
           for (let rep = 0; rep < 2; rep++) {
             const many = run(c, 'fast', 500 + i);
             for (const key of Object.keys(one) as (keyof typeof one)[]) {
@@ -187,7 +187,7 @@ describe('fast path across thread counts', () => {
           }
         }
       } finally {
-        native.setNumThreads(before);
+        native.setNumThreads({ threads: before });
       }
     });
   }

@@ -19,7 +19,7 @@ const script = `
   const { createRequire } = require('node:module');
   const req = createRequire(${JSON.stringify(ROOT + 'package.json')});
   const native = req('node-gyp-build')(${JSON.stringify(ROOT)});
-  native.setNumThreads(2);
+  native.setNumThreads({ threads: 2 });
   let s = 7;
   const next = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 4294967296);
   const shapes = JSON.parse(process.argv[1]);
@@ -32,7 +32,7 @@ const script = `
     const dy = u(T * B * H, 1);
     const run = (path, training) => {
       const common = { T, B, I, H, P: 0, reverse: false, wIh, wHh, bIh, bHh, wHr: null, x, lengths, _path: path };
-      const workspace = new Float32Array(native.lstmWorkspaceSize(T, B, I, H, 0, training));
+      const workspace = new Float32Array(native.lstmWorkspaceSize({ T, B, I, H, P: 0, training }));
       const y = new Float32Array(T * B * H), hn = new Float32Array(B * H), cn = new Float32Array(B * H);
       native.lstmForward({ ...common, h0: null, c0: null, y, yOffset: 0, ldy: H, hn, cn, workspace, training });
       if (!training) return { y, hn, cn };

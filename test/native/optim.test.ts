@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backendInfo, setNumThreads } from '../../lib/index.js';
-import { loadNative } from '../../lib/binding.js';
+import type { NativeAdamStep, NativeRmspropStep, NativeSgdStep } from '../../lib/binding.js';
+import { testingNative } from '../helpers/testing-addon.js';
 import { Parameters } from '../../lib/parameters.js';
 import {
   Adagrad, Adam, AdamW, clipGradNorm, clipGradValue, RMSprop, SGD, type Optimizer, type OptimizerState,
@@ -403,29 +404,37 @@ describe('optimizer arguments', () => {
 });
 
 describe('native optimizer entry points check their arguments', () => {
-  const native = loadNative();
+  const native = testingNative();
   const f = (n: number) => new Float32Array(n);
+  const adam = (o: Partial<NativeAdamStep>): NativeAdamStep => ({ param: f(3), grad: f(3), expAvg: f(3), expAvgSq: f(3),
+    maxExpAvgSq: null, step: 1, lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupledWeightDecay: false, ...o });
+  const sgd = (o: Partial<NativeSgdStep>): NativeSgdStep => ({ param: f(3), grad: f(3), momentumBuffer: null, lr: 0.1,
+    momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: true, ...o });
+  const rmsprop = (o: Partial<NativeRmspropStep>): NativeRmspropStep => ({ param: f(3), grad: f(3), squareAvg: f(3),
+    gradAvg: null, momentumBuffer: null, lr: 0.1, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, ...o });
   it('names the array, the expected and the received', () => {
-    expectError(() => native.adamStep(f(3), f(2), f(3), f(3), null, 1, 0.1, 0.9, 0.999, 1e-8, 0, false), RangeError,
+    expectError(() => native.adamStep(adam({ grad: f(2) })), RangeError,
       /^adamStep: grad must have 3 elements \(param\.length\), got 2$/, 'ERR_LSTM_ARG_RANGE');
-    expectError(() => native.adamStep(f(3), f(3), f(3), f(3), f(4), 1, 0.1, 0.9, 0.999, 1e-8, 0, false), RangeError,
+    expectError(() => native.adamStep(adam({ maxExpAvgSq: f(4) })), RangeError,
       /^adamStep: maxExpAvgSq must have 3 elements \(param\.length\), got 4$/);
-    expectError(() => native.sgdStep(new Float64Array(3) as never, f(3), null, 0.1, 0, 0, 0, false, true), TypeError,
+    expectError(() => native.sgdStep(sgd({ param: new Float64Array(3) as never })), TypeError,
       /^sgdStep: param must be a Float32Array, got a Float64Array of 3 elements$/, 'ERR_LSTM_ARG_TYPE');
-    expectError(() => native.sgdStep(f(3), f(3), null, 0.1, 0.9, 0, 0, false, true), TypeError,
+    expectError(() => native.sgdStep(sgd({ momentum: 0.9 })), TypeError,
       /^sgdStep: momentumBuffer must be a Float32Array, got null$/);
-    expectError(() => native.rmspropStep(f(3), f(3), f(3), null, null, 0.1, 0.99, 1e-8, 0, 0.5), TypeError,
+    expectError(() => native.rmspropStep(rmsprop({ momentum: 0.5 })), TypeError,
       /^rmspropStep: momentumBuffer must be a Float32Array, got null$/);
-    expectError(() => native.adagradStep(f(3), f(3), f(3), 0, 0.1, 0, 0, 1e-10), RangeError,
+    expectError(() => native.adagradStep({ param: f(3), grad: f(3), stateSum: f(3), step: 0, lr: 0.1, lrDecay: 0, weightDecay: 0, eps: 1e-10 }), RangeError,
       /^adagradStep: step must be an integer >= 1, got the number 0$/);
-    expectError(() => native.adamStep(f(3), f(3), f(3), f(3), null, 1, NaN, 0.9, 0.999, 1e-8, 0, false), RangeError,
+    expectError(() => native.adamStep(adam({ lr: NaN })), RangeError,
       /^adamStep: lr must be a finite number, got the number NaN$/);
-    expectError(() => native.rmspropStep(f(3), f(3), f(3), null, null, 0.1, 0.99, -Infinity, 0, 0), RangeError,
+    expectError(() => native.rmspropStep(rmsprop({ eps: -Infinity })), RangeError,
       /^rmspropStep: eps must be a finite number, got the number -Infinity$/);
-    expectError(() => native.sgdStep(f(3), f(3), null, 0.1, 0, 0, 0, 'no' as never, true), TypeError,
+    expectError(() => native.sgdStep(sgd({ nesterov: 'no' as never })), TypeError,
       /^sgdStep: nesterov must be a boolean, got a string$/);
-    expectError(() => native.clampInPlace(f(3), 1, -1), RangeError, /^clampInPlace: lo must be <= hi, got lo 1 and hi -1$/);
-    expectError(() => native.sumSquares([1, 2] as never), TypeError, /^sumSquares: x must be a Float32Array, got an Array$/);
+    expectError(() => native.clampInPlace({ x: f(3), lo: 1, hi: -1 }), RangeError, /^clampInPlace: lo must be <= hi, got lo 1 and hi -1$/);
+    expectError(() => native.sumSquares({ x: [1, 2] as never }), TypeError, /^sumSquares: x must be a Float32Array, got an Array$/);
+    expectError(() => (native.sgdStep as (...a: unknown[]) => void)(f(3), f(3)), TypeError,
+      /^sgdStep: expected one call object, got a Float32Array of 3 elements$/);
   });
 });
 

@@ -9,11 +9,11 @@
  * results are the same bits either way.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadNative } from '../../lib/binding.js';
+import { testingNative } from '../helpers/testing-addon.js';
 import { LSTM, backendInfo, setNumThreads, tensor } from '../../lib/index.js';
 import { randomArray, rng } from '../helpers/compare.js';
 
-const native = loadNative();
+const native = testingNative();
 const threads = backendInfo().threads;
 afterAll(() => {
   native._setPoolSpinUs(50);

@@ -1,5 +1,5 @@
-// Test hooks for the row and block schedulers of the LSTM step loop (underscore names: not public API, typed
-// in lib/binding.ts):
+// Test hooks for the row and block schedulers of the LSTM step loop and for the pool (test addon
+// only; typed in test/helpers/testing-addon.ts):
 //   _rowSteps(rows, slices, steps, minRows, delayUs) runs rec::run_row_steps with a function that
 //     checks every call: returns { calls, outOfOrder, smallestRange, threads, handovers }, where
 //     outOfOrder counts rows given step k before step k - 1 (or twice), calls is the number of
@@ -37,6 +37,7 @@
 
 #include "binding_util.h"
 #include "lstm_recurrent.h"
+#include "test_hooks.h"
 #include "thread_pool.h"
 
 namespace lstm_binding {

@@ -1,4 +1,4 @@
-// Test hooks for the gates variants (underscore names: not public API, typed in lib/binding.ts):
+// Test hooks for the gates variants (test addon only; typed in test/helpers/testing-addon.ts):
 //   _gatesForward(isa, rows, H, a, cPrev, c, tc, h)
 //   _gatesBackward(isa, rows, H, da, dcPrev, gates, cPrev, tc, dh, dc)
 //   _activation(isa, kind, x, out)

@@ -1,4 +1,4 @@
-// Test hook for the GEMM seam (underscore name: not public API, typed in lib/binding.ts):
+// Test hook for the GEMM seam (test addon only; typed in test/helpers/testing-addon.ts):
 //   _gemm(which, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
 // C = alpha * op(A) * op(B) + beta * C, row-major as in native/kernel/gemm.h, run synchronously on
 // the caller's memory (no copies) with one implementation:
@@ -25,6 +25,7 @@
 
 #include "binding_util.h"
 #include "gemm.h"
+#include "test_hooks.h"
 
 namespace lstm_binding {
 namespace {
