@@ -88,7 +88,7 @@ export class LSTMCell extends Module {
   }
 
   /** @internal */
-  checkBackward(where: string): void {
+  override checkBackward(where: string): void {
     this.stack.checkBackward(where);
   }
 

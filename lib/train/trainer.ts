@@ -269,7 +269,7 @@ export class Trainer {
     }
     await this.runner.backward(bl.grad, this.lease);
     const clip = this.clip;
-    const norm = this.unheld(() => (clip !== null ? clipGradNorm(params, clip) : Math.sqrt(optimNative().sumSquares(params.grads))));
+    const norm = this.unheld(() => (clip !== null ? clipGradNorm(params, clip) : Math.sqrt(optimNative().sumSquares({ x: params.grads }))));
     if (!Number.isFinite(norm)) {
       const slot = params.slots.find((s) => params.grads.subarray(s.offset, s.offset + s.size).some((v) => !Number.isFinite(v)));
       this.nonFinite(where, `gradient norm is ${norm}`, `gradient of ${slot?.name ?? 'a parameter'} has non-finite values`, at);
