@@ -6,7 +6,8 @@ import { defineConfig } from 'tsup';
 // `constructor.name` must say the public name. `stripInternal`: members marked @internal (the chain
 // and block plumbing between layers) stay out of the published declarations.
 export default defineConfig({
-  entry: ['lib/index.ts'],
+  // cli: the `lstm` command (bin/lstm.js imports dist/cli.js); shared code goes to common chunks.
+  entry: { index: 'lib/index.ts', cli: 'lib/cli/main.ts' },
   format: ['esm', 'cjs'],
   dts: { compilerOptions: { stripInternal: true } },
   keepNames: true,

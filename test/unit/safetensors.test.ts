@@ -133,6 +133,24 @@ function charmodelSpec(meta: Record<string, string>): Spec {
   return spec;
 }
 
+function lstmcellSpec(meta: Record<string, string>): Spec {
+  const I = Number(meta.input_size);
+  const H = Number(meta.hidden_size);
+  const B = Number(meta.batch);
+  const rows = (n: number) => (B === 0 ? [n] : [B, n]);
+  const spec: Spec = new Map();
+  const f32 = (name: string, shape: number[]) => spec.set(name, { dtype: 'F32', shape });
+  for (const [name, shape] of [['weight_ih', [4 * H, I]], ['weight_hh', [4 * H, H]], ['bias_ih', [4 * H]], ['bias_hh', [4 * H]]] as const) {
+    f32(name, [...shape]);
+    f32(`grad.${name}`, [...shape]);
+  }
+  f32('x', rows(I));
+  f32('grad.x', rows(I));
+  for (const name of ['h1', 'c1', 'gh', 'gc']) f32(name, rows(H));
+  if (meta.has_initial_state === 'true') for (const name of ['h0', 'c0', 'grad.h0', 'grad.c0']) f32(name, rows(H));
+  return spec;
+}
+
 function optimizerSpec(meta: Record<string, string>, paramShape: number[]): Spec {
   const spec: Spec = new Map();
   spec.set('param0', { dtype: 'F32', shape: paramShape });
@@ -200,6 +218,9 @@ describe('readSafetensors on the PyTorch fixtures', () => {
     if (kind === 'lstm') {
       expect(file).toMatch(/^lstm_/);
       spec = lstmSpec(f.metadata);
+    } else if (kind === 'lstmcell') {
+      expect(file).toMatch(/^lstmcell_/);
+      spec = lstmcellSpec(f.metadata);
     } else if (kind === 'charmodel') {
       expect(file).toBe('charmodel.safetensors');
       spec = charmodelSpec(f.metadata);

@@ -1,0 +1,92 @@
+/**
+ * Reading `lstm predict` input as a stream of rows: JSONL (`{"id": ..., "input": [[...], ...]}` or
+ * `{"id": ..., "tokens": [...]}` per line) or CSV (one sequence per row: an optional `id` column,
+ * the other cells the sequence's values, T steps of I features flattened, or T token ids). Only the
+ * rows of this process's shard are parsed. A row that cannot be parsed becomes an `Error` item in
+ * its place (predictStream turns it into that row's error record), so a bad line never stops the
+ * run or shifts another row.
+ */
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { parse as parseCsv } from 'csv-parse';
+import type { PredictItem } from '../infer/predict-stream.js';
+import type { StepInput } from '../infer/stepper.js';
+import type { Shard } from './shard.js';
+
+/** What every row carries besides its data: its 1-based line number and its id (default: the line number). */
+export interface RowMeta { line: number; id: unknown }
+export type InputRow = PredictItem & RowMeta;
+
+/** An error item for line `line`, carrying its id so the error record can name it. */
+function badRow(line: number, id: unknown, message: string): InputRow {
+  return Object.assign(new Error(`line ${line}: ${message}`), { line, id }) as unknown as InputRow;
+}
+
+/** JSONL rows of the shard, in order. */
+export async function* jsonlRows(source: Readable, shard: Shard): AsyncGenerator<InputRow> {
+  const lines = createInterface({ input: source, crlfDelay: Infinity });
+  let index = 0;
+  for await (const text of lines) {
+    const i = index++;
+    if (i % shard.n !== shard.k) continue;
+    const line = i + 1;
+    if (text.trim() === '') { yield badRow(line, line, 'empty line (expected a JSON object)'); continue; }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      yield badRow(line, line, `not JSON (${(err as Error).message})`);
+      continue;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      yield badRow(line, line, 'expected a JSON object like {"id": 1, "input": [[...]]} or {"id": 1, "tokens": [...]}');
+      continue;
+    }
+    const o = value as Record<string, unknown>;
+    yield { ...o, line, id: o.id ?? line } as InputRow;
+  }
+}
+
+/**
+ * CSV rows of the shard, in order. The first record is a header when any of its cells is not a
+ * number; a header column named `id` holds the row ids. Rows must all have the first record's
+ * number of cells (a ragged row is an error record); empty lines are skipped.
+ */
+export async function* csvRows(source: Readable, shard: Shard, input: StepInput): AsyncGenerator<InputRow> {
+  const parser = source.pipe(parseCsv({ relax_column_count: true, skip_empty_lines: true, info: true, trim: true }));
+  let width = -1;
+  let idCol = -1;
+  let index = 0;
+  for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    const cells = record.record;
+    const line = record.info.lines;
+    if (width < 0) {
+      width = cells.length;
+      if (cells.some((c) => c === '' || !Number.isFinite(Number(c)))) {
+        idCol = cells.indexOf('id');
+        continue;  // a header
+      }
+    }
+    const i = index++;
+    if (i % shard.n !== shard.k) continue;
+    const id = idCol >= 0 ? cells[idCol] : line;
+    if (cells.length !== width) { yield badRow(line, id, `has ${cells.length} cells, the first row has ${width} (ragged CSV)`); continue; }
+    const values: number[] = [];
+    let bad = '';
+    cells.forEach((c, col) => {
+      if (col === idCol || bad) return;
+      const v = c === '' ? NaN : Number(c);
+      if (!Number.isFinite(v)) bad = `cell ${col + 1} is ${JSON.stringify(c)}, not a number`;
+      values.push(v);
+    });
+    if (bad) { yield badRow(line, id, bad); continue; }
+    if (input.kind === 'tokens') { yield { tokens: values, line, id } as InputRow; continue; }
+    if (values.length % input.size !== 0) {
+      yield badRow(line, id, `has ${values.length} values, not a whole number of steps of ${input.size} features`);
+      continue;
+    }
+    const steps: number[][] = [];
+    for (let t = 0; t < values.length; t += input.size) steps.push(values.slice(t, t + input.size));
+    yield { input: steps, line, id } as InputRow;
+  }
+}
