@@ -92,10 +92,12 @@ export class LSTMCell extends Module {
     this.stack.checkBackward(where);
   }
 
+  /** @internal */
   inputFeatures(): Features {
     return { kind: 'features', size: this.inputSize };
   }
 
+  /** @internal */
   outputFeatures(): Features {
     return { kind: 'features', size: this.hiddenSize };
   }

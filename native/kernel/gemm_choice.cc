@@ -70,7 +70,10 @@ GemmImpl decide(GemmUse u) {
   switch (gemm_rule(blas, gemm_detail::gemm_builtin_active_isa(), c.gemm)) {
     case GemmRule::Builtin: return GemmImpl::Builtin;
     case GemmRule::OpenBlas: return GemmImpl::OpenBlas;
-    case GemmRule::Calibrate: return calibrate(u);
+    // The LSTM classes stay on the built-in GEMM: it never splits the K sum across threads, so
+    // an LSTM's results do not depend on the thread count (the kernel's contract, tested bit for
+    // bit); OpenBLAS's blocking does change with its thread count.
+    case GemmRule::Calibrate: return lstm_class(u) ? GemmImpl::Builtin : calibrate(u);
   }
   return GemmImpl::Builtin;
 }

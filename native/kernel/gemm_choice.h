@@ -11,7 +11,8 @@
 //     LSTM shape measured on AVX-512 CPUs; bench/RESULTS.md).
 //   - the built-in GEMM runs its scalar kernels (no AVX2; arm64, which has no built-in SIMD GEMM):
 //     OpenBLAS.
-//   - otherwise (AVX2): a calibration at the class's first product, both GEMMs on one
+//   - otherwise (AVX2): the LSTM classes run on the built-in GEMM (results independent of the
+//     thread count, see gemm_choice.cc); the dense classes calibrate at their first product, both GEMMs on one
 //     representative shape of the class (best of 3 after a warm-up, ~1-3 ms each); OpenBLAS only
 //     when it is at least 10% faster, since the built-in GEMM shares the kernel's thread pool
 //     (OpenBLAS's own threads spin against it between calls) and a near tie should not flip from

@@ -57,6 +57,12 @@ describe('backendInfo().gemm', () => {
     if (info.blas === 'builtin') for (const c of classes) expect(info.gemm[c as keyof typeof info.gemm]).toBe('builtin');
   });
 
+  it('keeps the LSTM classes on the built-in GEMM by default, so their bits do not depend on the thread count', () => {
+    const info = childGemm({});
+    expect(info.gemm.lstmForward).toBe('builtin');
+    expect(info.gemm.lstmBackward).toBe('builtin');
+  }, 60_000);
+
   it('follows LSTM_NATIVE_GEMM and LSTM_NATIVE_LSTM_GEMM (OpenBLAS only where linked)', () => {
     const forcedBuiltin = childGemm({ LSTM_NATIVE_GEMM: 'builtin' });
     for (const c of classes) expect(forcedBuiltin.gemm[c]).toBe('builtin');
