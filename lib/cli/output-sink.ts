@@ -7,7 +7,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, createWriteStream, type WriteStream } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { fsyncDir } from './atomic-file.js';
+import { syncFolderSync } from '../io/atomic-write.js';
 import { CliError } from './cli-error.js';
 
 /** Ends the process quietly when stdout's reader goes away (EPIPE), as `head` does to a pipeline. */
@@ -73,7 +73,7 @@ export class OutputSink {
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, target);
-    fsyncDir(dirname(target));
+    syncFolderSync(dirname(target));
   }
 
   /** Drops a half-written file (the target keeps its previous content). */

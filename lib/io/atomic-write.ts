@@ -114,7 +114,7 @@ function sweepStale(target: string): void {
 }
 
 /** fsync of the folder, so the rename is durable (not possible everywhere: Windows cannot open a folder). */
-function syncFolderSync(dir: string): void {
+export function syncFolderSync(dir: string): void {
   try {
     const fd = fs.openSync(dir, 'r');
     try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }

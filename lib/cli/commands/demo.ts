@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { backendInfo, setNumThreads } from '../../backend.js';
 import { generate } from '../../infer/generate.js';
-import { writeFileAtomic } from '../atomic-file.js';
+import { writeFileAtomicSync } from '../../io/atomic-write.js';
 import { charCorpus, charModel, evaluate, trainChars } from '../char-trainer.js';
 import { CliError } from '../cli-error.js';
 import { positiveInt, numberOption } from '../load.js';
@@ -17,6 +17,11 @@ import { saveModelFile } from '../model-store.js';
 import { packageRoot } from '../package-root.js';
 import { createProgress } from '../progress.js';
 import { decodeIds } from '../vocab.js';
+
+/** A small text file written atomically (io/atomic-write.ts: same folder, fsync, rename, fsync of the folder). */
+function writeTextAtomic(path: string, text: string): void {
+  writeFileAtomicSync('lstm demo', path, [Buffer.from(text)]);
+}
 
 interface DemoOptions { seconds?: string; out?: string; threads?: string; hidden?: string; seed?: string }
 
@@ -86,7 +91,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 
   const modelPath = join(outDir, 'model.safetensors');
   await saveModelFile(modelPath, model, { vocab: corpus.vocab, metadata: { 'lstm.demo': 'tinyshakespeare char model' } });
-  writeFileAtomic(join(outDir, 'loss.svg'), lossChartSvg({
+  writeTextAtomic(join(outDir, 'loss.svg'), lossChartSvg({
     title: `Tiny Shakespeare character model, ${run.steps} steps in ${run.seconds.toFixed(0)} s`,
     xLabel: 'training step (32 sequences of 64 characters)', yLabel: 'loss (bits per character)',
     series: [
@@ -94,7 +99,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       { name: 'validation', color: '#d62728', points: validPoints, dots: true },
     ],
   }));
-  writeFileAtomic(join(outDir, 'sample.txt'), sample + '\n');
+  writeTextAtomic(join(outDir, 'sample.txt'), sample + '\n');
   say(`trained ${run.steps} steps (${run.chars.toLocaleString('en-US')} characters) in ${run.seconds.toFixed(1)} s, `
     + `${Math.round(run.chars / run.seconds).toLocaleString('en-US')} characters/s${abort.signal.aborted ? ' (stopped by Ctrl-C)' : ''}`);
   say(`validation: ${validBits.toFixed(3)} bits per character (uniform guessing: ${Math.log2(V).toFixed(3)})`);

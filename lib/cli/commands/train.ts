@@ -10,7 +10,7 @@ import { Random } from '../../random.js';
 import { Stepper } from '../../infer/stepper.js';
 import { AbortError } from '../../train/abort.js';
 import type { FitOptions, LossName, MetricName } from '../../train/types.js';
-import { writeFileAtomic } from '../atomic-file.js';
+import { writeFileAtomicSync } from '../../io/atomic-write.js';
 import { CliError, messageOf } from '../cli-error.js';
 import { lossChartSvg } from '../loss-plot.js';
 import { saveModelFile } from '../model-store.js';
@@ -119,10 +119,11 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   await saveModelFile(cfg.output, model, { vocab });
   const plot = o.plot ?? cfg.plot;
   if (plot) {
-    writeFileAtomic(plot, lossChartSvg({ title: 'Training loss', xLabel: 'optimizer step', yLabel: `loss (${t.loss ?? 'default'})`, series: [
+    const svg = lossChartSvg({ title: 'Training loss', xLabel: 'optimizer step', yLabel: `loss (${t.loss ?? 'default'})`, series: [
       { name: 'train', color: '#1f77b4', points: losses },
       { name: 'validation', color: '#d62728', points: valLosses, dots: true },
-    ] }));
+    ] });
+    writeFileAtomicSync('lstm train: --plot', plot, [Buffer.from(svg)]);
   }
   if (!o.quiet) process.stdout.write(`wrote ${cfg.output}${plot ? ` and ${plot}` : ''}\n`);
 }
