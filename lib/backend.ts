@@ -15,8 +15,10 @@ export interface BackendInfo {
   /** The kernel variants chosen once at load: the ISA, and the gates', step's, GEMM's and softmax's. */
   kernels: NativeKernelTable;
   /**
-   * The GEMM each class of product runs on, chosen once per process by what is fastest on this CPU
-   * (the built-in GEMM unless OpenBLAS is linked and measured faster; `LSTM_NATIVE_GEMM` forces one).
+   * The GEMM each class of product runs on, chosen once per process (native/kernel/gemm_choice.h):
+   * the LSTM's products on the built-in GEMM wherever it has SIMD kernels (their bits then do not
+   * depend on the thread count), the dense layers' on OpenBLAS when linked and faster in a short
+   * calibration; `LSTM_NATIVE_GEMM` forces one for every class.
    */
   gemm: NativeGemmChoice;
 }

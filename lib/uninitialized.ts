@@ -1,9 +1,8 @@
 /**
  * Output arrays whose memory is not zeroed first. A kernel output that is written in full (every
  * element, rows past a sequence's length as zeros) gains nothing from the zeroing `new
- * Float32Array(n)` does, and at W1's size (3.2 MB per call) that memset ran on the main thread
- * while the pool waited (W1 ran 3-6% faster without it, measured paired). Only for arrays the
- * caller writes completely: anything left unwritten would show whatever the allocator handed back.
+ * Float32Array(n)` does, and that memset runs on the main thread while the pool waits (the gain is
+ * in bench/RESULTS.md). Only for arrays the caller writes completely: anything left unwritten would show whatever the allocator handed back.
  *
  * LSTM_NATIVE_POISON_OUTPUTS=1 (read once, set by the test suite) fills these arrays with NaN
  * instead, so a kernel path that misses an element fails every numeric test it reaches.

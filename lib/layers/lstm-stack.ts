@@ -73,7 +73,7 @@ export class LstmStack<A extends FloatArray> {
    * The outputs of all but the last layer in a noGrad forward (nothing keeps them after the call),
    * two alternating so a layer never writes the buffer it reads. Kept, as the workspaces are: a
    * fresh array per call costs a page fault per 4 KiB written (glibc returns freed heap to the
-   * system), about 3 us each here; W3's first layer (6.5 MB) alone took ~1,600 faults per call.
+   * system; counts in bench/RESULTS.md).
    */
   private readonly inferenceBetween: (A | null)[] = [null, null];
   private readonly saved = new SavedActivations<Saved<A>>();
