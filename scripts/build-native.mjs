@@ -8,6 +8,9 @@
 // --test-hooks (npm test): also build the test addon (CMake option LSTM_NATIVE_TEST_HOOKS) into
 // <build>/test-hooks/build/Release/lstm_native.node, against the same GEMM backend; once on, the
 // build folder keeps building it (so a later plain build leaves the tests' addon current).
+// --asan: the sanitizer build (CMake option LSTM_NATIVE_SANITIZE: ASan + UBSan, and the kernel's
+// leak-check driver native/kernel_tests/) into build-asan/ (or LSTM_NATIVE_BUILD_DIR), never into
+// the normal build folder; that folder stays a sanitizer build on later calls (its stamp says so).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const outDir = process.env.LSTM_NATIVE_BUILD_DIR || join(root, 'build');
+const asanAsked = process.argv.includes('--asan');
+const outDir = process.env.LSTM_NATIVE_BUILD_DIR || join(root, asanAsked ? 'build-asan' : 'build');
 const blas = process.env.LSTM_NATIVE_BLAS || 'auto';
 if (!['auto', 'openblas', 'builtin'].includes(blas)) {
   console.error(`lstm-native: LSTM_NATIVE_BLAS must be auto, openblas or builtin, got "${blas}"`);
@@ -33,26 +37,29 @@ if (process.argv.includes('--if-missing')) {
   }
 }
 
-// The stamp holds the backend and whether the test addon is built: "builtin" or "builtin+test-hooks".
+// The stamp holds the backend, whether the test addon is built and whether this is the sanitizer
+// build: "builtin", "builtin+test-hooks", "builtin+test-hooks+asan".
 const stamp = join(outDir, '.lstm-native-blas');
-const [prevBlas, prevHooks] = existsSync(stamp)
-  ? (([b, h]) => [b, h === 'test-hooks'])(readFileSync(stamp, 'utf8').trim().split('+'))
-  : [null, false];
+const [prevBlas, ...prevFlags] = existsSync(stamp) ? readFileSync(stamp, 'utf8').trim().split('+') : [null];
+const prevHooks = prevFlags.includes('test-hooks');
+const prevAsan = prevFlags.includes('asan');
 const hooks = process.argv.includes('--test-hooks') || prevHooks;
+const asan = asanAsked || prevAsan;
 const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
 const cmakeJsRun = (command) => {
   const args = [cmakeJs, command, '--directory', root, '--out', outDir, '--CDLSTM_NATIVE_BLAS=' + blas,
     '--CDLSTM_NATIVE_TEST_HOOKS=' + (hooks ? 'ON' : 'OFF'),
+    ...(asan ? ['--CDLSTM_NATIVE_SANITIZE=ON', '--CDLSTM_NATIVE_KERNEL_TESTS=ON'] : []),
     '--parallel', String(Math.max(2, availableParallelism()))];
   return spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root,
     env: { ...process.env, LSTM_NATIVE_BLAS: blas } }).status;
 };
-console.log(`lstm-native: building the addon${hooks ? ' and the test addon' : ''} ` +
+console.log(`lstm-native: building the addon${hooks ? ' and the test addon' : ''}${asan ? ' with ASan + UBSan' : ''} ` +
   `(GEMM: ${blas === 'auto' ? 'OpenBLAS if found, else built-in' : blas})`);
 // A new backend: from scratch. The test addon newly asked for: configure again (the option is
 // cached), then build what is missing. Else an incremental build.
 let status;
-if (prevBlas !== blas) status = cmakeJsRun('rebuild');
+if (prevBlas !== blas || asan !== prevAsan) status = cmakeJsRun('rebuild');
 else if (hooks && !prevHooks) status = cmakeJsRun('configure') || cmakeJsRun('compile');
 else status = cmakeJsRun('compile');
 if (status !== 0) {
@@ -61,4 +68,4 @@ if (status !== 0) {
   process.exit(status ?? 1);
 }
 mkdirSync(outDir, { recursive: true });
-writeFileSync(stamp, blas + (hooks ? '+test-hooks' : '') + '\n');
+writeFileSync(stamp, blas + (hooks ? '+test-hooks' : '') + (asan ? '+asan' : '') + '\n');

@@ -24,6 +24,8 @@ export interface ModelInfo {
   outputSize: number | null;
   /** The chain holds at least one LSTM. */
   recurrent: boolean;
+  /** Check float tensor inputs for NaN/Inf before any work (the checkFinite option). */
+  checkFinite?: boolean;
 }
 
 export function modelInfo(where: string, model: Module): ModelInfo {

@@ -10,7 +10,7 @@ import { checkBoolean, checkInteger, checkNumber, checkOptions } from '../valida
 import type { Callbacks, CheckpointOptions, EarlyStoppingOptions, FitOptions, ScheduleConfig, TrainerOptions } from './types.js';
 
 /** The options of {@link TrainerOptions}. */
-export const TRAINER_KEYS = ['loss', 'optimizer', 'schedule', 'clipGradNorm', 'metrics', 'onNonFinite'] as const;
+export const TRAINER_KEYS = ['loss', 'optimizer', 'schedule', 'clipGradNorm', 'metrics', 'onNonFinite', 'checkFinite'] as const;
 /** The options only `fit` has. */
 export const RUN_KEYS = ['epochs', 'batchSize', 'validationData', 'validationSplit', 'shuffle', 'seed', 'callbacks',
   'earlyStopping', 'checkpoint', 'resumeFrom', 'signal', 'tbptt'] as const;

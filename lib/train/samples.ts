@@ -107,6 +107,17 @@ export function toInputs(where: string, x: unknown, lengths: Lengths | undefined
   return { n, tokens: info.tokens, featureSize, xs, lens };
 }
 
+/** The checkFinite option: the first NaN or ±Infinity of sequence i, named as x[i, t, f]. */
+function checkFiniteRows(where: string, data: Float32Array, i: number, featureSize: number): void {
+  for (let k = 0; k < data.length; k++) {
+    const v = data[k]!;
+    if (v - v !== 0) {
+      throw rangeError(`${where}: x[${i}, ${Math.floor(k / featureSize)}, ${k % featureSize}] must be finite (checkFinite), got ${v}`,
+        'ERR_LSTM_NON_FINITE');
+    }
+  }
+}
+
 function tensorInputs(where: string, x: Tensor<TensorData>, lengths: Lengths | undefined, info: ModelInfo): Inputs {
   const shape = x.shape;
   if (x.data.length !== shape.reduce((a, b) => a * b, 1)) {
@@ -131,6 +142,7 @@ function tensorInputs(where: string, x: Tensor<TensorData>, lengths: Lengths | u
   const stride = T * featureSize;
   for (let i = 0; i < n; i++) {
     xs[i] = x.data.subarray(i * stride, i * stride + lens[i]! * featureSize) as Float32Array | Int32Array;
+    if (info.checkFinite === true && !info.tokens) checkFiniteRows(where, xs[i] as Float32Array, i, featureSize);
     if (info.tokens) {
       const ids = xs[i]!;
       for (let t = 0; t < ids.length; t++) checkId(where, `x[${i}, ${t}]`, ids[t], info.vocab);

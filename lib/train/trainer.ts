@@ -120,7 +120,10 @@ export class Trainer {
     if (!(model instanceof Module)) throw typeError(`${where}: model must be a layer or Sequential, got ${describe(model)}`);
     const o = checkOptions(where, options, TRAINER_KEYS);
     this.model = model;
-    this.info = modelInfo(where, model);
+    if (o.checkFinite !== undefined && typeof o.checkFinite !== 'boolean') {
+      throw typeError(`${where}: checkFinite must be a boolean, got ${describe(o.checkFinite)}`);
+    }
+    this.info = { ...modelInfo(where, model), checkFinite: o.checkFinite === true };
     this.runner = new ChainRunner(model);
     const values = model.parameters().values;
     if (o.optimizer !== undefined) checkOptimizer(where, o.optimizer, values);
@@ -341,9 +344,12 @@ export class Trainer {
    */
   async predict(x: InputData, options: PredictOptions = {}): Promise<Tensor> {
     const where = 'predict';
-    const o = checkOptions(where, options, ['batchSize', 'lengths']);
+    const o = checkOptions(where, options, ['batchSize', 'lengths', 'checkFinite']);
     const batchSize = checkInteger(where, 'batchSize', o.batchSize ?? 64);
-    const inputs = toInputs(where, x, o.lengths as PredictOptions['lengths'], this.info);
+    if (o.checkFinite !== undefined && typeof o.checkFinite !== 'boolean') {
+      throw typeError(`${where}: checkFinite must be a boolean, got ${describe(o.checkFinite)}`);
+    }
+    const inputs = toInputs(where, x, o.lengths as PredictOptions['lengths'], { ...this.info, checkFinite: o.checkFinite === true });
     return this.hold(where, async () => {
       this.model.train(false);
       const N = inputs.n;

@@ -181,6 +181,14 @@ export interface TrainerOptions {
   metrics?: MetricName[];
   /** A non-finite loss or gradient: 'stop' the run with an error (default), or 'skip' the batch. */
   onNonFinite?: 'stop' | 'skip';
+  /**
+   * Check every float input tensor (`x.data` of the training data, validation data, iterable
+   * batches and `trainStep` batches) for NaN and ±Infinity before it is used (default false: a
+   * tensor is taken as it is; arrays of numbers are always checked). A bad value throws a
+   * `RangeError` with code `ERR_LSTM_NON_FINITE` naming the argument and the first bad index,
+   * e.g. `fit: x[3, 7, 0] must be finite (checkFinite), got NaN`. Costs one pass over the data.
+   */
+  checkFinite?: boolean;
 }
 
 /** Options of `model.fit`. */
@@ -214,4 +222,10 @@ export interface PredictOptions {
   batchSize?: number;
   /** Valid steps of each sequence when x is a padded tensor. */
   lengths?: Lengths;
+  /**
+   * Check a float tensor `x` for NaN and ±Infinity before any work (default false; arrays of
+   * numbers are always checked): a `RangeError` with code `ERR_LSTM_NON_FINITE` naming the first
+   * bad index, e.g. `predict: x[0, 2, 1] must be finite (checkFinite), got Infinity`.
+   */
+  checkFinite?: boolean;
 }

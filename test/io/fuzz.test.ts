@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Dropout, Embedding, Linear, LSTM, loadModel, Module, readSafetensors, readSafetensorsAsync, Sequential, writeSafetensors,
 } from '../../lib/index.js';
-import { Random } from '../../lib/random.js';
+import { Dice } from '../reliability/dice.js';
 
 const CASES = Number(process.env.LSTM_NATIVE_FUZZ_CASES ?? 20_000);
 const SEED = Number(process.env.LSTM_NATIVE_FUZZ_SEED ?? 20261206);
@@ -26,15 +26,6 @@ const tfjsFixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fi
 let dir: string;
 beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fuzz-')); });
 afterAll(() => { fs.rmSync(dir, { recursive: true, force: true }); });
-
-/** Small random helpers over the library's own seeded generator. */
-class Dice {
-  private readonly rng: Random;
-  constructor(seed: number) { this.rng = new Random(seed >>> 0); }
-  int(n: number): number { return Math.floor(this.rng.next() * n); }
-  pick<T>(items: readonly T[]): T { return items[this.int(items.length)]!; }
-  chance(p: number): boolean { return this.rng.next() < p; }
-}
 
 /** Values that stress a JSON field: wrong types, edges of integers, huge and deep structures. */
 /** Stands for an array nested 10,000 deep (deeper than a recursive formatter survives) until serialized. */
