@@ -8,7 +8,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { parse as parseCsv } from 'csv-parse';
+import { parse as parseCsv } from 'csv-parse/sync';
 import type { PredictItem } from '../infer/predict-stream.js';
 import type { StepInput } from '../infer/stepper.js';
 import type { Shard } from './shard.js';
@@ -20,6 +20,15 @@ export type InputRow = PredictItem & RowMeta;
 /** An error item for line `line`, carrying its id so the error record can name it. */
 function badRow(line: number, id: unknown, message: string): InputRow {
   return Object.assign(new Error(`line ${line}: ${message}`), { line, id }) as unknown as InputRow;
+}
+
+function writableJson(value: unknown): boolean {
+  try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** JSONL rows of the shard, in order. */
@@ -43,23 +52,51 @@ export async function* jsonlRows(source: Readable, shard: Shard): AsyncGenerator
       continue;
     }
     const o = value as Record<string, unknown>;
+    // The id is written back as JSON: one that JSON.parse took but JSON.stringify cannot write
+    // (nested thousands deep) makes this row an error record under its line number.
+    if (typeof o.id === 'object' && o.id !== null && !writableJson(o.id)) {
+      yield badRow(line, line, 'id is nested too deeply to write back as JSON');
+      continue;
+    }
     yield { ...o, line, id: o.id ?? line } as InputRow;
   }
 }
 
+/** csv-parse's options for one line of predict input (the fuzz test reads lines the same way). */
+export const CSV_LINE_OPTIONS = { relax_column_count: true, relax_quotes: true, trim: true } as const;
+
+/** The cells of one CSV line, or the parser's message when the line is not valid CSV. */
+export function csvCells(text: string): string[] | string {
+  try {
+    const records = parseCsv(text, CSV_LINE_OPTIONS) as string[][];
+    return records.length === 1 ? records[0]! : `expected one record, got ${records.length}`;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 /**
- * CSV rows of the shard, in order. The first record is a header when any of its cells is not a
- * number; a header column named `id` holds the row ids. Rows must all have the first record's
- * number of cells (a ragged row is an error record); empty lines are skipped.
+ * CSV rows of the shard, in order, one record per line: a line that is not valid CSV (a stray
+ * quote) is an error record in its place and the next line is read on its own, so one bad line
+ * never ends the run or shifts another row (a quoted cell cannot span lines: the cells are
+ * numbers and ids). The first record is a header when any of its cells is not a number; a header
+ * column named `id` holds the row ids. Rows must all have the first record's number of cells (a
+ * ragged row is an error record); blank lines are skipped.
  */
 export async function* csvRows(source: Readable, shard: Shard, input: StepInput): AsyncGenerator<InputRow> {
-  const parser = source.pipe(parseCsv({ relax_column_count: true, skip_empty_lines: true, info: true, trim: true }));
+  const lines = createInterface({ input: source, crlfDelay: Infinity });
   let width = -1;
   let idCol = -1;
   let index = 0;
-  for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    const cells = record.record;
-    const line = record.info.lines;
+  let line = 0;
+  for await (const text of lines) {
+    line++;
+    if (text.trim() === '') continue;
+    const cells = csvCells(text);
+    if (typeof cells === 'string') {
+      if (index++ % shard.n === shard.k) yield badRow(line, line, `not valid CSV (${cells})`);
+      continue;
+    }
     if (width < 0) {
       width = cells.length;
       if (cells.some((c) => c === '' || !Number.isFinite(Number(c)))) {
