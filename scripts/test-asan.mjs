@@ -20,7 +20,7 @@ const buildDir = process.env.LSTM_NATIVE_BUILD_DIR || path.join(root, 'build-asa
 // predictStream, fit/Trainer, and the reliability tests that run in this process (the addon fuzz,
 // concurrency with worker threads, numerics); the ones that only drive child processes are left out.
 const SUITES = [
-  'test/native/lstm-api.test.ts', 'test/native/async-inputs-owned.test.ts', 'test/native/native-boundary.test.ts',
+  'test/native/lstm-api.test.ts', 'test/native/async-inputs-owned.test.ts',
   'test/native/optim.test.ts', 'test/native/losses.test.ts', 'test/native/lstm-outputs-written.test.ts',
   'test/models/async-inputs.test.ts', 'test/models/busy-guards.test.ts', 'test/models/stale-activations.test.ts',
   'test/infer/session.test.ts', 'test/infer/predict-stream.test.ts',
