@@ -10,14 +10,16 @@
 namespace lstm {
 namespace rec {
 
+// Sizes are computed in size_t: H and Hout come from callers before the dims are range-checked
+// (lstm_workspace_size), and H + kUnits - 1 in int overflows for H near INT32_MAX.
 size_t packed_fwd_size(int H, int Hout) {
-  return static_cast<size_t>((H + kUnits - 1) / kUnits) * kFwdCols * static_cast<size_t>(Hout);
+  return (static_cast<size_t>(H) + kUnits - 1) / kUnits * kFwdCols * static_cast<size_t>(Hout);
 }
 size_t packed_bwd_size(int H, int Hout) {
-  return static_cast<size_t>((Hout + kBwdCols - 1) / kBwdCols) * kBwdCols * 4 * static_cast<size_t>(H);
+  return (static_cast<size_t>(Hout) + kBwdCols - 1) / kBwdCols * kBwdCols * 4 * static_cast<size_t>(H);
 }
 
-size_t packed_bias_size(int H) { return static_cast<size_t>((H + kUnits - 1) / kUnits) * kFwdCols; }
+size_t packed_bias_size(int H) { return (static_cast<size_t>(H) + kUnits - 1) / kUnits * kFwdCols; }
 
 size_t packed_in_size(int H, int I) { return packed_fwd_size(H, I) + packed_bias_size(H); }
 

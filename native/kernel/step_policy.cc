@@ -16,7 +16,7 @@ bool fuse_input(int B, int I, int H, int Hout) {
   (void)H;
   if (B <= 1 || !fast_path_enabled()) return false;
   if (mode >= 0) return mode != 0;
-  return 2 * I <= Hout;
+  return 2 * static_cast<long long>(I) <= Hout;  // in 64 bits: I is not range-checked yet when sizing
 }
 
 bool bias_in_step(int B, int I, int H, int Hout) { return B > 1 && !fuse_input(B, I, H, Hout); }

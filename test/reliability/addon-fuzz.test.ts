@@ -25,7 +25,7 @@ function oddNumber(d: Dice): unknown {
 /** A detached copy of `a` (its buffer transferred away). */
 function detached(a: ArrayBufferView): ArrayBufferView {
   const copy = new (a.constructor as new (n: number) => Float32Array)((a as Float32Array).length);
-  structuredClone(copy.buffer, { transfer: [copy.buffer] });
+  structuredClone(copy.buffer, { transfer: [copy.buffer as ArrayBuffer] });
   return copy;
 }
 
@@ -123,7 +123,7 @@ async function outcome(fn: () => unknown): Promise<string> {
     if (!(err instanceof Error) || typeof (err as { code?: unknown }).code !== 'string') {
       throw new Error(`not a coded Error: ${String(err)}`, { cause: err });
     }
-    return (err as { code: string }).code;
+    return (err as unknown as { code: string }).code;
   }
 }
 
