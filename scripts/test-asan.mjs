@@ -16,12 +16,12 @@ import { fileURLToPath } from 'node:url';
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const buildDir = process.env.LSTM_NATIVE_BUILD_DIR || path.join(root, 'build-asan');
 // The tests that drive the native code hardest, chosen to run in about two minutes under ASan on
-// 2 cores: the LSTM API and its async calls, the optimizers, the model-level guards, sessions and
+// 2 cores: the LSTM API and its async calls, the losses, the model-level guards, sessions and
 // predictStream, fit/Trainer, and the reliability tests that run in this process (the addon fuzz,
 // concurrency with worker threads, numerics); the ones that only drive child processes are left out.
 const SUITES = [
   'test/native/lstm-api.test.ts', 'test/native/async-inputs-owned.test.ts',
-  'test/native/optim.test.ts', 'test/native/losses.test.ts', 'test/native/lstm-outputs-written.test.ts',
+'test/native/losses.test.ts', 'test/native/lstm-outputs-written.test.ts',
   'test/models/async-inputs.test.ts', 'test/models/busy-guards.test.ts', 'test/models/stale-activations.test.ts',
   'test/infer/session.test.ts', 'test/infer/predict-stream.test.ts',
   'test/train/fit.test.ts', 'test/train/trainer.test.ts',
