@@ -137,7 +137,7 @@ struct ArrayReader {
     *ld = ctx.int_arg(o.Get(ld_key), ld_key, hout, kMaxDim);
     int offset = ctx.int_arg(o.Get(off_key), off_key, 0, kMaxDim);
     if (!ctx.ok()) return nullptr;
-    if (offset + hout > *ld) {
+    if (static_cast<int64_t>(offset) + hout > *ld) {  // 64 bits: offset may be near INT32_MAX
       std::ostringstream s;
       s << off_key << " + Hout must be <= " << ld_key << " (" << *ld << "), got " << offset << " + " << hout;
       ctx.range_error(s.str());
