@@ -128,6 +128,21 @@ async function outcome(fn: () => unknown): Promise<string> {
 }
 
 describe('addon fuzzing', () => {
+  it('kept regression case: yOffset near 2^31 is refused (offset + Hout overflowed int, and the forward wrote far outside y)', () => {
+    const d = new Dice(1);
+    for (const [key, value] of [['yOffset', 2 ** 31 - 1], ['yOffset', 2 ** 31 - 4], ['ldy', 2 ** 31 - 1]] as const) {
+      const call = { ...lstmCall(d, false), [key]: value };
+      let err: unknown;
+      try {
+        native.lstmForward(call as never);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `${key} ${value}`).toBeInstanceOf(RangeError);
+      expect((err as { code?: string }).code).toBe('ERR_LSTM_ARG_RANGE');
+    }
+  });
+
   it(`${CASES} mutated calls over sizes, offsets, lengths and targets: each returns or throws a coded Error`, async () => {
     const d = new Dice(SEED);
     const tally = new Map<string, number>();
