@@ -76,7 +76,7 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   const valLosses: [number, number][] = [];
   let globalStep = 0;
   const tty = process.stderr.isTTY === true && !o.quiet;
-  const bar = createProgress(1, ' {bar} epoch {epoch} | step {step} | loss {loss} | {rate}/s | ETA {eta}', tty);
+  const bar = createProgress(1, ' {bar} epoch {epoch} | step {step} | loss {loss} | {rate} samples/s | ETA {remaining}', tty);
   const abort = new AbortController();
   let reachedMaxSteps = false;
   const onSigint = () => abort.abort();
@@ -100,7 +100,7 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
         if (globalStep >= maxSteps && !abort.signal.aborted) { reachedMaxSteps = true; abort.abort(); }
         const total = p.stepsPerEpoch ?? cfg.data.generator?.batchesPerEpoch ?? p.step;
         bar.update((p.epoch - 1 + p.step / total) / (t.epochs ?? 1), { epoch: p.epoch, step: `${p.step}/${p.stepsPerEpoch ?? '?'}`,
-          loss: p.loss.toFixed(4), rate: Math.round(p.samplesPerSec), eta: p.eta === null ? '?' : `${Math.round(p.eta)}s` });
+          loss: p.loss.toFixed(4), rate: Math.round(p.samplesPerSec), remaining: p.eta === null ? '?' : `${Math.round(p.eta)}s` });
       },
       onEpochEnd: (r) => {
         if (r.valLoss !== null) valLosses.push([globalStep, r.valLoss]);
