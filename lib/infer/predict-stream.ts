@@ -64,7 +64,12 @@ function parseRow(stepper: Stepper, index: number, item: PredictItem): Row {
       const t = tokens as ArrayLike<unknown>;
       if (t.length === 0) throw rangeError(`${where}: tokens must not be empty`);
       const data = new Int32Array(t.length);
-      for (let i = 0; i < t.length; i++) data[i] = checkToken(where, `tokens[${i}]`, t[i], input.vocabSize);
+      const V = input.vocabSize;
+      for (let i = 0; i < t.length; i++) {
+        const v = t[i];
+        // The common case without building checkToken's argument name for every token.
+        data[i] = typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < V ? v : checkToken(where, `tokens[${i}]`, v, V);
+      }
       return { index, item, T: t.length, data, error: null };
     }
     const steps = Array.isArray(item) ? item
@@ -88,7 +93,11 @@ async function runBatch(stepper: Stepper, rows: Row[], allSteps: boolean, wantSt
   const lengths = new Int32Array(B);
   rows.forEach((row, b) => {
     lengths[b] = row.T;
-    for (let t = 0; t < row.T; t++) x.set(row.data!.subarray(t * I, (t + 1) * I), (t * B + b) * I);
+    const src = row.data!;
+    for (let t = 0; t < row.T; t++) {
+      const to = (t * B + b) * I;
+      for (let i = 0; i < I; i++) x[to + i] = src[t * I + i]!;
+    }
   });
   const n = stepper.stateSize;
   const state = wantState ? new Float32Array(B * n) : null;
