@@ -5,7 +5,10 @@
 // or a heap trim) pays one fault per 4 KiB page, and the kernel zeroes each page: system CPU time
 // per call is printed too, which a loaded machine distorts less than wall time.
 //
-//   node bench/page-faults.mjs [--case W1|W2|W3|W3t] [--calls 30] [--warmup 10] [--threads 2]
+//   node bench/page-faults.mjs [--case W1|W2|W3|W3t] [--calls 30] [--warmup 10] [--threads 2] [--out]
+//
+// --out passes the previous call's results back as forward's `out` option (caller-owned result
+// arrays, reused), as a loop that wants no large allocation per call does.
 //
 // Run it under `MALLOC_MMAP_THRESHOLD_=...` to compare allocator settings. Inference is
 // `forward(x, { noGrad: true })`, a training step as in cases/ours.mjs (forward, MSE on the last
@@ -17,6 +20,7 @@ const { values } = parseArgs({
   options: {
     case: { type: 'string', default: 'W1' }, calls: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '10' }, threads: { type: 'string', default: '2' },
+    out: { type: 'boolean', default: false },
   },
 });
 const c = CASES[values.case];
@@ -31,7 +35,8 @@ const x = mod.tensor(sinData(T * B * I), [T, B, I]);
 let step;
 if (c.mode === 'forward') {
   lstm.eval();
-  step = () => lstm.forward(x, { noGrad: true });
+  let out;
+  step = () => { const r = lstm.forward(x, { noGrad: true, ...(out ? { out } : {}) }); if (values.out) out = r; };
 } else {
   lstm.train();
   const target = lcgData(B * H, 7);
@@ -39,9 +44,12 @@ if (c.mode === 'forward') {
   const dhT = mod.tensor(dh, [L, B, H]);
   const off = (L - 1) * B * H;
   const opt = new mod.Adam(lstm.parameters(), { lr: 1e-3 });
+  let out;
   step = () => {
     lstm.zeroGrad();
-    const { h } = lstm.forward(x);
+    const r = lstm.forward(x, out ? { out } : {});
+    if (values.out) out = r;
+    const { h } = r;
     const { grad } = mod.losses.mse(mod.tensor(h.data.subarray(off, off + B * H), [B, H]), mod.tensor(target, [B, H]));
     dh.set(grad.data, off);
     lstm.backward({ h: dhT }, { inputGrad: false });
@@ -59,7 +67,7 @@ const cpu = process.cpuUsage(cpu0);
 const faults = (process.resourceUsage().minorPageFault - f0) / calls;
 const malloc = Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_')).map(([k, v]) => `${k}=${v}`);
 console.log(JSON.stringify({
-  machine: machineLabel(cpuInfo(), mod.backendInfo()), case: values.case, calls, warmup,
+  machine: machineLabel(cpuInfo(), mod.backendInfo()), case: values.case, calls, warmup, out: values.out,
   malloc: malloc.length ? malloc.join(' ') : 'glibc default', faults_per_call: Math.round(faults), ms_per_call: +(sec * 1e3).toFixed(2),
   sys_ms_per_call: +(cpu.system / 1e3 / calls).toFixed(2), user_ms_per_call: +(cpu.user / 1e3 / calls).toFixed(2),
 }));

@@ -4,6 +4,7 @@
  * saving work on the flat arrays in one pass; names and shapes are for people and files.
  * The rules of ownership, busy state and version are stated on {@link Parameters}.
  */
+import { markAsUntransferable } from 'node:worker_threads';
 import type { FloatArray } from './binding.js';
 import { describe, LstmError, rangeError, typeError } from './errors.js';
 import type { Tensor } from './tensor.js';
@@ -39,6 +40,11 @@ export class ParamBlock<A extends FloatArray = Float32Array> {
   private ver = ++lastVersion;
 
   constructor(readonly values: A, readonly grads: A) {
+    // The kernel's async calls read the weights and write the gradients in place without copies
+    // (native/binding_lstm.cc): a transfer to a worker or structuredClone must copy these buffers,
+    // never detach (and free) them under a running call.
+    markAsUntransferable(values.buffer);
+    markAsUntransferable(grads.buffer);
     blocks.set(values.buffer, this as unknown as ParamBlock<FloatArray>);
     blocks.set(grads.buffer, this as unknown as ParamBlock<FloatArray>);
   }
@@ -136,7 +142,10 @@ export function blockOf(array: ArrayBufferView): ParamBlock<FloatArray> | undefi
  * - **Busy.** While an async call (`forwardAsync`, `backwardAsync`) runs on any layer of a model,
  *   the model's block is busy: every call that writes its values or gradients, or starts a forward
  *   or backward on one of its layers, throws `ERR_LSTM_BUSY` until the promise settles. Reading
- *   (`stateDict()`, `namedParameters()`, `parameters()`) stays allowed.
+ *   (`stateDict()`, `namedParameters()`, `parameters()`) stays allowed. The async calls read the
+ *   weights and write the gradients in place, so writing into the arrays directly meanwhile
+ *   changes the result; the arrays' buffers cannot be detached (a transfer with `postMessage` or
+ *   `structuredClone` copies them).
  * - **Version.** Every write through the API (optimizer `step()`, `loadStateDict`,
  *   `resetParameters`, `setForgetGateBias`, `init.*` on a view) gives the block a new version. A
  *   forward records the version it ran with, and a backward refuses (`ERR_LSTM_STATE`) when it

@@ -2,12 +2,15 @@
 // Unpacks the call object into kernel pointers, checks every length against the dims it is told,
 // runs the kernel here or on libuv's pool (Promise variants), and turns a Status into a JS error.
 // Holds no model state.
-// Sync calls use the caller's arrays directly (no copies). An async call copies every array it
-// only reads (x, h0, c0, lengths, the weights, dy, dhn, dcn) into memory the call owns before it
-// returns: JS may mutate, transfer or detach them while the worker runs (a reference does not stop
-// a transfer, and the transferred memory can be freed), and the result must be what the arrays
-// held when the call was made. The arrays it writes (y, hn, cn, the workspace, the gradients) are
-// the library's own, not handed to the user before the promise settles. Field names are typed in lib/binding.ts (NativeLstmForward).
+// Sync calls use the caller's arrays directly (no copies). An async call copies the arrays it only
+// reads that come from the user (x, h0, c0, lengths, dy, dhn, dcn) into memory the call owns before
+// it returns: JS may mutate, transfer or detach them while the worker runs (a reference does not
+// stop a transfer, and the transferred memory can be freed), and the result must be what the arrays
+// held when the call was made. The weights are not copied (for a large model that copy is most of
+// the call's main-thread time): they and every array the call writes (y, hn, cn, the workspace,
+// the gradients) are the library's own, which keeps them unchanged until the promise settles (the
+// model is busy: lib/parameters.ts) and cannot have them detached (their buffers are marked
+// untransferable: a transfer copies them instead). Field names are typed in lib/binding.ts (NativeLstmForward).
 // Optional fields: `training` (forward; default true): false runs lstm_forward_inference, whose
 // workspace is lstmWorkspaceSize(T, B, I, H, P, false) and cannot be used for backward.
 // The test addon (LSTM_NATIVE_TEST_HOOKS) also reads `_path: 'reference' | 'fast'` (forward and
@@ -164,17 +167,10 @@ bool read_params(ArrayReader<F>& r, const lstm::LstmDims& d, lstm::LstmParams<F>
   return r.ctx.ok();
 }
 
-// Copies the weights and lengths into `own` (async calls).
+// Copies the lengths into `own` (async calls; the weights are the library's, see the top).
 template <typename F>
-void own_params_and_lengths(OwnedInputs<F>* own, Common* c, lstm::LstmParams<F>* p) {
-  const lstm::LstmDims& d = c->d;
-  const size_t G4 = 4 * static_cast<size_t>(d.H);
-  own->add(&c->lengths, static_cast<size_t>(d.B));
-  own->add(&p->W_ih, G4 * d.I);
-  own->add(&p->W_hh, G4 * d.hout());
-  own->add(&p->b_ih, G4);
-  own->add(&p->b_hh, G4);
-  own->add(&p->W_hr, static_cast<size_t>(d.P) * d.H);
+void own_lengths(OwnedInputs<F>* own, Common* c) {
+  own->add(&c->lengths, static_cast<size_t>(c->d.B));
 }
 
 template <typename F>
@@ -185,10 +181,10 @@ struct ForwardJob {
   const F *x = nullptr, *h0 = nullptr, *c0 = nullptr;
   int ldy = 0;
   bool training = true;
-  // Copies every array the forward only reads into `own` (an async call).
+  // Copies the user's arrays the forward only reads into `own` (an async call).
   void own_inputs(OwnedInputs<F>* own) {
     const lstm::LstmDims& d = c.d;
-    own_params_and_lengths(own, &c, &p);
+    own_lengths(own, &c);
     own->add(&x, static_cast<size_t>(d.T) * d.B * d.I);
     own->add(&h0, static_cast<size_t>(d.B) * d.hout());
     own->add(&c0, static_cast<size_t>(d.B) * d.H);
@@ -208,12 +204,12 @@ struct BackwardJob {
   F *dx = nullptr, *dh0 = nullptr, *dc0 = nullptr, *ws = nullptr;
   const F *dy = nullptr, *dhn = nullptr, *dcn = nullptr, *x = nullptr;
   int ldy = 0;
-  // Copies every array the backward only reads into `own` (an async call). dy: the span the
+  // Copies the user's arrays the backward only reads into `own` (an async call). dy: the span the
   // kernel reads, rows of Hout at stride ldy (the copy keeps the stride).
   void own_inputs(OwnedInputs<F>* own) {
     const lstm::LstmDims& d = c.d;
     const size_t rows = static_cast<size_t>(d.T) * d.B;
-    own_params_and_lengths(own, &c, &p);
+    own_lengths(own, &c);
     own->add(&x, rows * d.I);
     own->add(&dy, (rows - 1) * ldy + d.hout());
     own->add(&dhn, static_cast<size_t>(d.B) * d.hout());

@@ -17,6 +17,8 @@ import { SavedActivations } from './saved.js';
 
 /** Time-major results of a forward: y (T, B, D*Hout), hn (L*D, B, Hout), cn (L*D, B, H). */
 export interface StackForwardResult<A extends FloatArray> { y: A; hn: A; cn: A }
+/** Arrays a forward writes its results into instead of new ones (each of exactly the result's size). */
+export interface StackOutputs<A extends FloatArray> { y?: A; hn?: A; cn?: A }
 /** Gradients of the inputs: dx (T, B, I; null when not asked for), dh0 (L*D, B, Hout), dc0 (L*D, B, H). */
 export interface StackBackwardResult<A extends FloatArray> { dx: A | null; dh0: A; dc0: A }
 
@@ -70,12 +72,11 @@ export class LstmStack<A extends FloatArray> {
   /** Smaller workspaces for forwards that keep nothing for backward (noGrad). */
   private readonly inferenceWorkspaces: (A | null)[];
   /**
-   * The outputs of all but the last layer in a noGrad forward (nothing keeps them after the call),
-   * two alternating so a layer never writes the buffer it reads. Kept, as the workspaces are: a
-   * fresh array per call costs a page fault per 4 KiB written (glibc returns freed heap to the
-   * system; counts in bench/RESULTS.md).
+   * Arrays that live for one call or until the next forward, reused from call to call and grown,
+   * never shrunk, as the workspaces are (see scratch()). A fresh array per call costs a page fault
+   * per 4 KiB written: glibc hands freed heap back to the system (counts in bench/RESULTS.md).
    */
-  private readonly inferenceBetween: (A | null)[] = [null, null];
+  private readonly scratchBuffers = new Map<string, A>();
   private readonly saved = new SavedActivations<Saved<A>>();
   /** Dropout probability between layers, applied when `training` and `rng` are set. */
   dropout = 0;
@@ -151,30 +152,71 @@ export class LstmStack<A extends FloatArray> {
     return grown;
   }
 
-  /** Buffer `k` (0 or 1) of the noGrad between-layer outputs, at least n long (a view of n). */
-  private between(k: number, n: number): A {
-    let buf = this.inferenceBetween[k];
+  /**
+   * The stack's reused array `name`, a view of n elements; contents unspecified. The names and how long each one's contents live:
+   * - `input`: layer 0's input, the caller's x copied or reordered here; kept for backward until the next forward;
+   * - `y<l>`: the output of layer l < L-1 in a forward that keeps activations; until the next forward;
+   * - `between<k>`: the outputs of the layers but the last in a noGrad forward, two alternating (a
+   *   layer never writes what it reads); during the call;
+   * - `drop<l>`, `mask<l>`: layer l's dropped output and its dropout mask; until the next forward;
+   * - `output`: the last layer's time-major output when the caller reorders it (batchFirst); until
+   *   the caller has copied it;
+   * - `dIn<k>`: the gradient of a layer's input between layers of a backward, two alternating;
+   *   during the call;
+   * - `dy`, `dx`: time-major upstream gradient and input gradient the caller reorders; during the call.
+   * Every forward and backward checks the block is idle before it writes any of them, so an async
+   * call in flight never sees its arrays change.
+   */
+  scratch(name: string, n: number, where: string): A {
+    let buf = this.scratchBuffers.get(name);
     if (!buf || buf.length < n) {
-      buf = new this.Ctor(n);
-      this.inferenceBetween[k] = buf;
+      buf = this.allocate(n, where, `${name} buffer`);
+      this.scratchBuffers.set(name, buf);
     }
     return buf.subarray(0, n) as A;
   }
 
-  /** Prepares every native call of a forward; the outputs are allocated here. */
+  /**
+   * The `input` scratch, n long, for a caller that reorders x into it before forward (batchFirst).
+   * The last forward's activations may read it, so they are discarded first; the caller checked
+   * the block is idle.
+   */
+  inputBuffer(n: number, where: string): A {
+    this.saved.clear();
+    return this.scratch('input', n, where);
+  }
+
+  /** Whether `a` is a view of the scratch array `name` (starting at its first element). */
+  isScratch(name: string, a: A): boolean {
+    const buf = this.scratchBuffers.get(name);
+    return buf !== undefined && a.buffer === buf.buffer && a.byteOffset === buf.byteOffset;
+  }
+
+  /** A copy of `src` in the scratch array `name`. */
+  private copyInto(name: string, src: A, where: string): A {
+    const dst = this.scratch(name, src.length, where);
+    dst.set(src);
+    return dst;
+  }
+
+  /**
+   * Prepares every native call of a forward; the outputs are allocated here, or taken from `out`
+   * (time-major y, hn, cn of exactly the result's sizes, checked by the caller).
+   */
   private planForward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null, grad: boolean,
-    copyInput: boolean, where: string):
+    copyInput: boolean, where: string, out: StackOutputs<A>):
     { calls: Step<NativeLstmForward>[]; result: StackForwardResult<A>; saved: Saved<A> } {
     const { hiddenSize: H, projSize: P, numLayers: L } = this.cfg;
     const { D, Hout } = this;
     // Every size is checked before the first allocation.
     const needs = this.workspaceSizes(T, B, grad, where);
     // Written in full by the kernel (see y below): no zeroing (uninitialized.ts).
-    const hn = uninitialized(this.Ctor, L * D * B * Hout);
-    const cn = uninitialized(this.Ctor, L * D * B * H);
+    const hn = out.hn ?? uninitialized(this.Ctor, L * D * B * Hout);
+    const cn = out.cn ?? uninitialized(this.Ctor, L * D * B * H);
     // A copy when backward will read layer 0's input again; a forward without grad reads x only
-    // while it runs (an async call copies what it reads: lib/binding.ts).
-    const inputs: A[] = [copyInput ? x.slice() as A : x];
+    // while it runs (an async call copies what it reads: lib/binding.ts). x may be the `input`
+    // scratch already (the caller reordered into it): nothing to copy then.
+    const inputs: A[] = [copyInput && !this.isScratch('input', x) ? this.copyInto('input', x, where) : x];
     const masks: (A | null)[] = [];
     const calls: Step<NativeLstmForward>[] = [];
     const drop = this.training && this.dropout > 0 && this.rng !== null;
@@ -182,20 +224,22 @@ export class LstmStack<A extends FloatArray> {
     for (let layer = 0; layer < L; layer++) {
       if (layer > 0 && drop) {
         // The previous layer's output, dropped, is this layer's input (PyTorch's dropout between layers).
-        const out = y;
-        const dropped = new this.Ctor(out.length);
-        const mask = new this.Ctor(out.length);
+        const prev = y;
+        const dropped = this.scratch(`drop${layer}`, prev.length, where);
+        const mask = this.scratch(`mask${layer}`, prev.length, where);
         dropoutMask(mask, this.dropout, this.rng!);
         masks.push(mask);
         inputs.push(dropped);
-        calls.push(() => { for (let i = 0; i < out.length; i++) dropped[i] = out[i]! * mask[i]!; });
+        calls.push(() => { for (let i = 0; i < prev.length; i++) dropped[i] = prev[i]! * mask[i]!; });
       } else if (layer > 0) {
         masks.push(null);
         inputs.push(y);
       }
       // Every element of y is written by the kernel (rows past a sequence's length as zeros), so a
       // reused buffer needs no clearing and a new one no zeroing.
-      y = !grad && layer < L - 1 ? this.between(layer % 2, T * B * D * Hout) : uninitialized(this.Ctor, T * B * D * Hout);
+      const n = T * B * D * Hout;
+      y = layer < L - 1 ? this.scratch(grad ? `y${layer}` : `between${layer % 2}`, n, where)
+        : out.y ?? uninitialized(this.Ctor, n);
       for (let dir = 0; dir < D; dir++) {
         const i = layer * D + dir;
         const ld = this.layout.layerDirs[i]!;
@@ -218,8 +262,8 @@ export class LstmStack<A extends FloatArray> {
   }
 
   /** Prepares every native call of a backward, top layer first; gradient outputs allocated here. */
-  private planBackward(dy: A | null, dhn: A | null, dcn: A | null, where: string, inputGrad: boolean, retain: boolean):
-    { calls: Step<NativeLstmBackward>[]; result: StackBackwardResult<A> } {
+  private planBackward(dy: A | null, dhn: A | null, dcn: A | null, where: string, inputGrad: boolean, retain: boolean,
+    dxScratch: boolean): { calls: Step<NativeLstmBackward>[]; result: StackBackwardResult<A> } {
     const { T, B, lengths, inputs, masks } = this.saved.check(where, this.block);
     const { hiddenSize: H, projSize: P, numLayers: L } = this.cfg;
     const { D, Hout } = this;
@@ -231,7 +275,12 @@ export class LstmStack<A extends FloatArray> {
     for (let layer = L - 1; layer >= 0; layer--) {
       // Both directions of this layer add into the gradient of its input. The first layer's input
       // gradient is skipped when not wanted: one GEMM of the size of the hoisted input product.
-      const dIn = layer > 0 ? new this.Ctor(T * B * D * Hout) : inputGrad ? new this.Ctor(T * B * this.cfg.inputSize) : null;
+      // The kernel adds into it: a scratch array is zeroed right before the layer runs (with more
+      // than two layers, the two alternating ones are written more than once per backward).
+      const dIn = layer > 0 ? this.scratch(`dIn${layer % 2}`, T * B * D * Hout, where)
+        : !inputGrad ? null
+        : dxScratch ? this.scratch('dx', T * B * this.cfg.inputSize, where) : new this.Ctor(T * B * this.cfg.inputSize);
+      if (dIn && (layer > 0 || dxScratch)) calls.push(() => { dIn.fill(0); });
       if (layer === 0) dx = dIn;
       for (let dir = 0; dir < D; dir++) {
         const i = layer * D + dir;
@@ -267,12 +316,13 @@ export class LstmStack<A extends FloatArray> {
    * grad = false nothing is kept for backward (a smaller workspace, no copies).
    */
   forward(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null,
-    where = 'lstm.forward', grad = true, lease?: BusyLease): StackForwardResult<A> {
+    where = 'lstm.forward', grad = true, lease?: BusyLease, out: StackOutputs<A> = {}): StackForwardResult<A> {
     this.assertIdle(where, lease);
-    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, grad, where);
+    // Planning may overwrite the `input` scratch the last forward's activations read: they go first.
+    this.saved.clear();
+    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, grad, where, out);
     const native = loadNative();
     const version = this.block.version;
-    this.saved.clear();
     try {
       for (const call of plan.calls) if (typeof call === 'function') call(); else native.lstmForward(call);
     } catch (e) {
@@ -287,14 +337,14 @@ export class LstmStack<A extends FloatArray> {
    * caller's `lease` when given (a caller holding the block across several calls), else its own.
    */
   async forwardAsync(x: A, T: number, B: number, h0: A | null, c0: A | null, lengths: Int32Array | null,
-    where = 'lstm.forwardAsync', grad = true, lease?: BusyLease): Promise<StackForwardResult<A>> {
+    where = 'lstm.forwardAsync', grad = true, lease?: BusyLease, out: StackOutputs<A> = {}): Promise<StackForwardResult<A>> {
     this.assertIdle(where, lease);
     // Each native call copies what it reads, but the two directions of layer 0 are two calls with
     // an await between them: the caller's x must be copied once, here, for the second to see it.
-    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, grad || this.D > 1, where);
+    this.saved.clear();
+    const plan = this.planForward(x, T, B, h0, c0, lengths, grad, grad || this.D > 1, where, out);
     const native = loadNative();
     const version = this.block.version;
-    this.saved.clear();
     const own = lease ?? this.block.acquire(where);
     try {
       for (const call of plan.calls) if (typeof call === 'function') call(); else await native.lstmForwardAsync(call);
@@ -314,9 +364,9 @@ export class LstmStack<A extends FloatArray> {
    * changed throws ERR_LSTM_STATE before any gradient changes.
    */
   backward(dy: A | null, dhn: A | null, dcn: A | null, where = 'lstm.backward', inputGrad = true, retain = false,
-    lease?: BusyLease): StackBackwardResult<A> {
+    lease?: BusyLease, dxScratch = false): StackBackwardResult<A> {
     this.assertIdle(where, lease);
-    const plan = this.planBackward(dy, dhn, dcn, where, inputGrad, retain);
+    const plan = this.planBackward(dy, dhn, dcn, where, inputGrad, retain, dxScratch);
     const native = loadNative();
     try {
       for (const call of plan.calls) if (typeof call === 'function') call(); else native.lstmBackward(call);
@@ -328,9 +378,9 @@ export class LstmStack<A extends FloatArray> {
 
   /** As backward, off the main thread; the block is busy until the promise settles (see forwardAsync). */
   async backwardAsync(dy: A | null, dhn: A | null, dcn: A | null, where = 'lstm.backwardAsync', inputGrad = true,
-    retain = false, lease?: BusyLease): Promise<StackBackwardResult<A>> {
+    retain = false, lease?: BusyLease, dxScratch = false): Promise<StackBackwardResult<A>> {
     this.assertIdle(where, lease);
-    const plan = this.planBackward(dy, dhn, dcn, where, inputGrad, retain);
+    const plan = this.planBackward(dy, dhn, dcn, where, inputGrad, retain, dxScratch);
     const native = loadNative();
     const own = lease ?? this.block.acquire(where);
     try {

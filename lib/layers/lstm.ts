@@ -13,7 +13,7 @@ import { checkSeed, Random, freshSeed } from '../random.js';
 import { checkLengths, checkTensor, type SequenceLengths, type Tensor, type TensorData } from '../tensor.js';
 import { uninitialized } from '../uninitialized.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions } from '../validate.js';
-import { LstmStack, type StackForwardResult } from './lstm-stack.js';
+import { LstmStack, type StackForwardResult, type StackOutputs } from './lstm-stack.js';
 
 /** Options of {@link LSTM}; the names are PyTorch's nn.LSTM arguments in camelCase. */
 export interface LSTMOptions {
@@ -75,6 +75,25 @@ export interface LSTMForwardOptions {
    * backward() then throws until the next forward without it). Default false.
    */
   noGrad?: boolean;
+  /**
+   * Arrays to write the results into instead of new ones, each a Float32Array tensor of exactly
+   * the result's shape (any of the three may be given); the result then holds these tensors. A
+   * loop that passes the previous call's results back allocates nothing large per call, which
+   * saves the page faults of fresh memory (most of a call's system time with glibc's default
+   * allocator). They must not share memory with `x`, `h0`, `c0` or each other. With
+   * {@link LSTM.forwardAsync} they are written when the promise settles, and must not be used meanwhile.
+   */
+  out?: LSTMForwardOutputs;
+}
+
+/** Caller-owned result arrays for {@link LSTMForwardOptions.out}. */
+export interface LSTMForwardOutputs {
+  /** (T, B, D*Hout), or (B, T, D*Hout) with batchFirst. */
+  output?: Tensor;
+  /** (D*L, B, Hout). */
+  h?: Tensor;
+  /** (D*L, B, H). */
+  c?: Tensor;
 }
 
 /** What {@link LSTM.forward} returns. */
@@ -124,14 +143,27 @@ const OPTION_NAMES = ['inputSize', 'hiddenSize', 'numLayers', 'bidirectional', '
   'returnSequences', 'seed', 'biasInit', 'maxTimeLag'] as const;
 
 /** Swaps the two leading axes of a (d0, d1, inner) array: batch-first <-> time-major. */
-function swapLeadingAxes(src: Float32Array, d0: number, d1: number, inner: number): Float32Array {
-  const dst = uninitialized(Float32Array, src.length);  // every element is set below
+function swapLeadingAxes(src: Float32Array, d0: number, d1: number, inner: number,
+  dst: Float32Array = uninitialized(Float32Array, src.length)): Float32Array {
+  // every element of dst is set below
   for (let i = 0; i < d0; i++) {
     for (let j = 0; j < d1; j++) {
       dst.set(src.subarray((i * d1 + j) * inner, (i * d1 + j + 1) * inner), (j * d0 + i) * inner);
     }
   }
   return dst;
+}
+
+/** `t` (a caller's `out` tensor) holding `data`, or `data` as a new tensor when there is no `t`. */
+function into(t: Tensor | undefined, data: Float32Array, shape: number[]): Tensor {
+  if (t === undefined) return { data, shape };
+  if (t.data !== data) (t.data as Float32Array).set(data);
+  return t;
+}
+
+/** Whether two typed arrays overlap in memory. */
+function sharesMemory(a: Float32Array, b: Float32Array): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 /** Checks `biasInit` and `maxTimeLag` together: chrono needs a lag > 2, the default takes none. */
@@ -301,9 +333,9 @@ export class LSTM extends Module {
     const where = 'lstm.forward';
     this.stack.assertIdle(where, state.lease);
     const p = this.prepare(where, x as Tensor, this.chainForwardOptions(state));
-    const out = this.finishForward(this.stack.forward(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad, state.lease),
-      p.T, p.B);
-    return this.chainOutput(out, state);
+    const r = this.stack.forward(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad, state.lease,
+      this.stackOutputs(p, where, false, !this.returnSequences));
+    return this.chainOutput(r, p.T, p.B, state);
   }
 
   /** @internal */
@@ -311,9 +343,9 @@ export class LSTM extends Module {
     const where = 'lstm.forwardAsync';
     this.stack.assertIdle(where, state.lease);
     const p = this.prepare(where, x as Tensor, this.chainForwardOptions(state));
-    const out = this.finishForward(await this.stack.forwardAsync(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad,
-      state.lease), p.T, p.B);
-    return this.chainOutput(out, state);
+    const r = await this.stack.forwardAsync(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad,
+      state.lease, this.stackOutputs(p, where, true, !this.returnSequences));
+    return this.chainOutput(r, p.T, p.B, state);
   }
 
   /** @internal */
@@ -321,8 +353,8 @@ export class LSTM extends Module {
     const where = 'lstm.backward';
     this.stack.assertIdle(where, step.lease);
     const p = this.prepareBackward(where, this.chainGradients(where, grad, step));
-    const out = this.finishBackward(this.stack.backward(p.dy, p.gh, p.gc, where, step.inputGrad, step.retain, step.lease),
-      p.T, p.B);
+    const out = this.finishBackward(this.stack.backward(p.dy, p.gh, p.gc, where, step.inputGrad, step.retain, step.lease,
+      this.batchFirst), p.T, p.B);
     step.initial?.set(this, { h: out.h0, c: out.c0 });
     return out.x;
   }
@@ -333,7 +365,7 @@ export class LSTM extends Module {
     this.stack.assertIdle(where, step.lease);
     const p = this.prepareBackward(where, this.chainGradients(where, grad, step));
     const out = this.finishBackward(await this.stack.backwardAsync(p.dy, p.gh, p.gc, where, step.inputGrad, step.retain,
-      step.lease), p.T, p.B);
+      step.lease, this.batchFirst), p.T, p.B);
     step.initial?.set(this, { h: out.h0, c: out.c0 });
     return out.x;
   }
@@ -347,18 +379,21 @@ export class LSTM extends Module {
     };
   }
 
-  /** Records the final state for the chain and passes on every step or each sequence's last valid one. */
-  private chainOutput(out: LSTMOutput, state: ChainState): Tensor {
-    state.final?.set(this, { h: out.h, c: out.c });
-    if (this.returnSequences) return out.output;
+  /**
+   * Records the final state for the chain and passes on every step or each sequence's last valid
+   * one (then the engine's y, in its reused array, is not read).
+   */
+  private chainOutput(r: StackForwardResult<Float32Array>, T: number, B: number, state: ChainState): Tensor {
+    const { h, c } = this.finishStates(r, B);
+    state.final?.set(this, { h, c });
+    if (this.returnSequences) return this.finishForward(r, T, B).output;
     // The last layer's final states are the last valid step of each direction.
     const { D } = this.stack;
     const Ho = this.outputSize;
-    const B = out.h.shape[1]!;
     const last = new Float32Array(B * D * Ho);
     for (let d = 0; d < D; d++) {
       const src = ((this.numLayers - 1) * D + d) * B * Ho;
-      for (let b = 0; b < B; b++) last.set(out.h.data.subarray(src + b * Ho, src + (b + 1) * Ho), (b * D + d) * Ho);
+      for (let b = 0; b < B; b++) last.set(h.data.subarray(src + b * Ho, src + (b + 1) * Ho), (b * D + d) * Ho);
     }
     return { data: last, shape: [B, D * Ho] };
   }
@@ -436,7 +471,7 @@ export class LSTM extends Module {
    * returns (async), so h0 and c0 are copied (x and lengths are copied by the engine and the check).
    */
   private prepare(where: string, x: Tensor, options: LSTMForwardOptions | undefined, own = false) {
-    const o = checkOptions(where, options, ['h0', 'c0', 'lengths', 'noGrad']);
+    const o = checkOptions(where, options, ['h0', 'c0', 'lengths', 'noGrad', 'out']);
     const grad = !checkBoolean(where, 'noGrad', o.noGrad ?? false);
     const xs = checkTensor(where, 'x', x, this.batchFirst ? ['B', 'T', this.inputSize] : ['T', 'B', this.inputSize],
       Float32Array, `inputSize ${this.inputSize}${this.batchFirst ? ', batchFirst' : ''}`);
@@ -451,18 +486,58 @@ export class LSTM extends Module {
       : checkTensor(where, 'c0', o.c0, [S, B, this.hiddenSize], Float32Array, 'D*numLayers, B, hiddenSize').data;
     const copy = (a: Float32Array | null): Float32Array | null => (own && a ? a.slice() : a);
     const lengths = o.lengths === undefined ? null : checkLengths(where, o.lengths, B, T);
-    const data = this.batchFirst ? swapLeadingAxes(xs.data, B, T, this.inputSize) : xs.data;
-    return { data, T, B, h0: copy(h0), c0: copy(c0), lengths, grad };
+    const out = this.checkOutputs(where, o.out, T, B, [xs.data, h0, c0]);
+    // Reordered into the engine's reused input array (the copy backward needs anyway).
+    const data = this.batchFirst
+      ? swapLeadingAxes(xs.data, B, T, this.inputSize, this.stack.inputBuffer(xs.data.length, where)) : xs.data;
+    return { data, T, B, h0: copy(h0), c0: copy(c0), lengths, grad, out };
   }
 
-  private finishForward(r: StackForwardResult<Float32Array>, T: number, B: number): LSTMOutput {
+  /** Checks forward's `out` option: tensors of the results' shapes, sharing memory with no input and no other. */
+  private checkOutputs(where: string, value: unknown, T: number, B: number, inputs: (Float32Array | null)[]):
+    LSTMForwardOutputs {
+    if (value === undefined) return {};
+    const o = checkOptions(`${where}: out`, value, ['output', 'h', 'c']) as LSTMForwardOutputs;
     const F = this.stack.D * this.outputSize;
     const S = this.numStates;
-    return {
-      output: this.batchFirst ? { data: swapLeadingAxes(r.y, T, B, F), shape: [B, T, F] } : { data: r.y, shape: [T, B, F] },
-      h: { data: r.hn, shape: [S, B, this.outputSize] },
-      c: { data: r.cn, shape: [S, B, this.hiddenSize] },
-    };
+    const expected = { output: this.batchFirst ? [B, T, F] : [T, B, F], h: [S, B, this.outputSize], c: [S, B, this.hiddenSize] };
+    const seen: Float32Array[] = inputs.filter((a): a is Float32Array => a !== null);
+    for (const key of ['output', 'h', 'c'] as const) {
+      if (o[key] === undefined) continue;
+      const data = checkTensor(where, `out.${key}`, o[key], expected[key], Float32Array, `shaped like the result's ${key}`).data;
+      if (seen.some((a) => sharesMemory(a, data))) {
+        throw rangeError(`${where}: out.${key} must not share memory with x, h0, c0 or another out array`, 'ERR_LSTM_SHAPE');
+      }
+      seen.push(data);
+    }
+    return o;
+  }
+
+  /** The engine's output arrays for a call: time-major y in the reused `output` array when it is reordered or copied after. */
+  private stackOutputs(p: { T: number; B: number; out: LSTMForwardOutputs }, where: string, async: boolean,
+    outputUnused = false): StackOutputs<Float32Array> {
+    const n = p.T * p.B * this.stack.D * this.outputSize;
+    // Async: the worker writes only the library's own memory (the caller's `out` is filled when it settles).
+    // `outputUnused`: a chain step that passes on only the final states (returnSequences false).
+    if (this.batchFirst || outputUnused || (async && p.out.output)) return { y: this.stack.scratch('output', n, where) };
+    return async ? {} : { ...(p.out.output ? { y: p.out.output.data } : {}), ...(p.out.h ? { hn: p.out.h.data } : {}),
+      ...(p.out.c ? { cn: p.out.c.data } : {}) };
+  }
+
+  /** The result tensors: the engine's arrays, or the caller's `out` tensors written from them. */
+  private finishForward(r: StackForwardResult<Float32Array>, T: number, B: number, out: LSTMForwardOutputs = {}): LSTMOutput {
+    const F = this.stack.D * this.outputSize;
+    const output = this.batchFirst
+      ? { data: swapLeadingAxes(r.y, T, B, F, out.output?.data as Float32Array | undefined), shape: [B, T, F] }
+      : into(out.output, r.y, [T, B, F]);
+    const states = this.finishStates(r, B, out);
+    return { output: this.batchFirst && out.output ? out.output : output, h: states.h, c: states.c };
+  }
+
+  /** The final-state tensors: the engine's arrays, or the caller's `out` tensors written from them. */
+  private finishStates(r: StackForwardResult<Float32Array>, B: number, out: LSTMForwardOutputs = {}): { h: Tensor; c: Tensor } {
+    const S = this.numStates;
+    return { h: into(out.h, r.hn, [S, B, this.outputSize]), c: into(out.c, r.cn, [S, B, this.hiddenSize]) };
   }
 
   /**
@@ -476,7 +551,8 @@ export class LSTM extends Module {
     const where = 'lstm.forward';
     this.stack.assertIdle(where);
     const p = this.prepare(where, x, options);
-    return this.finishForward(this.stack.forward(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad), p.T, p.B);
+    const r = this.stack.forward(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad, undefined, this.stackOutputs(p, where, false));
+    return this.finishForward(r, p.T, p.B, p.out);
   }
 
   /**
@@ -490,8 +566,9 @@ export class LSTM extends Module {
     const where = 'lstm.forwardAsync';
     this.stack.assertIdle(where);
     const p = this.prepare(where, x, options, true);
-    return this.finishForward(await this.stack.forwardAsync(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad),
-      p.T, p.B);
+    const r = await this.stack.forwardAsync(p.data, p.T, p.B, p.h0, p.c0, p.lengths, where, p.grad, undefined,
+      this.stackOutputs(p, where, true));
+    return this.finishForward(r, p.T, p.B, p.out);
   }
 
   /** Checks the upstream gradients against the last forward; `own` copies them (see prepare). */
@@ -506,8 +583,9 @@ export class LSTM extends Module {
     const gh = o.h === undefined ? null : checkTensor(where, 'h', o.h, [S, B, this.outputSize], Float32Array, 'shaped like h').data;
     const gc = o.c === undefined ? null : checkTensor(where, 'c', o.c, [S, B, this.hiddenSize], Float32Array, 'shaped like c').data;
     const copy = (a: Float32Array | null): Float32Array | null => (own && a ? a.slice() : a);
-    // Batch-first gradients are reordered into a new array anyway.
-    return { T, B, dy: gy && this.batchFirst ? swapLeadingAxes(gy, B, T, F) : copy(gy), gh: copy(gh), gc: copy(gc) };
+    // Batch-first gradients are reordered into the engine's reused array (a copy anyway).
+    const dy = gy && this.batchFirst ? swapLeadingAxes(gy, B, T, F, this.stack.scratch('dy', gy.length, where)) : copy(gy);
+    return { T, B, dy, gh: copy(gh), gc: copy(gc) };
   }
 
   private static backwardOptions(where: string, options: LSTMBackwardOptions | undefined): { inputGrad: boolean; retain: boolean } {
@@ -551,7 +629,8 @@ export class LSTM extends Module {
     this.stack.assertIdle(where);
     const { inputGrad, retain } = LSTM.backwardOptions(where, options);
     const p = this.prepareBackward(where, grads);
-    return this.finishBackward(this.stack.backward(p.dy, p.gh, p.gc, where, inputGrad, retain), p.T, p.B);
+    return this.finishBackward(this.stack.backward(p.dy, p.gh, p.gc, where, inputGrad, retain, undefined, this.batchFirst),
+      p.T, p.B);
   }
 
   /**
@@ -566,6 +645,7 @@ export class LSTM extends Module {
     this.stack.assertIdle(where);
     const { inputGrad, retain } = LSTM.backwardOptions(where, options);
     const p = this.prepareBackward(where, grads, true);
-    return this.finishBackward(await this.stack.backwardAsync(p.dy, p.gh, p.gc, where, inputGrad, retain), p.T, p.B);
+    return this.finishBackward(await this.stack.backwardAsync(p.dy, p.gh, p.gc, where, inputGrad, retain, undefined,
+      this.batchFirst), p.T, p.B);
   }
 }

@@ -79,4 +79,28 @@ describe('async calls own their inputs', () => {
     const got = await pending;
     expect(firstDifference(got.output.data, want.output.data)).toBe(-1);
   }, 120_000);
+
+  it('the weights and gradients are not copied, and a transfer of their buffer copies instead of detaching it', async () => {
+    const lstm = new LSTM({ inputSize: I, hiddenSize: H, seed: 6 });
+    const x = rand([T, B, I]);
+    const want = lstm.forward(x);
+    const wantGrad = lstm.backward({ output: tensor(want.output.data.map((v) => v * 0.5), want.output.shape) });
+    const wantW = lstm.namedGradients().weight_hh_l0!.data.slice();
+    lstm.zeroGrad();
+    const weights = lstm.namedParameters().weight_hh_l0!.data;
+    const grads = lstm.namedGradients().weight_hh_l0!.data;
+    const pending = lstm.forwardAsync(x);
+    // A transfer of a model's buffers (postMessage, structuredClone) gets a copy; the model keeps its memory.
+    const moved = structuredClone(weights.buffer, { transfer: [weights.buffer as ArrayBuffer] });
+    expect(weights.length).toBe(4 * H * H);
+    new Float32Array(moved).fill(1e4);
+    const got = await pending;
+    expect(firstDifference(got.output.data, want.output.data)).toBe(-1);
+    const pendingGrad = lstm.backwardAsync({ output: tensor(want.output.data.map((v) => v * 0.5), want.output.shape) });
+    structuredClone(grads.buffer, { transfer: [grads.buffer as ArrayBuffer] });
+    expect(grads.length).toBe(4 * H * H);
+    const gotGrad = await pendingGrad;
+    expect(firstDifference(gotGrad.x.data, wantGrad.x.data)).toBe(-1);
+    expect(firstDifference(lstm.namedGradients().weight_hh_l0!.data, wantW)).toBe(-1);
+  }, 120_000);
 });
