@@ -3,7 +3,7 @@
 // (Embedding(65, 32) -> LSTM(256) -> Linear(65), what `lstm demo` trains; random weights, which cost
 // the same) over an N-row JSONL of the demo's kind: {"id", "text", "tokens"} per line, Tiny
 // Shakespeare lines of 1 to 80 characters as token ids, like examples/shakespeare-lines.jsonl. The
-// command runs as a child process; its peak resident memory is its VmHWM, read from
+// command runs as a child process writing to stdout (read and counted here); its peak resident memory is its VmHWM, read from
 // /proc/<pid>/status while it runs (Linux). Prints one table row and one JSON line.
 //
 //   node bench/predict-throughput.mjs [--rows 1000000] [--threads 2] [--batch-size 64] [--model m.safetensors] [--keep]
@@ -59,11 +59,13 @@ await new Promise((done, fail) => {
   pump();
 });
 
-const output = join(dir, 'out.jsonl');
-const args = [join(root, 'bin', 'lstm.js'), 'predict', '-m', modelPath, '-i', input, '-o', output,
+// Output to stdout, counted here (1M rows of 65 logits are ~700 MB: not worth a disk write).
+const args = [join(root, 'bin', 'lstm.js'), 'predict', '-m', modelPath, '-i', input, '-o', '-',
   '--threads', values.threads, '--batch-size', values['batch-size']];
 const started = performance.now();
-const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+let outLines = 0;
+child.stdout.on('data', (d) => { for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) outLines++; });
 let stderr = '';
 child.stderr.on('data', (d) => { stderr += d; });
 let peakKiB = 0;
@@ -81,7 +83,6 @@ if (status !== 0) {
   process.stderr.write(stderr);
   throw new Error(`lstm predict exited with ${status}`);
 }
-const outLines = readFileSync(output, 'utf8').split('\n').length - 1;
 if (outLines !== rows) throw new Error(`lstm predict wrote ${outLines} lines for ${rows} rows`);
 const info = backendInfo();
 const summary = /rows\/s/.test(stderr) ? stderr.trim().split('\n').pop() : '';
