@@ -42,8 +42,11 @@ export async function* jsonlRows(source: Readable, shard: Shard): AsyncGenerator
       yield badRow(line, line, 'expected a JSON object like {"id": 1, "input": [[...]]} or {"id": 1, "tokens": [...]}');
       continue;
     }
+    // The parsed object is ours: mark it in place rather than copy it.
     const o = value as Record<string, unknown>;
-    yield { ...o, line, id: o.id ?? line } as InputRow;
+    o.id ??= line;
+    o.line = line;
+    yield o as unknown as InputRow;
   }
 }
 
