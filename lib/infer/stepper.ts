@@ -154,17 +154,23 @@ export class Stepper {
         const { slot } = stage;
         const h0 = state ? this.gather(state, B, slot, 'h') : null;
         const c0 = state ? this.gather(state, B, slot, 'c') : null;
-        const r = await slot.layer.stack.forwardAsync(data as Float32Array, T, B, h0, c0, lengths, `${slot.name}.forwardAsync`, false);
+        const lastOnly = batch.lastStep && !batch.everyStep && i === lastLstm && slot.layer.returnSequences;
+        const finalOnly = !slot.layer.returnSequences && !batch.everyStep;
+        const where = `${slot.name}.forwardAsync`;
+        // Only read below, before anything else runs on this LSTM: its every-step output can go
+        // to the engine's reused array instead of a new one per batch.
+        const D = slot.layer.bidirectional ? 2 : 1;
+        const out = lastOnly || finalOnly ? { y: slot.layer.stack.scratch('output', T * B * D * slot.Hout, where) } : {};
+        const r = await slot.layer.stack.forwardAsync(data as Float32Array, T, B, h0, c0, lengths, where, false, undefined, out);
         if (state && batch.keepState) {
           this.scatter(state, B, slot, 'h', r.hn);
           this.scatter(state, B, slot, 'c', r.cn);
         }
-        const D = slot.layer.bidirectional ? 2 : 1;
         F = D * slot.Hout;
-        if (batch.lastStep && !batch.everyStep && i === lastLstm && slot.layer.returnSequences) {
+        if (lastOnly) {
           data = lastValidSteps(r.y, T, B, F, lengths);
           perStep = false;
-        } else if (slot.layer.returnSequences || batch.everyStep) {
+        } else if (!finalOnly) {
           data = r.y;
         } else {
           data = lastOfTopLayer(r.hn, slot, B);
