@@ -30,9 +30,9 @@ export interface NativeLstmCall<A extends FloatArray = FloatArray> extends Nativ
 }
 
 /**
- * A forward call. The async variant copies every array it only reads (x, h0, c0, lengths, the
- * weights) before it returns; the arrays it writes (y, hn, cn, workspace) must stay attached until
- * the promise settles.
+ * A forward call. The async variant copies the arrays it only reads (x, h0, c0, lengths) before
+ * it returns, but not the weights: they, and the arrays it writes (y, hn, cn, workspace), must stay
+ * unchanged and attached until the promise settles (native/binding_lstm.cc).
  */
 export interface NativeLstmForward<A extends FloatArray = FloatArray> extends NativeLstmCall<A> {
   h0?: A | null; c0?: A | null;
@@ -44,11 +44,14 @@ export interface NativeLstmForward<A extends FloatArray = FloatArray> extends Na
    * `lstmWorkspaceSize({ ..., training: false })`, much smaller). Default true.
    */
   training?: boolean;
+  /** x is the library's own, unchanged and attached until an async call settles: not copied. Default false. */
+  xOwned?: boolean;
 }
 
 /**
- * A backward call. The async variant copies every array it only reads (x, dy, dhn, dcn, lengths,
- * the weights) before it returns; the arrays it writes must stay attached until it settles.
+ * A backward call. The async variant copies the arrays it only reads (x, dy, dhn, dcn, lengths)
+ * before it returns, but not the weights; those and the arrays it writes must stay unchanged and
+ * attached until it settles.
  */
 export interface NativeLstmBackward<A extends FloatArray = FloatArray> extends NativeLstmCall<A> {
   dy?: A | null; dyOffset: number; ldy: number;
@@ -56,6 +59,8 @@ export interface NativeLstmBackward<A extends FloatArray = FloatArray> extends N
   /** Accumulated (+=). */
   dx?: A | null; dh0?: A | null; dc0?: A | null;
   dWIh: A; dWHh: A; dBIh: A; dBHh: A; dWHr?: A | null;
+  /** x / dy is the library's own, unchanged and attached until an async call settles: not copied. Default false. */
+  xOwned?: boolean; dyOwned?: boolean;
 }
 
 /** Arguments of `lstmWorkspaceSize`. */

@@ -10,7 +10,9 @@
 // the call's main-thread time): they and every array the call writes (y, hn, cn, the workspace,
 // the gradients) are the library's own, which keeps them unchanged until the promise settles (the
 // model is busy: lib/parameters.ts) and cannot have them detached (their buffers are marked
-// untransferable: a transfer copies them instead). Field names are typed in lib/binding.ts (NativeLstmForward).
+// untransferable: a transfer copies them instead). Optional `xOwned` (both) and `dyOwned`
+// (backward): x / dy is the library's own in the same way (a saved activation, a gradient between
+// layers), so it is pinned, not copied. Field names are typed in lib/binding.ts (NativeLstmForward).
 // Optional fields: `training` (forward; default true): false runs lstm_forward_inference, whose
 // workspace is lstmWorkspaceSize(T, B, I, H, P, false) and cannot be used for backward.
 // The test addon (LSTM_NATIVE_TEST_HOOKS) also reads `_path: 'reference' | 'fast'` (forward and
@@ -181,11 +183,12 @@ struct ForwardJob {
   const F *x = nullptr, *h0 = nullptr, *c0 = nullptr;
   int ldy = 0;
   bool training = true;
+  bool x_owned = false;  // `xOwned`: x is the library's, not copied
   // Copies the user's arrays the forward only reads into `own` (an async call).
   void own_inputs(OwnedInputs<F>* own) {
     const lstm::LstmDims& d = c.d;
     own_lengths(own, &c);
-    own->add(&x, static_cast<size_t>(d.T) * d.B * d.I);
+    if (!x_owned) own->add(&x, static_cast<size_t>(d.T) * d.B * d.I);
     own->add(&h0, static_cast<size_t>(d.B) * d.hout());
     own->add(&c0, static_cast<size_t>(d.B) * d.H);
   }
@@ -204,14 +207,15 @@ struct BackwardJob {
   F *dx = nullptr, *dh0 = nullptr, *dc0 = nullptr, *ws = nullptr;
   const F *dy = nullptr, *dhn = nullptr, *dcn = nullptr, *x = nullptr;
   int ldy = 0;
+  bool x_owned = false, dy_owned = false;  // `xOwned`, `dyOwned`: the library's, not copied
   // Copies the user's arrays the backward only reads into `own` (an async call). dy: the span the
   // kernel reads, rows of Hout at stride ldy (the copy keeps the stride).
   void own_inputs(OwnedInputs<F>* own) {
     const lstm::LstmDims& d = c.d;
     const size_t rows = static_cast<size_t>(d.T) * d.B;
     own_lengths(own, &c);
-    own->add(&x, rows * d.I);
-    own->add(&dy, (rows - 1) * ldy + d.hout());
+    if (!x_owned) own->add(&x, rows * d.I);
+    if (!dy_owned) own->add(&dy, (rows - 1) * ldy + d.hout());
     own->add(&dhn, static_cast<size_t>(d.B) * d.hout());
     own->add(&dcn, static_cast<size_t>(d.B) * d.H);
   }
@@ -237,6 +241,7 @@ bool read_forward(CallContext& ctx, const Napi::Object& o, ForwardJob<F>* j, Pin
   j->hn = r.get("hn", static_cast<size_t>(d.B) * d.hout(), "B*Hout", true);
   j->cn = r.get("cn", static_cast<size_t>(d.B) * d.H, "B*H", true);
   j->training = optional_bool(ctx, o, "training", true);
+  j->x_owned = optional_bool(ctx, o, "xOwned", false);
   if (!ctx.ok()) return false;
   if (j->training) {
     j->ws = r.get("workspace", lstm::lstm_workspace_size(d), "lstmWorkspaceSize(T, B, I, H, P)", false, false);
@@ -267,6 +272,8 @@ bool read_backward(CallContext& ctx, const Napi::Object& o, BackwardJob<F>* j, P
   j->g.db_hh = r.get("dBHh", G4, "4H");
   if (d.P > 0) j->g.dW_hr = r.get("dWHr", static_cast<size_t>(d.P) * d.H, "P*H");
   j->ws = r.get("workspace", lstm::lstm_workspace_size(d), "lstmWorkspaceSize(T, B, I, H, P)", false, false);
+  j->x_owned = optional_bool(ctx, o, "xOwned", false);
+  j->dy_owned = optional_bool(ctx, o, "dyOwned", false);
   return ctx.ok();
 }
 

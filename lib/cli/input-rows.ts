@@ -51,6 +51,7 @@ export async function* jsonlRows(source: Readable, shard: Shard): AsyncGenerator
       yield badRow(line, line, 'expected a JSON object like {"id": 1, "input": [[...]]} or {"id": 1, "tokens": [...]}');
       continue;
     }
+    // The parsed object is ours: mark it in place rather than copy it.
     const o = value as Record<string, unknown>;
     // The id is written back as JSON: one that JSON.parse took but JSON.stringify cannot write
     // (nested thousands deep) makes this row an error record under its line number.
@@ -58,7 +59,9 @@ export async function* jsonlRows(source: Readable, shard: Shard): AsyncGenerator
       yield badRow(line, line, 'id is nested too deeply to write back as JSON');
       continue;
     }
-    yield { ...o, line, id: o.id ?? line } as InputRow;
+    o.id ??= line;
+    o.line = line;
+    yield o as unknown as InputRow;
   }
 }
 

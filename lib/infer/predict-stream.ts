@@ -2,8 +2,9 @@
  * Batch inference over a stream: any (async) iterable of sequences in, an async iterable of results
  * out, in input order. Rows are read into a bounded window, sorted by length inside it and cut into
  * batches of similar lengths (little padding), each batch runs off the main thread, and the window's
- * results are yielded in input order. The next window is read while the current one computes, so
- * at most two windows of rows and results are held: memory stays flat for any input length. The
+ * results are yielded in input order. The next window is read while the current one computes, and
+ * starts computing while the current one's results are consumed, so at most two windows of rows
+ * and results are held: memory stays flat for any input length. The
  * consumer's pace bounds the reading (nothing is read ahead of two windows).
  */
 import { LstmError, rangeError, typeError, describe } from '../errors.js';
@@ -63,7 +64,12 @@ function parseRow(stepper: Stepper, index: number, item: PredictItem): Row {
       const t = tokens as ArrayLike<unknown>;
       if (t.length === 0) throw rangeError(`${where}: tokens must not be empty`);
       const data = new Int32Array(t.length);
-      for (let i = 0; i < t.length; i++) data[i] = checkToken(where, `tokens[${i}]`, t[i], input.vocabSize);
+      const V = input.vocabSize;
+      for (let i = 0; i < t.length; i++) {
+        const v = t[i];
+        // The common case without building checkToken's argument name for every token.
+        data[i] = typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < V ? v : checkToken(where, `tokens[${i}]`, v, V);
+      }
       return { index, item, T: t.length, data, error: null };
     }
     const steps = Array.isArray(item) ? item
@@ -87,12 +93,16 @@ async function runBatch(stepper: Stepper, rows: Row[], allSteps: boolean, wantSt
   const lengths = new Int32Array(B);
   rows.forEach((row, b) => {
     lengths[b] = row.T;
-    for (let t = 0; t < row.T; t++) x.set(row.data!.subarray(t * I, (t + 1) * I), (t * B + b) * I);
+    const src = row.data!;
+    for (let t = 0; t < row.T; t++) {
+      const to = (t * B + b) * I;
+      for (let i = 0; i < I; i++) x[to + i] = src[t * I + i]!;
+    }
   });
   const n = stepper.stateSize;
   const state = wantState ? new Float32Array(B * n) : null;
   const r = await stepper.run({ T, B, x, lengths: lengths.some((l) => l !== T) ? lengths : null, state, keepState: true,
-    everyStep: allSteps });
+    everyStep: allSteps, lastStep: !allSteps });
   const F = r.F;
   return rows.map((row, b) => {
     let output: Tensor;
@@ -183,16 +193,21 @@ export function predictStream<T extends PredictItem>(model: Module, items: Async
       }
       return rows;
     };
+    const start = (rows: Row[]): Promise<PredictResult[]> | null => {
+      if (rows.length === 0) return null;
+      const computing = runWindow(stepper, rows, batchSize, allSteps, wantState, strict);
+      computing.catch(() => undefined);  // a failure surfaces when awaited
+      return computing;
+    };
     try {
-      let rows = await readWindow();
-      while (rows.length > 0) {
-        const computing = runWindow(stepper, rows, batchSize, allSteps, wantState, strict);
-        // Read the next window while this one computes; a failure in it surfaces when awaited.
-        computing.catch(() => undefined);
+      let computing = start(await readWindow());
+      while (computing) {
+        // Read the next window while this one computes, and start computing it before this one's
+        // results are handed out, so the kernel keeps working while the consumer writes them.
         const nextRows = await readWindow();
         const results = await computing;
+        computing = start(nextRows);
         for (const r of results) yield r as PredictResult<T>;
-        rows = nextRows;
       }
     } finally {
       if (!done) await source.return?.();

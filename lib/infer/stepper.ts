@@ -52,6 +52,12 @@ export interface StepBatch {
   keepState?: boolean;
   /** Every step's output even where an LSTM has returnSequences false. Default false. */
   everyStep?: boolean;
+  /**
+   * Only each sequence's last valid step is wanted (not with everyStep): the last LSTM's output is
+   * cut to that step before the layers after it run, so they work on B rows instead of T x B. The
+   * result is then (B, F), the values the (T, B, F) result holds at step `lengths[b] - 1`.
+   */
+  lastStep?: boolean;
 }
 
 /** The model's output: (T, B, F) time-major when `perStep`, else (B, F). */
@@ -132,7 +138,8 @@ export class Stepper {
     let data: Float32Array | Int32Array = batch.x;
     let F = this.input.kind === 'features' ? this.input.size : 1;
     let perStep = true;
-    for (const stage of this.stages) {
+    const lastLstm = this.stages.reduce((at, s, i) => (s.kind === 'lstm' ? i : at), -1);
+    for (const [i, stage] of this.stages.entries()) {
       if (stage.kind === 'embedding') {
         const out = stage.layer.forwardChain({ data: data as Int32Array, shape: [T, B] }, { lengths: null, noGrad: true });
         data = out.data;
@@ -147,14 +154,23 @@ export class Stepper {
         const { slot } = stage;
         const h0 = state ? this.gather(state, B, slot, 'h') : null;
         const c0 = state ? this.gather(state, B, slot, 'c') : null;
-        const r = await slot.layer.stack.forwardAsync(data as Float32Array, T, B, h0, c0, lengths, `${slot.name}.forwardAsync`, false);
+        const lastOnly = batch.lastStep && !batch.everyStep && i === lastLstm && slot.layer.returnSequences;
+        const finalOnly = !slot.layer.returnSequences && !batch.everyStep;
+        const where = `${slot.name}.forwardAsync`;
+        // Only read below, before anything else runs on this LSTM: its every-step output can go
+        // to the engine's reused array instead of a new one per batch.
+        const D = slot.layer.bidirectional ? 2 : 1;
+        const out = lastOnly || finalOnly ? { y: slot.layer.stack.scratch('output', T * B * D * slot.Hout, where) } : {};
+        const r = await slot.layer.stack.forwardAsync(data as Float32Array, T, B, h0, c0, lengths, where, false, undefined, out);
         if (state && batch.keepState) {
           this.scatter(state, B, slot, 'h', r.hn);
           this.scatter(state, B, slot, 'c', r.cn);
         }
-        const D = slot.layer.bidirectional ? 2 : 1;
         F = D * slot.Hout;
-        if (slot.layer.returnSequences || batch.everyStep) {
+        if (lastOnly) {
+          data = lastValidSteps(r.y, T, B, F, lengths);
+          perStep = false;
+        } else if (!finalOnly) {
           data = r.y;
         } else {
           data = lastOfTopLayer(r.hn, slot, B);
@@ -189,6 +205,16 @@ export class Stepper {
       }
     }
   }
+}
+
+/** (B, F): row b of (T, B, F) time-major `y` at step lengths[b] - 1 (T - 1 without lengths). */
+function lastValidSteps(y: Float32Array, T: number, B: number, F: number, lengths: Int32Array | null): Float32Array {
+  const out = new Float32Array(B * F);
+  for (let b = 0; b < B; b++) {
+    const at = ((lengths ? lengths[b]! : T) - 1) * B * F + b * F;
+    out.set(y.subarray(at, at + F), b * F);
+  }
+  return out;
 }
 
 /** (B, D*Hout): the top layer's final h of each direction (the last valid step forward, the first in reverse). */

@@ -7,6 +7,7 @@
  * the caller's job (lstm.ts); the native binding re-checks every length anyway.
  * Package-internal.
  */
+import { markAsUntransferable } from 'node:worker_threads';
 import { loadNative, lstmWorkspaceSize, type FloatArray, type NativeLstmBackward, type NativeLstmForward } from '../binding.js';
 import { rangeError } from '../errors.js';
 import { ParamBlock, type BusyLease } from '../parameters.js';
@@ -171,6 +172,8 @@ export class LstmStack<A extends FloatArray> {
     let buf = this.scratchBuffers.get(name);
     if (!buf || buf.length < n) {
       buf = this.allocate(n, where, `${name} buffer`);
+      // Async calls read some of these in place (xOwned, dyOwned): never detached by a transfer.
+      markAsUntransferable(buf.buffer);
       this.scratchBuffers.set(name, buf);
     }
     return buf.subarray(0, n) as A;
@@ -255,6 +258,7 @@ export class LstmStack<A extends FloatArray> {
           hn: hn.subarray(i * B * Hout, (i + 1) * B * Hout), cn: cn.subarray(i * B * H, (i + 1) * B * H),
           workspace: this.workspace(i, needs[i]!, grad, where),
           training: grad,
+          xOwned: inputs[layer] !== x || this.isScratch('input', x),
         });
       }
     }
@@ -295,6 +299,8 @@ export class LstmStack<A extends FloatArray> {
           dhn: dhn ? dhn.subarray(i * B * Hout, (i + 1) * B * Hout) : null,
           dcn: dcn ? dcn.subarray(i * B * H, (i + 1) * B * H) : null,
           dx: dIn,
+          // The saved inputs are the stack's own; so is dy below the top layer.
+          xOwned: true, dyOwned: layer < L - 1,
           dh0: dh0.subarray(i * B * Hout, (i + 1) * B * Hout), dc0: dc0.subarray(i * B * H, (i + 1) * B * H),
           dWIh: this.view(ld.wIh, this.grads), dWHh: this.view(ld.wHh, this.grads),
           dBIh: this.view(ld.bIh, this.grads), dBHh: this.view(ld.bHh, this.grads),

@@ -2,7 +2,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import { setNumThreads } from '../../backend.js';
+import { backendInfo, setNumThreads } from '../../backend.js';
 import { predictStream, type PredictResult } from '../../infer/predict-stream.js';
 import { Stepper } from '../../infer/stepper.js';
 import { CliError } from '../cli-error.js';
@@ -38,6 +38,11 @@ function record(r: PredictResult<InputRow>, allSteps: boolean): string {
 }
 
 export async function runPredict(o: PredictOptions): Promise<void> {
+  // The same bytes out for any --threads: dense products on OpenBLAS (which the GEMM calibration may
+  // pick for the head) round differently with its thread count; the built-in GEMM does not. Read by
+  // the kernel once, at its first product, so this must come before any work; an explicit
+  // LSTM_NATIVE_GEMM wins.
+  process.env.LSTM_NATIVE_GEMM ||= 'builtin';
   const shard = parseShard(o.shard);
   const batchSize = positiveInt('--batch-size', o.batchSize, 64);
   const window = positiveInt('--window', o.window, 16 * batchSize);
@@ -57,7 +62,7 @@ export async function runPredict(o: PredictOptions): Promise<void> {
   const source: Readable = o.input === '-' ? process.stdin : createReadStream(o.input);
   const rows = format === 'csv' ? csvRows(source, shard, stepper.input) : jsonlRows(source, shard);
   const progress = createProgress(total, ' {bar} {percentage}% | {rows} rows | {rate} rows/s | ETA {eta_formatted}',
-    process.stderr.isTTY === true && !o.quiet);
+    process.stderr.isTTY === true && !o.quiet, { rows: 0, rate: 0 });
   const started = performance.now();
   let count = 0;
   let errors = 0;
@@ -82,9 +87,10 @@ export async function runPredict(o: PredictOptions): Promise<void> {
     progress.stop();
   }
   const seconds = (performance.now() - started) / 1000;
+  const threads = backendInfo().threads;
   if (!o.quiet) {
-    process.stderr.write(`lstm predict: ${count} rows, ${errors} errors, ${seconds.toFixed(2)} s, ${Math.round(count / Math.max(seconds, 1e-9))} rows/s`
-      + `${shard.n > 1 ? ` (shard ${shard.k}/${shard.n})` : ''}\n`);
+    process.stderr.write(`lstm predict: ${count} rows, ${errors} errors, ${seconds.toFixed(2)} s, ${Math.round(count / Math.max(seconds, 1e-9))} rows/s, `
+      + `${threads} kernel thread${threads === 1 ? '' : 's'}${shard.n > 1 ? ` (shard ${shard.k}/${shard.n})` : ''}\n`);
   }
 }
 

@@ -16,9 +16,11 @@ import { lossChartSvg } from '../loss-plot.js';
 import { saveModelFile } from '../model-store.js';
 import { createProgress } from '../progress.js';
 import { readTrainConfig } from '../train-config.js';
+import { generatedData } from '../generated-data.js';
+import { positiveInt } from '../load.js';
 import { formatOf, sequenceData, textData } from '../train-data.js';
 
-interface TrainCliOptions { config?: string; resume?: boolean; plot?: string; quiet?: boolean }
+interface TrainCliOptions { config?: string; resume?: boolean; plot?: string; quiet?: boolean; maxSteps?: string }
 
 function optimizerFor(name: string | undefined, model: Module, lr: number) {
   const params = model.parameters();
@@ -33,6 +35,7 @@ function optimizerFor(name: string | undefined, model: Module, lr: number) {
 
 export async function runTrain(o: TrainCliOptions): Promise<void> {
   if (!o.config) throw new CliError('--config <file.json> is required');
+  const maxSteps = positiveInt('--max-steps', o.maxSteps, Infinity);
   const cfg = readTrainConfig(o.config);
   const t = cfg.training;
   let model: Module;
@@ -47,20 +50,24 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   model.reseed(rng.nextUint32());
   if (!('fit' in model)) throw new CliError('config: model must be a Sequential (fit trains a Sequential)');
   const input = new Stepper(model, 'config: model', false).input;
-  const format = formatOf(cfg.data.train, cfg.data.format);
+  const format = cfg.data.generator ? 'generated' : formatOf(cfg.data.train!, cfg.data.format);
   let vocab: string[] | null = null;
   let data: Parameters<Sequential['fit']>[0];
   let validationData: FitOptions['validationData'];
-  if (format === 'text') {
+  if (cfg.data.generator) {
+    const g = await generatedData(cfg.data.generator, t.batchSize ?? 32, seed);
+    data = g.train;
+    validationData = g.validation;
+  } else if (format === 'text') {
     if (input.kind !== 'tokens') throw new CliError('config: text data needs a model that starts with an Embedding');
-    const train = textData(cfg.data.train);
+    const train = textData(cfg.data.train!);
     vocab = train.vocab;
     if (vocab.length > input.vocabSize) throw new CliError(`config: the text has ${vocab.length} distinct characters, the Embedding only ${input.vocabSize}`);
     data = train.data;
     if (cfg.data.validation) validationData = textData(cfg.data.validation, vocab).data;
   } else {
     const size = input.kind === 'features' ? input.size : null;
-    data = sequenceData(cfg.data.train, format, size);
+    data = sequenceData(cfg.data.train!, format as 'jsonl' | 'csv', size);
     if (cfg.data.validation) validationData = sequenceData(cfg.data.validation, formatOf(cfg.data.validation, cfg.data.format) as 'jsonl' | 'csv', size);
   }
   if (o.resume && !cfg.checkpoint) throw new CliError('--resume needs checkpoint.dir in the config');
@@ -69,8 +76,9 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   const valLosses: [number, number][] = [];
   let globalStep = 0;
   const tty = process.stderr.isTTY === true && !o.quiet;
-  const bar = createProgress(1, ' {bar} epoch {epoch} | step {step} | loss {loss} | {rate}/s | ETA {eta}', tty);
+  const bar = createProgress(1, ' {bar} epoch {epoch} | step {step} | loss {loss} | {rate} samples/s | ETA {remaining}', tty);
   const abort = new AbortController();
+  let reachedMaxSteps = false;
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
   const options: FitOptions = {
@@ -89,9 +97,10 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
       onBatchEnd: (p) => {
         globalStep = p.globalStep;
         if (Number.isFinite(p.loss)) losses.push([p.globalStep, p.loss]);
-        const total = p.stepsPerEpoch ?? p.step;
+        if (globalStep >= maxSteps && !abort.signal.aborted) { reachedMaxSteps = true; abort.abort(); }
+        const total = p.stepsPerEpoch ?? cfg.data.generator?.batchesPerEpoch ?? p.step;
         bar.update((p.epoch - 1 + p.step / total) / (t.epochs ?? 1), { epoch: p.epoch, step: `${p.step}/${p.stepsPerEpoch ?? '?'}`,
-          loss: p.loss.toFixed(4), rate: Math.round(p.samplesPerSec), eta: p.eta === null ? '?' : `${Math.round(p.eta)}s` });
+          loss: p.loss.toFixed(4), rate: Math.round(p.samplesPerSec), remaining: p.eta === null ? '?' : `${Math.round(p.eta)}s` });
       },
       onEpochEnd: (r) => {
         if (r.valLoss !== null) valLosses.push([globalStep, r.valLoss]);
@@ -107,11 +116,14 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   try {
     await (model as Sequential).fit(data, options);
   } catch (err) {
-    if (err instanceof AbortError || abort.signal.aborted) {
+    if (reachedMaxSteps && err instanceof AbortError) {
+      if (!o.quiet) process.stdout.write(`stopped after ${globalStep} steps (--max-steps)\n`);
+    } else if (err instanceof AbortError || abort.signal.aborted) {
       throw new CliError(cfg.checkpoint ? `interrupted: a checkpoint is in ${cfg.checkpoint.dir}; continue with --resume`
         : 'interrupted (the config has no checkpoint.dir, so nothing was saved)', 1);
+    } else {
+      throw err instanceof CliError ? err : new CliError(messageOf(err), 1);
     }
-    throw new CliError(messageOf(err), 1);
   } finally {
     process.off('SIGINT', onSigint);
     bar.stop();
@@ -134,12 +146,14 @@ export function registerTrain(program: Command): void {
     .requiredOption('-c, --config <file>', 'JSON config')
     .option('--resume', 'continue from the newest checkpoint in the config\'s checkpoint.dir')
     .option('--plot <file.svg>', 'write the loss chart (train and validation loss by step)')
+    .option('--max-steps <n>', 'stop after n optimizer steps and write the model (a quick try, a smoke test)')
     .option('-q, --quiet', 'no progress and no per-epoch lines')
     .addHelpText('after', `
 Ctrl-C writes a checkpoint (with checkpoint.dir in the config) and stops; --resume continues.
 
 Examples:
   lstm train --config examples/train/airline.json --plot airline-loss.svg
-  lstm train -c examples/train/char-lm.json --resume`)
+  lstm train -c examples/train/char-lm.json --resume
+  lstm train -c examples/train/adding.json --max-steps 200`)
     .action(async (o: TrainCliOptions) => runTrain(o));
 }
