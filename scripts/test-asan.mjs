@@ -19,9 +19,12 @@ const buildDir = process.env.LSTM_NATIVE_BUILD_DIR || path.join(root, 'build-asa
 // 2 cores: the LSTM API and its async calls, the losses, the model-level guards, sessions and
 // predictStream, fit/Trainer, and the reliability tests that run in this process (the addon fuzz,
 // concurrency with worker threads, numerics); the ones that only drive child processes are left out.
+// test/native/async-inputs-owned.test.ts (issue 24's use-after-free reproducer, 400 x 64 x 256) is
+// left out too: it takes over a minute under ASan, its transfers move memory rather than free it
+// (so ASan has nothing more to see than the plain run's bit-for-bit checks), and
+// test/models/async-inputs.test.ts covers the same copies at small sizes here.
 const SUITES = [
-  'test/native/lstm-api.test.ts', 'test/native/async-inputs-owned.test.ts',
-'test/native/losses.test.ts', 'test/native/lstm-outputs-written.test.ts',
+  'test/native/lstm-api.test.ts', 'test/native/losses.test.ts', 'test/native/lstm-outputs-written.test.ts',
   'test/models/async-inputs.test.ts', 'test/models/busy-guards.test.ts', 'test/models/stale-activations.test.ts',
   'test/infer/session.test.ts', 'test/infer/predict-stream.test.ts',
   'test/train/fit.test.ts', 'test/train/trainer.test.ts',
