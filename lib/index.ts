@@ -26,7 +26,7 @@ export { losses } from './losses.js';
 export type { Reduction, LossResult, ReductionOptions, HuberOptions, CrossEntropyOptions, BCEWithLogitsOptions, ClassTargets } from './losses.js';
 export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LinearWarmup, ReduceLROnPlateau } from './schedule.js';
 export type * from './schedule.js';
-export type { LSTMOptions, LSTMForwardOptions, LSTMOutput, LSTMGradients, LSTMBackwardOptions, LSTMInputGradients } from './layers/lstm.js';
+export type { LSTMOptions, LSTMForwardOptions, LSTMForwardOutputs, LSTMOutput, LSTMGradients, LSTMBackwardOptions, LSTMInputGradients } from './layers/lstm.js';
 export { tensor, zeros, numel, isTensor } from './tensor.js';
 export type { Tensor, TensorData, SequenceLengths } from './tensor.js';
 export { readSafetensors, writeSafetensors, readSafetensorsAsync, openSafetensors, SafetensorsReader } from './io/safetensors.js';
