@@ -111,47 +111,43 @@ describe('crash safety of model files', () => {
   }), 300_000);
 
   const canMount = process.platform === 'linux' && process.getuid?.() === 0;
-  it.runIf(canMount)('a full disk: one clear error, the previous file intact, no temporary file left', async () => {
+  /** Runs fn on a tmpfs of `size` mounted at <dir>/small; skips the test where mounting is refused (an unprivileged container). */
+  async function onSmallDisk(size: string, skip: () => void, fn: (mnt: string) => Promise<void>): Promise<void> {
     const mnt = path.join(dir, 'small');
     fs.mkdirSync(mnt);
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt]).status === 0;
-    if (!mounted) return;  // no permission to mount here (an unprivileged container)
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt]).status !== 0) return skip();
     try {
-      const file = path.join(mnt, 'model.safetensors');
-      const small = new Linear({ inFeatures: 10, outFeatures: 10, seed: 3 });
-      await small.save(file);
-      const before = fs.readFileSync(file);
-      const big = new Linear({ inFeatures: 512, outFeatures: 512, seed: 4 });   // 1 MB
-      await expect(big.save(file)).rejects.toMatchObject({
-        code: 'ERR_LSTM_FILE', message: expect.stringMatching(/model\.safetensors: the disk is full \(ENOSPC\); the previous file, if any, is unchanged/),
-      });
-      expect(fs.readFileSync(file).equals(before)).toBe(true);
-      expect(fs.readdirSync(mnt)).toEqual(['model.safetensors']);
-      const back = await loadModel(file);
-      expect(back.stateDict()).toEqual(small.stateDict());
+      await fn(mnt);
     } finally {
       spawnSync('umount', [mnt]);
     }
-  });
+  }
 
-  it.runIf(canMount)('a full disk while writing a checkpoint: one clear error, the previous checkpoint intact, no temporary file left', async () => {
-    const mnt = path.join(dir, 'small');
-    fs.mkdirSync(mnt);
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mnt]).status === 0;
-    if (!mounted) return;  // no permission to mount here (an unprivileged container)
-    try {
-      const ckpt = path.join(mnt, 'ckpt');
-      await ckptModel(16).fit(ckptData(), { epochs: 1, batchSize: 16, checkpoint: { dir: ckpt } });   // about 20 KB
-      const [first] = await listCheckpoints(ckpt);
-      const before = fs.readFileSync(first!);
-      // The same position with a model whose checkpoint (about 3 MB) cannot fit.
-      await expect(ckptModel(256).fit(ckptData(), { epochs: 1, batchSize: 16, checkpoint: { dir: ckpt } })).rejects.toMatchObject({
-        code: 'ERR_LSTM_FILE', message: expect.stringMatching(/checkpoint.*: the disk is full \(ENOSPC\); the previous file, if any, is unchanged/),
-      });
-      expect(fs.readFileSync(first!).equals(before)).toBe(true);
-      expect(fs.readdirSync(ckpt)).toEqual([path.basename(first!)]);
-    } finally {
-      spawnSync('umount', [mnt]);
-    }
-  });
+  it.runIf(canMount)('a full disk: one clear error, the previous file intact, no temporary file left', (ctx) => onSmallDisk('256k', () => ctx.skip(), async (mnt) => {
+    const file = path.join(mnt, 'model.safetensors');
+    const small = new Linear({ inFeatures: 10, outFeatures: 10, seed: 3 });
+    await small.save(file);
+    const before = fs.readFileSync(file);
+    const big = new Linear({ inFeatures: 512, outFeatures: 512, seed: 4 });   // 1 MB
+    await expect(big.save(file)).rejects.toMatchObject({
+      code: 'ERR_LSTM_FILE', message: expect.stringMatching(/model\.safetensors: the disk is full \(ENOSPC\); the previous file, if any, is unchanged/),
+    });
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.readdirSync(mnt)).toEqual(['model.safetensors']);
+    const back = await loadModel(file);
+    expect(back.stateDict()).toEqual(small.stateDict());
+  }));
+
+  it.runIf(canMount)('a full disk while writing a checkpoint: one clear error, the previous checkpoint intact, no temporary file left', (ctx) => onSmallDisk('512k', () => ctx.skip(), async (mnt) => {
+    const ckpt = path.join(mnt, 'ckpt');
+    await ckptModel(16).fit(ckptData(), { epochs: 1, batchSize: 16, checkpoint: { dir: ckpt } });   // about 20 KB
+    const [first] = await listCheckpoints(ckpt);
+    const before = fs.readFileSync(first!);
+    // The same position with a model whose checkpoint (about 3 MB) cannot fit.
+    await expect(ckptModel(256).fit(ckptData(), { epochs: 1, batchSize: 16, checkpoint: { dir: ckpt } })).rejects.toMatchObject({
+      code: 'ERR_LSTM_FILE', message: expect.stringMatching(/checkpoint.*: the disk is full \(ENOSPC\); the previous file, if any, is unchanged/),
+    });
+    expect(fs.readFileSync(first!).equals(before)).toBe(true);
+    expect(fs.readdirSync(ckpt)).toEqual([path.basename(first!)]);
+  }));
 });
